@@ -1,0 +1,49 @@
+output "cluster_name" {
+  description = "Name of the ECS cluster."
+  value       = aws_ecs_cluster.this.name
+}
+
+output "cluster_arn" {
+  description = "ARN of the ECS cluster."
+  value       = aws_ecs_cluster.this.arn
+}
+
+output "service_name" {
+  description = "Name of the ECS service."
+  value       = aws_ecs_service.this.name
+}
+
+output "task_definition_arn" {
+  description = "ARN (with revision) of the task definition the service runs."
+  value       = aws_ecs_task_definition.this.arn
+}
+
+output "container_name" {
+  description = "Name of the application container in the task definition."
+  value       = local.container_name
+}
+
+output "image" {
+  description = "Image reference the task definition runs."
+  value       = local.image
+}
+
+output "log_group_name" {
+  description = "Name of the application's CloudWatch Logs group."
+  value       = aws_cloudwatch_log_group.this.name
+}
+
+output "security_group_id" {
+  description = "ID of the tasks' security group."
+  value       = aws_security_group.this.id
+}
+
+output "task_role_arn" {
+  description = "ARN of the role the application runs with."
+  value       = aws_iam_role.task.arn
+}
+
+output "execution_role_arn" {
+  description = "ARN of the role ECS uses to pull the image and write logs."
+  value       = aws_iam_role.execution.arn
+}

@@ -1,0 +1,44 @@
+output "app_url" {
+  description = "URL of the application (`https://` when a certificate is given)."
+  value       = module.load_balancer.url
+}
+
+output "alb_dns_name" {
+  description = "DNS name of the load balancer, for a CNAME or alias record."
+  value       = module.load_balancer.dns_name
+}
+
+output "repository_url" {
+  description = "ECR repository to push the application image to."
+  value       = module.registry.repository_url
+}
+
+output "cluster_name" {
+  description = "Name of the ECS cluster."
+  value       = module.service.cluster_name
+}
+
+output "service_name" {
+  description = "Name of the ECS service."
+  value       = module.service.service_name
+}
+
+output "table_name" {
+  description = "Name of the DynamoDB table."
+  value       = module.database.table_name
+}
+
+output "log_group_name" {
+  description = "CloudWatch Logs group of the application."
+  value       = module.service.log_group_name
+}
+
+output "image" {
+  description = "Image reference the service runs."
+  value       = module.service.image
+}
+
+output "vpc_id" {
+  description = "ID of the VPC."
+  value       = module.network.vpc_id
+}

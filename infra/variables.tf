@@ -1,0 +1,211 @@
+variable "name" {
+  description = "Name of the deployment, used for every resource (lowercase letters, digits and `-`, 1 to 24 characters)."
+  type        = string
+  default     = "leave-calendar"
+
+  validation {
+    condition     = can(regex("^[a-z]([a-z0-9-]{0,22}[a-z0-9])?$", var.name))
+    error_message = "The name must be 1 to 24 characters of lowercase letters, digits and `-`, start with a letter and not end with `-` (the load balancer and target group names derived from it are limited to 32)."
+  }
+}
+
+variable "region" {
+  description = "AWS region to deploy to, e.g. `eu-west-1`."
+  type        = string
+  default     = "eu-west-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$", var.region))
+    error_message = "The region must be an AWS region code such as `eu-west-1`."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource (merged with `Application` and `ManagedBy`)."
+  type        = map(string)
+  default     = {}
+}
+
+# --- Image -------------------------------------------------------------------------------------
+
+variable "image_digest" {
+  description = "Digest (`sha256:<64 hex>`) of the image in this stack's ECR repository that the service runs. Set this (preferred) or `image_tag`; there is no default on purpose."
+  type        = string
+  default     = null
+}
+
+variable "image_tag" {
+  description = "Tag of the image in this stack's ECR repository (tags are immutable there). Set this or `image_digest`."
+  type        = string
+  default     = null
+}
+
+# --- Network -----------------------------------------------------------------------------------
+
+variable "vpc_cidr" {
+  description = "IPv4 CIDR block of the VPC (prefix `/16` to `/24`)."
+  type        = string
+  default     = "10.0.0.0/16"
+}
+
+variable "az_count" {
+  description = "Number of availability zones: `2` or `3`."
+  type        = number
+  default     = 2
+}
+
+variable "nat_mode" {
+  description = "Egress of the private subnets: `one_per_az` (highly available), `single` (cheaper, one AZ's NAT serves all) or `none` (VPC endpoints only). See the README for the trade-off."
+  type        = string
+  default     = "one_per_az"
+}
+
+variable "enable_interface_endpoints" {
+  description = "Also create the ECR/Logs interface endpoints and the S3 gateway endpoint when a NAT gateway exists (always created with `nat_mode = \"none\"`)."
+  type        = bool
+  default     = false
+}
+
+variable "enable_flow_logs" {
+  description = "Record VPC flow logs to CloudWatch Logs."
+  type        = bool
+  default     = true
+}
+
+# --- Load balancer -----------------------------------------------------------------------------
+
+variable "certificate_arn" {
+  description = "ACM certificate ARN for HTTPS. When set, 443 serves the app with a TLS 1.2+/1.3 policy and 80 redirects to it; when `null`, the app is served on HTTP 80 only."
+  type        = string
+  default     = null
+}
+
+variable "allowed_ingress_cidrs" {
+  description = "IPv4 CIDR blocks allowed to reach the load balancer."
+  type        = list(string)
+  default     = ["0.0.0.0/0"]
+}
+
+variable "enable_deletion_protection" {
+  description = "Deletion protection of the load balancer and of the DynamoDB table (set `false` before `terraform destroy`)."
+  type        = bool
+  default     = true
+}
+
+variable "access_logs_bucket" {
+  description = "Existing S3 bucket for the load balancer's access logs, or `null` for none."
+  type        = string
+  default     = null
+}
+
+variable "web_acl_arn" {
+  description = "Regional WAFv2 web ACL to associate with the load balancer, or `null`."
+  type        = string
+  default     = null
+}
+
+variable "deregistration_delay" {
+  description = "Seconds a deregistering task keeps serving its in-flight requests (15 to 120; the app's requests time out after 10 s)."
+  type        = number
+  default     = 20
+}
+
+# --- Service -----------------------------------------------------------------------------------
+
+variable "app_port" {
+  description = "Port the application listens on (its `PORT`)."
+  type        = number
+  default     = 8080
+}
+
+variable "cpu" {
+  description = "Fargate task CPU units (`256`, `512`, `1024`, `2048`, `4096`, `8192`, `16384`)."
+  type        = number
+  default     = 256
+}
+
+variable "memory" {
+  description = "Fargate task memory in MiB, valid for `cpu` (e.g. 256 CPU: `512`, `1024` or `2048`)."
+  type        = number
+  default     = 512
+}
+
+variable "cpu_architecture" {
+  description = "`X86_64` or `ARM64`: must match the image."
+  type        = string
+  default     = "X86_64"
+}
+
+variable "desired_count" {
+  description = "Tasks when the service is created; autoscaling owns the count afterwards."
+  type        = number
+  default     = 2
+}
+
+variable "min_capacity" {
+  description = "Fewest tasks autoscaling keeps."
+  type        = number
+  default     = 2
+}
+
+variable "max_capacity" {
+  description = "Most tasks autoscaling starts."
+  type        = number
+  default     = 6
+}
+
+variable "health_check_grace_period_seconds" {
+  description = "Seconds ECS ignores failing load balancer health checks of a starting task."
+  type        = number
+  default     = 30
+}
+
+variable "shutdown_timeout_secs" {
+  description = "Seconds the app drains in-flight requests after SIGTERM (`SHUTDOWN_TIMEOUT_SECS`); shorter than `stop_timeout`."
+  type        = number
+  default     = 20
+}
+
+variable "stop_timeout" {
+  description = "Seconds ECS waits after SIGTERM before SIGKILL (at most 120)."
+  type        = number
+  default     = 30
+}
+
+variable "log_retention_days" {
+  description = "Retention of the application's logs in days."
+  type        = number
+  default     = 90
+}
+
+variable "wait_for_steady_state" {
+  description = "Make `terraform apply` wait for the deployment to become steady, so a broken image fails the apply."
+  type        = bool
+  default     = true
+}
+
+# --- Data and registry -------------------------------------------------------------------------
+
+variable "table_name" {
+  description = "Name of the DynamoDB table; `null` means `<name>-leave`."
+  type        = string
+  default     = null
+}
+
+variable "create_table_kms_key" {
+  description = "Encrypt the table with a customer-managed KMS key created here (else the AWS-managed key)."
+  type        = bool
+  default     = false
+}
+
+variable "ecr_keep_images" {
+  description = "Number of most recent images the repository keeps."
+  type        = number
+  default     = 30
+}
+
+variable "ecr_force_delete" {
+  description = "Let `terraform destroy` delete the repository with its images."
+  type        = bool
+  default     = false
+}
