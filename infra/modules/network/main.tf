@@ -36,7 +36,9 @@ resource "aws_vpc" "this" {
 
 # Nothing may use the default security group: it keeps no rule at all.
 resource "aws_default_security_group" "this" {
-  vpc_id = aws_vpc.this.id
+  vpc_id  = aws_vpc.this.id
+  ingress = []
+  egress  = []
 
   tags = merge(var.tags, { Name = "${var.name}-default-closed" })
 }

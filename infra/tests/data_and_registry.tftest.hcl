@@ -1,0 +1,263 @@
+# Rules of the database and registry modules (issue point 6), in plan mode against a mocked provider.
+# The table schema is read from the application's single source of truth, like the root does.
+
+mock_provider "aws" {
+  override_during = plan
+
+  mock_data "aws_region" {
+    defaults = { name = "eu-west-1" }
+  }
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "123456789012" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_resource "aws_dynamodb_table" {
+    defaults = { arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/lc-leave" }
+  }
+  mock_resource "aws_kms_key" {
+    defaults = {
+      arn    = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+      key_id = "11111111-2222-3333-4444-555555555555"
+    }
+  }
+  mock_resource "aws_ecr_repository" {
+    defaults = {
+      arn            = "arn:aws:ecr:eu-west-1:123456789012:repository/lc"
+      repository_url = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/lc"
+    }
+  }
+}
+
+variables {
+  table_name = "lc-leave"
+  schema     = jsondecode(file("../schema/dynamodb-table.json"))
+  name       = "lc"
+}
+
+run "table_follows_the_app_schema" {
+  command = plan
+
+  module {
+    source = "./modules/database"
+  }
+
+  assert {
+    condition     = aws_dynamodb_table.this.hash_key == jsondecode(file("../schema/dynamodb-table.json")).hash_key.name
+    error_message = "The table's partition key must be the one in schema/dynamodb-table.json."
+  }
+
+  assert {
+    condition     = aws_dynamodb_table.this.range_key == try(jsondecode(file("../schema/dynamodb-table.json")).range_key.name, null)
+    error_message = "The table's sort key must be the one in schema/dynamodb-table.json."
+  }
+
+  assert {
+    condition = (
+      { for a in aws_dynamodb_table.this.attribute : a.name => a.type } ==
+      merge(
+        { (jsondecode(file("../schema/dynamodb-table.json")).hash_key.name) = jsondecode(file("../schema/dynamodb-table.json")).hash_key.type },
+        { (jsondecode(file("../schema/dynamodb-table.json")).range_key.name) = jsondecode(file("../schema/dynamodb-table.json")).range_key.type },
+        merge(flatten([for i in jsondecode(file("../schema/dynamodb-table.json")).global_secondary_indexes : [{ (i.hash_key.name) = i.hash_key.type }, try({ (i.range_key.name) = i.range_key.type }, {})]])...),
+      )
+    )
+    error_message = "The table's attribute definitions must be exactly the key attributes of the schema, with their types."
+  }
+
+  assert {
+    condition     = toset([for i in aws_dynamodb_table.this.global_secondary_index : i.name]) == toset([for i in jsondecode(file("../schema/dynamodb-table.json")).global_secondary_indexes : i.name])
+    error_message = "The table's global secondary indexes must be the schema's."
+  }
+
+  assert {
+    condition     = one(aws_dynamodb_table.this.ttl).attribute_name == jsondecode(file("../schema/dynamodb-table.json")).ttl_attribute && one(aws_dynamodb_table.this.ttl).enabled
+    error_message = "TTL must be on the schema's ttl_attribute."
+  }
+
+  assert {
+    condition     = aws_dynamodb_table.this.billing_mode == "PAY_PER_REQUEST"
+    error_message = "The table must be on-demand."
+  }
+
+  assert {
+    condition     = one(aws_dynamodb_table.this.point_in_time_recovery).enabled == true
+    error_message = "Point-in-time recovery must be on."
+  }
+
+  assert {
+    condition     = one(aws_dynamodb_table.this.server_side_encryption).enabled == true && length(aws_kms_key.this) == 0
+    error_message = "Server-side encryption must be on (AWS-managed key by default)."
+  }
+
+  assert {
+    condition     = aws_dynamodb_table.this.deletion_protection_enabled == true
+    error_message = "Deletion protection must be on by default."
+  }
+}
+
+run "schema_with_an_index" {
+  command = plan
+
+  module {
+    source = "./modules/database"
+  }
+
+  variables {
+    schema = {
+      hash_key  = { name = "pk", type = "S" }
+      range_key = { name = "sk", type = "S" }
+      global_secondary_indexes = [
+        { name = "by_person", hash_key = { name = "person", type = "S" }, range_key = { name = "sk", type = "S" } },
+      ]
+      ttl_attribute = null
+    }
+    enable_deletion_protection = false
+  }
+
+  assert {
+    condition     = { for a in aws_dynamodb_table.this.attribute : a.name => a.type } == { pk = "S", sk = "S", person = "S" }
+    error_message = "Attributes shared by keys and indexes must be defined once."
+  }
+
+  assert {
+    condition     = one(aws_dynamodb_table.this.global_secondary_index).name == "by_person" && one(aws_dynamodb_table.this.global_secondary_index).projection_type == "ALL"
+    error_message = "Indexes must come from the schema."
+  }
+
+  assert {
+    condition     = length(aws_dynamodb_table.this.ttl) == 0
+    error_message = "No TTL without a ttl_attribute."
+  }
+
+  assert {
+    condition     = aws_dynamodb_table.this.deletion_protection_enabled == false
+    error_message = "Deletion protection must follow the variable."
+  }
+}
+
+run "customer_managed_key" {
+  command = plan
+
+  module {
+    source = "./modules/database"
+  }
+
+  variables {
+    create_kms_key = true
+  }
+
+  assert {
+    condition     = one(aws_dynamodb_table.this.server_side_encryption).kms_key_arn == aws_kms_key.this[0].arn && aws_kms_key.this[0].enable_key_rotation
+    error_message = "create_kms_key must encrypt the table with a rotated customer key."
+  }
+
+  assert {
+    condition     = alltrue([for s in jsondecode(aws_kms_key.this[0].policy).Statement : !contains(s.Action, "*") && !contains(s.Action, "kms:*")])
+    error_message = "The key policy must not allow \"*\" or kms:*."
+  }
+
+  assert {
+    condition     = [for s in jsondecode(aws_kms_key.this[0].policy).Statement : s.Condition.StringEquals["kms:ViaService"] if s.Sid == "UseThroughDynamoDbOnly"] == ["dynamodb.eu-west-1.amazonaws.com"]
+    error_message = "The key may only be used through DynamoDB of the region."
+  }
+
+  assert {
+    condition     = output.kms_key_arn == aws_kms_key.this[0].arn
+    error_message = "The module must give the key to the service (task role grant)."
+  }
+}
+
+run "rejects_two_key_sources" {
+  command = plan
+
+  module {
+    source = "./modules/database"
+  }
+
+  variables {
+    create_kms_key = true
+    kms_key_arn    = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+  }
+
+  expect_failures = [var.kms_key_arn]
+}
+
+run "rejects_bad_key_type" {
+  command = plan
+
+  module {
+    source = "./modules/database"
+  }
+
+  variables {
+    schema = { hash_key = { name = "pk", type = "X" } }
+  }
+
+  expect_failures = [var.schema]
+}
+
+run "rejects_short_table_name" {
+  command = plan
+
+  module {
+    source = "./modules/database"
+  }
+
+  variables {
+    table_name = "ab"
+  }
+
+  expect_failures = [var.table_name]
+}
+
+run "registry_is_immutable_scanned_and_pruned" {
+  command = plan
+
+  module {
+    source = "./modules/registry"
+  }
+
+  variables {
+    keep_images = 15
+  }
+
+  assert {
+    condition     = aws_ecr_repository.this.image_tag_mutability == "IMMUTABLE"
+    error_message = "Image tags must be immutable."
+  }
+
+  assert {
+    condition     = one(aws_ecr_repository.this.image_scanning_configuration).scan_on_push == true
+    error_message = "Images must be scanned on push."
+  }
+
+  assert {
+    condition     = one([for r in jsondecode(aws_ecr_lifecycle_policy.this.policy).rules : r.selection if r.selection.tagStatus == "any"]) == { tagStatus = "any", countType = "imageCountMoreThan", countNumber = 15 }
+    error_message = "The lifecycle policy must keep the last keep_images images."
+  }
+
+  assert {
+    condition     = max([for r in jsondecode(aws_ecr_lifecycle_policy.this.policy).rules : r.rulePriority]...) == one([for r in jsondecode(aws_ecr_lifecycle_policy.this.policy).rules : r.rulePriority if r.selection.tagStatus == "any"])
+    error_message = "The `any` rule must have the lowest priority (ECR requires it)."
+  }
+
+  assert {
+    condition     = aws_ecr_repository.this.force_delete == false
+    error_message = "The repository must not be deleted with its images by default."
+  }
+}
+
+run "rejects_bad_repository_name" {
+  command = plan
+
+  module {
+    source = "./modules/registry"
+  }
+
+  variables {
+    name = "Leave_Calendar"
+  }
+
+  expect_failures = [var.name]
+}

@@ -1,0 +1,229 @@
+# Rules of the load balancer module (issue point 3), in plan mode against a mocked provider.
+
+mock_provider "aws" {
+  override_during = plan
+
+  mock_resource "aws_security_group" {}
+  mock_resource "aws_lb" {
+    defaults = {
+      arn        = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/lc/0123456789abcdef"
+      arn_suffix = "app/lc/0123456789abcdef"
+      dns_name   = "lc-123.eu-west-1.elb.amazonaws.com"
+    }
+  }
+  mock_resource "aws_lb_target_group" {
+    defaults = {
+      arn        = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/lc-app/0123456789abcdef"
+      arn_suffix = "targetgroup/lc-app/0123456789abcdef"
+    }
+  }
+}
+
+variables {
+  name                  = "lc"
+  vpc_id                = "vpc-0123456789abcdef0"
+  public_subnet_ids     = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
+  app_security_group_id = "sg-0123456789abcdef0"
+}
+
+run "http_only_without_certificate" {
+  command = plan
+
+  module {
+    source = "./modules/load_balancer"
+  }
+
+  assert {
+    condition     = aws_lb.this.internal == false && aws_lb.this.load_balancer_type == "application" && toset(aws_lb.this.subnets) == toset(var.public_subnet_ids)
+    error_message = "The load balancer must be internet-facing, in the public subnets."
+  }
+
+  assert {
+    condition     = aws_lb.this.drop_invalid_header_fields == true
+    error_message = "The load balancer must drop invalid header fields."
+  }
+
+  assert {
+    condition     = aws_lb.this.enable_deletion_protection == true
+    error_message = "Deletion protection must be on by default."
+  }
+
+  assert {
+    condition     = length(aws_lb.this.access_logs) == 0
+    error_message = "Access logs are off without a bucket."
+  }
+
+  assert {
+    condition     = aws_lb_target_group.this.target_type == "ip" && aws_lb_target_group.this.port == 8080 && aws_lb_target_group.this.protocol == "HTTP"
+    error_message = "The target group must be of type ip on the application port."
+  }
+
+  assert {
+    condition     = aws_lb_target_group.this.health_check[0].path == "/health" && aws_lb_target_group.this.health_check[0].matcher == "200" && aws_lb_target_group.this.health_check[0].enabled
+    error_message = "The target group's health check must expect 200 from /health."
+  }
+
+  assert {
+    condition     = aws_lb_target_group.this.deregistration_delay == "20" || aws_lb_target_group.this.deregistration_delay == 20
+    error_message = "The deregistration delay must default to 20 s (above the app's 10 s request timeout)."
+  }
+
+  assert {
+    condition     = aws_lb_listener.http.port == 80 && aws_lb_listener.http.default_action[0].type == "forward" && aws_lb_listener.http.default_action[0].target_group_arn == aws_lb_target_group.this.arn
+    error_message = "Without a certificate, HTTP 80 must forward to the target group."
+  }
+
+  assert {
+    condition     = length(aws_lb_listener.https) == 0
+    error_message = "Without a certificate there is no HTTPS listener."
+  }
+
+  assert {
+    condition     = toset([for r in aws_vpc_security_group_ingress_rule.listener : r.from_port]) == toset([80])
+    error_message = "Without HTTPS only port 80 is open."
+  }
+
+  assert {
+    condition     = aws_vpc_security_group_egress_rule.to_tasks.referenced_security_group_id == var.app_security_group_id && aws_vpc_security_group_egress_rule.to_tasks.from_port == 8080 && aws_vpc_security_group_egress_rule.to_tasks.to_port == 8080 && aws_vpc_security_group_egress_rule.to_tasks.ip_protocol == "tcp" && aws_vpc_security_group_egress_rule.to_tasks.cidr_ipv4 == null
+    error_message = "The load balancer may only send to the tasks' security group on the application port."
+  }
+
+  assert {
+    condition     = output.url == "http://lc-123.eu-west-1.elb.amazonaws.com"
+    error_message = "Without a certificate the URL is http://."
+  }
+}
+
+run "https_with_certificate" {
+  command = plan
+
+  module {
+    source = "./modules/load_balancer"
+  }
+
+  variables {
+    certificate_arn            = "arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+    enable_deletion_protection = false
+    access_logs_bucket         = "my-alb-logs"
+    app_port                   = 9000
+  }
+
+  assert {
+    condition     = length(aws_lb_listener.https) == 1 && aws_lb_listener.https[0].port == 443 && aws_lb_listener.https[0].protocol == "HTTPS" && aws_lb_listener.https[0].certificate_arn == var.certificate_arn
+    error_message = "A certificate must give an HTTPS listener on 443."
+  }
+
+  assert {
+    condition     = startswith(aws_lb_listener.https[0].ssl_policy, "ELBSecurityPolicy-TLS13-1-2") || startswith(aws_lb_listener.https[0].ssl_policy, "ELBSecurityPolicy-TLS13-1-3")
+    error_message = "The HTTPS listener must use a TLS 1.3 policy with TLS 1.2 minimum."
+  }
+
+  assert {
+    condition     = aws_lb_listener.https[0].default_action[0].type == "forward" && aws_lb_listener.https[0].default_action[0].target_group_arn == aws_lb_target_group.this.arn
+    error_message = "HTTPS must forward to the target group."
+  }
+
+  assert {
+    condition     = aws_lb_listener.http.default_action[0].type == "redirect" && aws_lb_listener.http.default_action[0].redirect[0].protocol == "HTTPS" && aws_lb_listener.http.default_action[0].redirect[0].port == "443" && aws_lb_listener.http.default_action[0].redirect[0].status_code == "HTTP_301"
+    error_message = "With a certificate HTTP must redirect permanently to HTTPS."
+  }
+
+  assert {
+    condition     = toset([for r in aws_vpc_security_group_ingress_rule.listener : r.from_port]) == toset([80, 443])
+    error_message = "With HTTPS ports 80 and 443 are open."
+  }
+
+  assert {
+    condition     = aws_lb.this.enable_deletion_protection == false
+    error_message = "Deletion protection must follow the variable."
+  }
+
+  assert {
+    condition     = length(aws_lb.this.access_logs) == 1 && aws_lb.this.access_logs[0].bucket == "my-alb-logs" && aws_lb.this.access_logs[0].enabled
+    error_message = "A bucket must turn the access logs on."
+  }
+
+  assert {
+    condition     = aws_lb_target_group.this.port == 9000 && aws_vpc_security_group_egress_rule.to_tasks.from_port == 9000
+    error_message = "The target group and the egress rule must follow the application port."
+  }
+
+  assert {
+    condition     = output.url == "https://lc-123.eu-west-1.elb.amazonaws.com"
+    error_message = "With a certificate the URL is https://."
+  }
+}
+
+run "ingress_restricted_to_given_cidrs" {
+  command = plan
+
+  module {
+    source = "./modules/load_balancer"
+  }
+
+  variables {
+    allowed_ingress_cidrs = ["203.0.113.0/24"]
+  }
+
+  assert {
+    condition     = alltrue([for r in aws_vpc_security_group_ingress_rule.listener : r.cidr_ipv4 == "203.0.113.0/24"])
+    error_message = "Listener ingress must come from allowed_ingress_cidrs only."
+  }
+}
+
+run "rejects_weak_tls_policy" {
+  command = plan
+
+  module {
+    source = "./modules/load_balancer"
+  }
+
+  variables {
+    certificate_arn = "arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+    ssl_policy      = "ELBSecurityPolicy-2016-08"
+  }
+
+  expect_failures = [var.ssl_policy]
+}
+
+run "rejects_deregistration_delay_shorter_than_requests" {
+  command = plan
+
+  module {
+    source = "./modules/load_balancer"
+  }
+
+  variables {
+    deregistration_delay = 5
+  }
+
+  expect_failures = [var.deregistration_delay]
+}
+
+run "rejects_long_name" {
+  command = plan
+
+  module {
+    source = "./modules/load_balancer"
+  }
+
+  variables {
+    name = "a-name-that-is-far-too-long-for-an-alb"
+  }
+
+  expect_failures = [var.name]
+}
+
+run "rejects_bad_ingress_cidr" {
+  command = plan
+
+  module {
+    source = "./modules/load_balancer"
+  }
+
+  variables {
+    allowed_ingress_cidrs = ["0.0.0.0/33"]
+  }
+
+  expect_failures = [var.allowed_ingress_cidrs]
+}

@@ -1,0 +1,161 @@
+# The whole stack through the root module, in plan mode against a mocked provider:
+# the wiring between the modules and the outputs a user relies on.
+
+mock_provider "aws" {
+  override_during = plan
+
+  mock_data "aws_availability_zones" {
+    defaults = { names = ["eu-west-1a", "eu-west-1b", "eu-west-1c"] }
+  }
+  mock_data "aws_region" {
+    defaults = { name = "eu-west-1" }
+  }
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "123456789012" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_resource "aws_vpc" {}
+  mock_resource "aws_subnet" {}
+  mock_resource "aws_route_table" {}
+  mock_resource "aws_security_group" {}
+  mock_resource "aws_vpc_endpoint" {
+    defaults = { prefix_list_id = "pl-6da54004" }
+  }
+  mock_resource "aws_lb" {
+    defaults = {
+      arn        = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/leave-calendar/0123456789abcdef"
+      arn_suffix = "app/leave-calendar/0123456789abcdef"
+      dns_name   = "leave-calendar-123.eu-west-1.elb.amazonaws.com"
+    }
+  }
+  mock_resource "aws_lb_target_group" {
+    defaults = {
+      arn        = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/leave-calendar-app/0123456789abcdef"
+      arn_suffix = "targetgroup/leave-calendar-app/0123456789abcdef"
+    }
+  }
+  mock_resource "aws_iam_role" {
+    defaults = { arn = "arn:aws:iam::123456789012:role/leave-calendar" }
+  }
+  mock_resource "aws_cloudwatch_log_group" {
+    defaults = { arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/leave-calendar" }
+  }
+  mock_resource "aws_dynamodb_table" {
+    defaults = { arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/leave-calendar-leave" }
+  }
+  mock_resource "aws_ecr_repository" {
+    defaults = {
+      arn            = "arn:aws:ecr:eu-west-1:123456789012:repository/leave-calendar"
+      repository_url = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/leave-calendar"
+    }
+  }
+  mock_resource "aws_ecs_cluster" {
+    defaults = { arn = "arn:aws:ecs:eu-west-1:123456789012:cluster/leave-calendar" }
+  }
+  mock_resource "aws_ecs_task_definition" {
+    defaults = { arn = "arn:aws:ecs:eu-west-1:123456789012:task-definition/leave-calendar:1" }
+  }
+  mock_resource "aws_kms_key" {
+    defaults = {
+      arn    = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+      key_id = "11111111-2222-3333-4444-555555555555"
+    }
+  }
+}
+
+variables {
+  image_digest = "sha256:2222222222222222222222222222222222222222222222222222222222222222"
+}
+
+run "defaults_plan_and_outputs" {
+  command = plan
+
+  assert {
+    condition     = output.app_url == "http://leave-calendar-123.eu-west-1.elb.amazonaws.com"
+    error_message = "app_url must be the load balancer's address (http:// without a certificate)."
+  }
+
+  assert {
+    condition     = output.repository_url == "123456789012.dkr.ecr.eu-west-1.amazonaws.com/leave-calendar"
+    error_message = "repository_url must be the ECR repository's URL."
+  }
+
+  assert {
+    condition     = output.image == "123456789012.dkr.ecr.eu-west-1.amazonaws.com/leave-calendar@sha256:2222222222222222222222222222222222222222222222222222222222222222"
+    error_message = "The service must run this stack's repository at the given digest."
+  }
+
+  assert {
+    condition     = output.cluster_name == "leave-calendar" && output.service_name == "leave-calendar"
+    error_message = "cluster_name and service_name must be output."
+  }
+
+  assert {
+    condition     = output.table_name == "leave-calendar-leave" && output.log_group_name == "/ecs/leave-calendar"
+    error_message = "table_name and log_group_name must be output."
+  }
+
+  assert {
+    condition     = module.database.hash_key == jsondecode(file("../schema/dynamodb-table.json")).hash_key.name && module.database.range_key == jsondecode(file("../schema/dynamodb-table.json")).range_key.name
+    error_message = "The root must build the table from schema/dynamodb-table.json."
+  }
+
+  assert {
+    condition     = length(module.network.nat_gateway_ids) == 2 && length(module.network.private_subnet_ids) == 2
+    error_message = "The default is two AZs with a NAT gateway each."
+  }
+
+  assert {
+    condition     = length(module.network.interface_endpoint_ids) == 0
+    error_message = "With NAT, interface endpoints are opt-in."
+  }
+}
+
+run "https_three_azs_without_nat" {
+  command = plan
+
+  variables {
+    certificate_arn      = "arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+    az_count             = 3
+    nat_mode             = "none"
+    region               = "eu-central-1"
+    create_table_kms_key = true
+  }
+
+  assert {
+    condition     = output.app_url == "https://leave-calendar-123.eu-west-1.elb.amazonaws.com"
+    error_message = "With a certificate app_url is https://."
+  }
+
+  assert {
+    condition     = length(module.network.nat_gateway_ids) == 0 && length(module.network.private_subnet_ids) == 3 && toset(keys(module.network.interface_endpoint_ids)) == toset(["ecr.api", "ecr.dkr", "logs"])
+    error_message = "nat_mode = none must give three private subnets, no NAT and the endpoints."
+  }
+
+  assert {
+    condition     = module.database.kms_key_arn != null
+    error_message = "create_table_kms_key must give the table a customer key."
+  }
+}
+
+run "rejects_long_name" {
+  command = plan
+
+  variables {
+    name = "leave-calendar-production-eu"
+  }
+
+  expect_failures = [var.name]
+}
+
+run "rejects_bad_region" {
+  command = plan
+
+  variables {
+    region = "Ireland"
+  }
+
+  expect_failures = [var.region]
+}
