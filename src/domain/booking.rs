@@ -1,0 +1,153 @@
+//! A leave booking and its identifier.
+
+use std::fmt;
+use std::str::FromStr;
+
+use jiff::Timestamp;
+use ulid::Ulid;
+
+use super::{DateRange, InvalidDate, InvalidName, InvalidRange, PersonName, parse_date};
+
+/// Why a booking request was refused; the message names the field and says what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidBooking {
+    #[error(transparent)]
+    Name(#[from] InvalidName),
+    #[error(transparent)]
+    Date(#[from] InvalidDate),
+    #[error("{0}")]
+    Range(#[from] InvalidRange),
+}
+
+/// A booking's identifier: a ULID, unique and ordered by creation time (its first 48 bits are
+/// the creation millisecond, the other 80 random), never derived from the clock alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct BookingId(Ulid);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("'{0}' is not a booking id (expected 26 characters of Crockford base 32)")]
+pub struct InvalidId(String);
+
+impl BookingId {
+    pub fn generate() -> Self {
+        Self(Ulid::new())
+    }
+}
+
+impl FromStr for BookingId {
+    type Err = InvalidId;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        // Only the canonical upper-case form is accepted, so one booking has exactly one URL
+        // and one storage key.
+        Ulid::from_string(value)
+            .ok()
+            .filter(|id| id.to_string() == value)
+            .map(Self)
+            .ok_or_else(|| InvalidId(value.chars().take(40).collect()))
+    }
+}
+
+impl fmt::Display for BookingId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// One person's leave over an inclusive range of days.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Booking {
+    pub id: BookingId,
+    pub user_name: PersonName,
+    pub days: DateRange,
+    pub created_at: Timestamp,
+}
+
+impl Booking {
+    /// A new booking with a fresh id, created now.
+    pub fn new(user_name: PersonName, days: DateRange) -> Self {
+        Self {
+            id: BookingId::generate(),
+            user_name,
+            days,
+            created_at: Timestamp::now(),
+        }
+    }
+
+    /// Parses a booking request as people type it: a name and two `YYYY-MM-DD` dates.
+    pub fn parse(user_name: &str, from_date: &str, to_date: &str) -> Result<Self, InvalidBooking> {
+        let user_name = PersonName::parse(user_name)?;
+        let days = DateRange::booking(
+            parse_date("from_date", from_date)?,
+            parse_date("to_date", to_date)?,
+        )?;
+        Ok(Self::new(user_name, days))
+    }
+
+    /// Two bookings conflict when they are for the same person and share at least one day.
+    pub fn conflicts_with(&self, other: &Booking) -> bool {
+        self.user_name.key() == other.user_name.key() && self.days.overlaps(other.days)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::parse_date;
+
+    fn booking(name: &str, first: &str, last: &str) -> Booking {
+        let d = |s| parse_date("d", s).unwrap();
+        Booking::new(
+            PersonName::parse(name).unwrap(),
+            DateRange::booking(d(first), d(last)).unwrap(),
+        )
+    }
+
+    #[test]
+    fn ids_round_trip_and_refuse_other_spellings() {
+        let id = BookingId::generate();
+        assert_eq!(id.to_string().parse::<BookingId>(), Ok(id));
+        assert!(id.to_string().to_lowercase().parse::<BookingId>().is_err());
+        for bad in [
+            "",
+            "1",
+            "not-an-id",
+            "01ARZ3NDEKTSV4RRFFQ69G5FAVX",
+            "8ZZZZZZZZZZZZZZZZZZZZZZZZZ",
+        ] {
+            assert!(bad.parse::<BookingId>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ids_are_unique_and_time_ordered() {
+        let first = BookingId::generate();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let ids: Vec<_> = (0..1000).map(|_| BookingId::generate()).collect();
+        assert!(ids.iter().all(|id| *id > first));
+        let unique: std::collections::HashSet<_> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len());
+    }
+
+    #[test]
+    fn parse_names_the_bad_field() {
+        let err = |n, f, t| Booking::parse(n, f, t).unwrap_err().to_string();
+        assert_eq!(
+            err("", "2026-03-01", "2026-03-02"),
+            "user_name must not be empty"
+        );
+        assert!(err("Ann", "2026-02-30", "2026-03-02").starts_with("from_date"));
+        assert!(err("Ann", "2026-03-01", "tomorrow").starts_with("to_date"));
+        assert!(err("Ann", "2026-03-02", "2026-03-01").contains("must not be before"));
+        let ok = Booking::parse(" Ann ", "2026-03-01", "2026-03-01").unwrap();
+        assert_eq!((ok.user_name.as_str(), ok.days.len_days()), ("Ann", 1));
+    }
+
+    #[test]
+    fn conflicts_need_same_person_and_a_shared_day() {
+        let a = booking("Alice", "2026-03-02", "2026-03-06");
+        assert!(a.conflicts_with(&booking(" alice", "2026-03-06", "2026-03-09")));
+        assert!(!a.conflicts_with(&booking("alice", "2026-03-07", "2026-03-09")));
+        assert!(!a.conflicts_with(&booking("Bob", "2026-03-02", "2026-03-06")));
+    }
+}

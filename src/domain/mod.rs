@@ -1,0 +1,14 @@
+//! Validated domain types and the booking rules. No I/O lives here.
+//!
+//! Every value that enters the system from outside is parsed into one of these types first
+//! ("parse, don't validate"); the rest of the code can then rely on their invariants.
+
+mod booking;
+mod dates;
+mod person;
+
+pub use booking::{Booking, BookingId, InvalidBooking, InvalidId};
+pub use dates::{
+    DateRange, InvalidDate, InvalidRange, MAX_LIST_DAYS, MAX_SPAN_DAYS, Month, parse_date, today,
+};
+pub use person::{InvalidName, MAX_NAME_CHARS, PersonName};

@@ -1,0 +1,107 @@
+//! A person's name as it is shown, and the key under which their bookings are compared.
+
+use std::fmt;
+
+/// Longest accepted name, in characters.
+pub const MAX_NAME_CHARS: usize = 100;
+
+/// A trimmed, non-empty name of at most [`MAX_NAME_CHARS`] characters without control characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonName(String);
+
+/// Why a name was refused; the message is meant for the person who typed it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidName {
+    #[error("user_name must not be empty")]
+    Empty,
+    #[error("user_name must be at most {MAX_NAME_CHARS} characters, got {0}")]
+    TooLong(usize),
+    #[error("user_name must not contain control characters")]
+    ControlCharacter,
+}
+
+impl PersonName {
+    pub fn parse(raw: &str) -> Result<Self, InvalidName> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            return Err(InvalidName::Empty);
+        }
+        let chars = trimmed.chars().count();
+        if chars > MAX_NAME_CHARS {
+            return Err(InvalidName::TooLong(chars));
+        }
+        if trimmed.chars().any(char::is_control) {
+            return Err(InvalidName::ControlCharacter);
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The identity used for overlap checks and per-person listings: names are compared
+    /// case-insensitively, so "Alice" and "alice " are the same person.
+    pub fn key(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+impl fmt::Display for PersonName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn trims_and_keeps_case_for_display() {
+        let name = PersonName::parse("  Ada Lovelace \t").unwrap();
+        assert_eq!(name.as_str(), "Ada Lovelace");
+        assert_eq!(name.key(), "ada lovelace");
+    }
+
+    #[test]
+    fn refuses_empty_long_and_control() {
+        assert_eq!(PersonName::parse("   "), Err(InvalidName::Empty));
+        assert_eq!(
+            PersonName::parse(&"x".repeat(101)),
+            Err(InvalidName::TooLong(101))
+        );
+        assert!(
+            PersonName::parse(&"é".repeat(100)).is_ok(),
+            "limit counts characters, not bytes"
+        );
+        assert_eq!(
+            PersonName::parse("a\u{0}b"),
+            Err(InvalidName::ControlCharacter)
+        );
+        assert_eq!(
+            PersonName::parse("a\nb"),
+            Err(InvalidName::ControlCharacter)
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn accepted_names_hold_the_invariants(raw in "\\PC{0,120}") {
+            if let Ok(name) = PersonName::parse(&raw) {
+                let s = name.as_str();
+                prop_assert_eq!(s, s.trim());
+                prop_assert!(!s.is_empty() && s.chars().count() <= MAX_NAME_CHARS);
+                prop_assert!(!s.chars().any(char::is_control));
+            }
+        }
+
+        #[test]
+        fn key_ignores_case_and_surrounding_space(raw in "[a-zA-Z ]{1,20}[a-zA-Z]") {
+            let a = PersonName::parse(&raw).unwrap();
+            let b = PersonName::parse(&format!("  {}  ", raw.to_uppercase())).unwrap();
+            prop_assert_eq!(a.key(), b.key());
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! The HTTP error type: every failure becomes one status and an `application/problem+json`
+//! body (RFC 9457), mapped here and nowhere else. Internal details are logged, never sent.
+
+use axum::extract::rejection::{FormRejection, JsonRejection, PathRejection, QueryRejection};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::domain::{InvalidBooking, InvalidId};
+use crate::store;
+
+/// Seconds a client should wait before retrying after a 503.
+pub const RETRY_AFTER_SECS: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request is malformed: syntax, types, unknown fields or parameters.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The request is well-formed but its values break a rule.
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// The store or the server is unavailable or overloaded; retry later.
+    #[error("{0}")]
+    Unavailable(String),
+    /// A bug: the detail is logged and the client sees a generic message.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The message shown to the client.
+    pub fn detail(&self) -> String {
+        match self {
+            Self::Internal(_) => {
+                "the server failed to handle this request; it has been logged".to_owned()
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// Always `about:blank`: the status code says what kind of problem this is.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub title: String,
+    pub status: u16,
+    /// What is wrong, in words meant for the client's developer or user.
+    pub detail: String,
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        match &self {
+            Self::Internal(detail) => tracing::error!(%detail, "internal error"),
+            Self::Unavailable(detail) => tracing::warn!(%detail, "unavailable"),
+            _ => {}
+        }
+        let problem = Problem {
+            kind: "about:blank",
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: self.detail(),
+        };
+        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+        }
+        response
+    }
+}
+
+impl From<store::Error> for Error {
+    fn from(err: store::Error) -> Self {
+        match err {
+            store::Error::Conflict { first_day } => Self::Conflict(format!(
+                "this person already has leave booked on {first_day}; bookings of one person may not overlap"
+            )),
+            store::Error::NotFound => Self::NotFound("no booking with that id".to_owned()),
+            store::Error::Unavailable(detail) => {
+                tracing::warn!(%detail, "store unavailable");
+                Self::Unavailable("the booking store is unavailable; retry shortly".to_owned())
+            }
+            store::Error::Internal(detail) => Self::Internal(detail),
+        }
+    }
+}
+
+impl From<InvalidBooking> for Error {
+    fn from(err: InvalidBooking) -> Self {
+        Self::Invalid(err.to_string())
+    }
+}
+
+impl From<InvalidId> for Error {
+    fn from(err: InvalidId) -> Self {
+        Self::BadRequest(err.to_string())
+    }
+}
+
+impl From<JsonRejection> for Error {
+    fn from(rejection: JsonRejection) -> Self {
+        let detail = rejection.body_text();
+        match rejection {
+            JsonRejection::JsonDataError(_) => Self::Invalid(detail),
+            JsonRejection::MissingJsonContentType(_) => Self::UnsupportedMediaType(
+                "the body must be JSON, sent with Content-Type: application/json".to_owned(),
+            ),
+            _ => body_error(rejection.status(), detail),
+        }
+    }
+}
+
+impl From<FormRejection> for Error {
+    fn from(rejection: FormRejection) -> Self {
+        body_error(rejection.status(), rejection.body_text())
+    }
+}
+
+impl From<QueryRejection> for Error {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::BadRequest(rejection.body_text())
+    }
+}
+
+impl From<PathRejection> for Error {
+    fn from(rejection: PathRejection) -> Self {
+        Self::BadRequest(rejection.body_text())
+    }
+}
+
+/// Rejections of a body: too large, wrong media type, or malformed.
+fn body_error(status: StatusCode, detail: String) -> Error {
+    match status {
+        StatusCode::PAYLOAD_TOO_LARGE => Error::PayloadTooLarge(format!(
+            "the body is larger than the limit of {} bytes",
+            super::BODY_LIMIT_BYTES
+        )),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => Error::UnsupportedMediaType(detail),
+        _ => Error::BadRequest(detail),
+    }
+}

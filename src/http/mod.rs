@@ -1,0 +1,108 @@
+//! The HTTP surface: one router per resource, merged here, and the middleware every request
+//! goes through (request ids, logging, security headers, load shedding, timeouts, body limit).
+
+mod assets;
+mod bookings;
+mod error;
+mod extract;
+mod health;
+mod middleware;
+pub mod openapi;
+mod pages;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, Request, header};
+use tower::ServiceBuilder;
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+pub use error::{Error, Problem};
+
+use crate::config::Settings;
+use crate::store::LeaveStore;
+
+/// Largest request body accepted, in bytes; a booking needs a few hundred.
+pub const BODY_LIMIT_BYTES: usize = 16 * 1024;
+
+/// What every handler can reach. Everything in it is built once, at start-up.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn LeaveStore>,
+    openapi_json: axum::body::Bytes,
+    stylesheet_url: Arc<str>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn LeaveStore>) -> Self {
+        Self {
+            store,
+            openapi_json: openapi::render().into(),
+            stylesheet_url: assets::stylesheet_url().into(),
+        }
+    }
+}
+
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Request ids are ULIDs: unique and sortable by time, like booking ids.
+#[derive(Clone, Copy)]
+struct MakeUlid;
+
+impl MakeRequestId for MakeUlid {
+    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
+        HeaderValue::from_str(&ulid::Ulid::new().to_string())
+            .ok()
+            .map(RequestId::new)
+    }
+}
+
+/// The whole application as a router, ready to serve.
+pub fn router(state: AppState, settings: &Settings) -> Router {
+    let security_headers = ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            ),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")));
+
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(|request: &Request<_>| {
+            let request_id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %request_id)
+        })
+        .on_request(())
+        .on_response(DefaultOnResponse::new().level(Level::INFO));
+
+    Router::new()
+        .merge(pages::router())
+        .merge(bookings::router())
+        .merge(health::router())
+        .merge(openapi::router())
+        .merge(assets::router())
+        .fallback(middleware::not_found)
+        .method_not_allowed_fallback(middleware::method_not_allowed)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeUlid))
+                .layer(trace)
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+                .layer(security_headers)
+                .layer(axum::middleware::from_fn_with_state(
+                    middleware::Limits::new(settings),
+                    middleware::limit,
+                )),
+        )
+        .with_state(state)
+}

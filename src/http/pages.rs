@@ -1,0 +1,384 @@
+//! The HTML pages: the month calendar with its booking form, and the form posts behind it.
+//! They work without JavaScript: forms post, then redirect (post/redirect/get).
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::post;
+use jiff::civil::{Date, Weekday};
+use serde::Deserialize;
+
+use super::AppState;
+use super::error::Error;
+use super::extract::{Path, Query};
+use crate::domain::{Booking, BookingId, DateRange, Month, parse_date, today};
+use crate::store::{self, ListQuery};
+
+/// Bookings one month page shows at most; a month with more says so.
+const MONTH_PAGE_LIMIT: usize = 1000;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", axum::routing::get(calendar_get).post(calendar_post))
+        .route("/delete/{id}", post(booking_delete).delete(booking_delete))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CalendarParams {
+    month: Option<String>,
+}
+
+/// The booking form's fields, named as in the original app. Missing fields count as empty so
+/// that the person gets the same clear message as for a blank field.
+#[derive(Debug, Default, Deserialize)]
+pub struct BookingForm {
+    #[serde(default)]
+    user_name: String,
+    #[serde(default)]
+    from_date: String,
+    #[serde(default)]
+    to_date: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DeleteForm {
+    month: Option<String>,
+}
+
+/// The month calendar.
+pub async fn calendar_get(
+    State(state): State<AppState>,
+    Query(params): Query<CalendarParams>,
+) -> Result<Response, PageError> {
+    let month = match params.month.as_deref() {
+        None | Some("") => Month::current(),
+        Some(text) => text.parse().map_err(|e: crate::domain::InvalidDate| {
+            PageError::new(StatusCode::BAD_REQUEST, e.to_string())
+        })?,
+    };
+    render_calendar(&state, month, BookingForm::default(), None, StatusCode::OK).await
+}
+
+/// The booking form: on success, back to the month of the booking; on a refusal, the same
+/// page again with the message and the input kept.
+pub async fn calendar_post(
+    State(state): State<AppState>,
+    form: Result<axum::Form<BookingForm>, axum::extract::rejection::FormRejection>,
+) -> Result<Response, PageError> {
+    let form = match form {
+        Ok(axum::Form(form)) => form,
+        Err(rejection) => {
+            let err = Error::from(rejection);
+            return Err(PageError::new(err.status(), err.detail()));
+        }
+    };
+    let refused = match Booking::parse(&form.user_name, &form.from_date, &form.to_date) {
+        Ok(booking) => match state.store.create(&booking).await {
+            Ok(()) => {
+                tracing::info!(id = %booking.id, "booking created");
+                let month = Month::containing(booking.days.first());
+                return Ok(Redirect::to(&format!("/?month={month}")).into_response());
+            }
+            Err(store::Error::Conflict { first_day }) => (
+                StatusCode::CONFLICT,
+                format!(
+                    "{} already has leave booked on {}.",
+                    booking.user_name,
+                    human_date(first_day)
+                ),
+            ),
+            Err(other) => return Err(PageError::from(Error::from(other))),
+        },
+        Err(invalid) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            sentence(&invalid.to_string()),
+        ),
+    };
+    let month = parse_date("from_date", &form.from_date)
+        .map(Month::containing)
+        .unwrap_or_else(|_| Month::current());
+    render_calendar(&state, month, form, Some(refused.1), refused.0).await
+}
+
+/// The delete button of each booking.
+pub async fn booking_delete(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(back): Query<DeleteForm>,
+) -> Result<Response, PageError> {
+    let id: BookingId = id.parse().map_err(|e: crate::domain::InvalidId| {
+        PageError::new(StatusCode::BAD_REQUEST, e.to_string())
+    })?;
+    match state.store.delete(id).await {
+        // Deleting twice (a double click, a reload) ends where the person wanted to be.
+        Ok(()) | Err(store::Error::NotFound) => {}
+        Err(other) => return Err(PageError::from(Error::from(other))),
+    }
+    let target = match back.month.as_deref().map(str::parse::<Month>) {
+        Some(Ok(month)) => format!("/?month={month}"),
+        _ => "/".to_owned(),
+    };
+    Ok(Redirect::to(&target).into_response())
+}
+
+async fn render_calendar(
+    state: &AppState,
+    month: Month,
+    form: BookingForm,
+    message: Option<String>,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let query = ListQuery {
+        range: month.days(),
+        person: None,
+        limit: MONTH_PAGE_LIMIT,
+        after: None,
+    };
+    let page = state
+        .store
+        .list(&query)
+        .await
+        .map_err(|e| PageError::from(Error::from(e)))?;
+    let view = CalendarView::new(
+        month,
+        &page.items,
+        page.next.is_some(),
+        form,
+        message,
+        &state.stylesheet_url,
+    );
+    let html = view
+        .render()
+        .map_err(|e| PageError::from(Error::Internal(e.to_string())))?;
+    Ok((status, Html(html)).into_response())
+}
+
+/// A person's bookings share one of a few colours, handed out in order of first appearance so
+/// that people shown together look different.
+const TONES: usize = 8;
+
+#[derive(Template)]
+#[template(path = "calendar.html")]
+struct CalendarView<'a> {
+    title: String,
+    month: String,
+    previous: Option<String>,
+    next: Option<String>,
+    current: String,
+    weekdays: [&'static str; 7],
+    weeks: Vec<Vec<DayCell>>,
+    bookings: Vec<BookingRow>,
+    truncated: bool,
+    form: BookingForm,
+    message: Option<String>,
+    stylesheet_url: &'a str,
+}
+
+struct DayCell {
+    day: i8,
+    date: String,
+    label: String,
+    in_month: bool,
+    is_today: bool,
+    is_weekend: bool,
+    people: Vec<PersonChip>,
+}
+
+struct PersonChip {
+    name: String,
+    tone: usize,
+}
+
+struct BookingRow {
+    id: String,
+    name: String,
+    tone: usize,
+    from: String,
+    to: String,
+    days: i32,
+}
+
+impl<'a> CalendarView<'a> {
+    fn new(
+        month: Month,
+        bookings: &[Booking],
+        truncated: bool,
+        form: BookingForm,
+        message: Option<String>,
+        stylesheet_url: &'a str,
+    ) -> Self {
+        let mut tones: HashMap<String, usize> = HashMap::new();
+        let mut tone_of = |b: &Booking| {
+            let next = tones.len() % TONES;
+            *tones.entry(b.user_name.key()).or_insert(next)
+        };
+        let toned: Vec<(&Booking, usize)> = bookings.iter().map(|b| (b, tone_of(b))).collect();
+        let today = today();
+        let weeks = grid_weeks(month)
+            .into_iter()
+            .map(|week| {
+                week.into_iter()
+                    .map(|date| DayCell {
+                        day: date.day(),
+                        date: date.to_string(),
+                        label: human_date(date),
+                        in_month: Month::containing(date) == month,
+                        is_today: date == today,
+                        is_weekend: matches!(date.weekday(), Weekday::Saturday | Weekday::Sunday),
+                        people: toned
+                            .iter()
+                            .filter(|(b, _)| b.days.contains(date))
+                            .map(|(b, tone)| PersonChip {
+                                name: b.user_name.to_string(),
+                                tone: *tone,
+                            })
+                            .collect(),
+                    })
+                    .collect()
+            })
+            .collect();
+        let rows = toned
+            .iter()
+            .map(|(b, tone)| BookingRow {
+                id: b.id.to_string(),
+                name: b.user_name.to_string(),
+                tone: *tone,
+                from: human_date(b.days.first()),
+                to: human_date(b.days.last()),
+                days: b.days.len_days(),
+            })
+            .collect();
+        Self {
+            title: month.first_day().strftime("%B %Y").to_string(),
+            month: month.to_string(),
+            previous: month.previous().map(|m| m.to_string()),
+            next: month.next().map(|m| m.to_string()),
+            current: Month::current().to_string(),
+            weekdays: ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+            weeks,
+            bookings: rows,
+            truncated,
+            form,
+            message,
+            stylesheet_url,
+        }
+    }
+}
+
+/// The weeks (Monday to Sunday) that show `month`.
+fn grid_weeks(month: Month) -> Vec<Vec<Date>> {
+    let first = month.first_day();
+    let offset = i32::from(first.weekday().to_monday_zero_offset());
+    let start = first
+        .checked_sub(jiff::Span::new().days(offset))
+        .unwrap_or(first);
+    let mut days = DateRange::listing(start, month.last_day())
+        .map(|r| r.iter_days().collect::<Vec<_>>())
+        .unwrap_or_default();
+    while days.len() % 7 != 0 {
+        match days.last().and_then(|d| d.tomorrow().ok()) {
+            Some(next) => days.push(next),
+            None => break,
+        }
+    }
+    days.chunks(7).map(<[Date]>::to_vec).collect()
+}
+
+/// Dates as people read them, with no day/month ambiguity: "Mon 2 Mar 2026".
+fn human_date(date: Date) -> String {
+    date.strftime("%a %-d %b %Y").to_string()
+}
+
+/// Error messages start in lower case to read well inside other text; on their own they are
+/// sentences.
+fn sentence(message: &str) -> String {
+    let mut chars = message.chars();
+    match chars.next() {
+        Some(first) => format!(
+            "{}{}.",
+            first.to_uppercase(),
+            chars.as_str().trim_end_matches('.')
+        ),
+        None => String::new(),
+    }
+}
+
+/// A page that could not be shown: a small HTML page with the status and the message.
+#[derive(Debug)]
+pub struct PageError {
+    status: StatusCode,
+    message: String,
+}
+
+impl PageError {
+    fn new(status: StatusCode, message: String) -> Self {
+        Self { status, message }
+    }
+}
+
+impl From<Error> for PageError {
+    fn from(err: Error) -> Self {
+        if let Error::Internal(detail) = &err {
+            tracing::error!(%detail, "internal error");
+        }
+        Self {
+            status: err.status(),
+            message: err.detail(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorView<'a> {
+    title: &'a str,
+    message: &'a str,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let title = self.status.canonical_reason().unwrap_or("Error");
+        let html = ErrorView {
+            title,
+            message: &sentence(&self.message),
+        }
+        .render()
+        .unwrap_or_default();
+        let mut response = (self.status, Html(html)).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, super::error::RETRY_AFTER_SECS.into());
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grid_starts_on_monday_and_covers_the_month() {
+        for text in ["2026-02", "2026-03", "2027-08", "2021-02"] {
+            let month: Month = text.parse().unwrap();
+            let weeks = grid_weeks(month);
+            assert!(weeks.iter().all(|w| w.len() == 7));
+            assert_eq!(weeks[0][0].weekday(), Weekday::Monday);
+            let all: Vec<Date> = weeks.concat();
+            assert!(month.days().iter_days().all(|d| all.contains(&d)), "{text}");
+            assert!(all.windows(2).all(|w| w[0].tomorrow().unwrap() == w[1]));
+        }
+        // February 2021 starts on a Monday and has exactly four weeks.
+        assert_eq!(grid_weeks("2021-02".parse().unwrap()).len(), 4);
+    }
+
+    #[test]
+    fn dates_read_unambiguously() {
+        assert_eq!(human_date(jiff::civil::date(2026, 3, 2)), "Mon 2 Mar 2026");
+    }
+}

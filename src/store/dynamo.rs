@@ -1,0 +1,459 @@
+//! The DynamoDB backend: one table, keys `pk` (partition) and `sk` (sort), no scans.
+//!
+//! | item | `pk` | `sk` | holds |
+//! |---|---|---|---|
+//! | booking | `BOOKING#<id>` | `BOOKING` | the booking |
+//! | month entry | `MONTH#<YYYY-MM>` | `<first day>#<id>` | a copy, one per month touched |
+//! | person entry | `PERSON#<person key>` | `BOOKING#<first day>#<id>` | a copy |
+//! | person's days | `PERSON#<person key>` | `DAYS#<YYYY-MM>` | string set `days` of booked days |
+//!
+//! A create is one `TransactWriteItems`: the items above plus, per month touched, an update of
+//! the person's days item that adds the new days on condition that none of them is already
+//! there. That condition is what makes the overlap check race-free: two overlapping bookings
+//! cannot both commit. The key names come from `schema/dynamodb-table.json`, which Terraform
+//! reads too.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, CancellationReason, Delete, Put, TransactWriteItem, Update,
+};
+use jiff::civil::Date;
+
+use super::plan::{self, Partition};
+use super::record::Record;
+use super::{Error, LeaveStore, ListQuery, Page, Result, into_page};
+use crate::domain::{Booking, BookingId, Month, parse_date};
+
+/// The table's key schema, as Terraform creates it.
+pub const SCHEMA_JSON: &str = include_str!("../../schema/dynamodb-table.json");
+const PK: &str = "pk";
+const SK: &str = "sk";
+const DAYS: &str = "days";
+
+/// How often a transaction that lost a race with another one on the same items
+/// (`TransactionConflict`) is tried again before the caller is told to retry later.
+const CONFLICT_RETRIES: u32 = 3;
+
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    fn put(
+        &self,
+        item: HashMap<String, AttributeValue>,
+        condition: Option<&str>,
+    ) -> Result<TransactWriteItem> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .set_condition_expression(condition.map(str::to_owned))
+            .build()
+            .map_err(internal)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    fn delete(&self, pk: String, sk: String, condition: Option<&str>) -> Result<TransactWriteItem> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .set_condition_expression(condition.map(str::to_owned))
+            .build()
+            .map_err(internal)?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
+    }
+
+    /// Adds (or removes) `days` to the person's days item of one month. Adding is conditional
+    /// on none of the days being there already.
+    fn days_update(
+        &self,
+        person_key: &str,
+        month: Month,
+        days: &[Date],
+        adding: bool,
+    ) -> Result<TransactWriteItem> {
+        let day_set = AttributeValue::Ss(days.iter().map(Date::to_string).collect());
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                format!("PERSON#{person_key}"),
+                format!("DAYS#{month}"),
+            )))
+            .expression_attribute_names("#days", DAYS)
+            .expression_attribute_values(":days", day_set);
+        if adding {
+            let condition: Vec<String> = (0..days.len())
+                .map(|i| format!("NOT contains(#days, :d{i})"))
+                .collect();
+            for (i, day) in days.iter().enumerate() {
+                update = update.expression_attribute_values(
+                    format!(":d{i}"),
+                    AttributeValue::S(day.to_string()),
+                );
+            }
+            update = update
+                .update_expression("ADD #days :days")
+                .condition_expression(condition.join(" AND "))
+                .return_values_on_condition_check_failure(
+                    aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
+                );
+        } else {
+            update = update.update_expression("DELETE #days :days");
+        }
+        Ok(TransactWriteItem::builder()
+            .update(update.build().map_err(internal)?)
+            .build())
+    }
+
+    /// Every item of a booking, in the order `create` writes them: the booking, its month
+    /// entries, its person entry, then one days update per month (see `conflict_day`).
+    fn booking_items(&self, booking: &Booking, creating: bool) -> Result<Vec<TransactWriteItem>> {
+        let record = Record::from(booking);
+        let sort_key = plan::sort_key(booking);
+        let person_key = booking.user_name.key();
+        let booking_pk = format!("BOOKING#{}", booking.id);
+        let mut items = Vec::new();
+        if creating {
+            items.push(self.put(
+                item(booking_pk, "BOOKING".into(), &record),
+                Some("attribute_not_exists(pk)"),
+            )?);
+            for month in booking.days.months() {
+                items.push(self.put(
+                    item(format!("MONTH#{month}"), sort_key.clone(), &record),
+                    None,
+                )?);
+            }
+            items.push(self.put(
+                item(
+                    format!("PERSON#{person_key}"),
+                    format!("BOOKING#{sort_key}"),
+                    &record,
+                ),
+                None,
+            )?);
+        } else {
+            items.push(self.delete(booking_pk, "BOOKING".into(), Some("attribute_exists(pk)"))?);
+            for month in booking.days.months() {
+                items.push(self.delete(format!("MONTH#{month}"), sort_key.clone(), None)?);
+            }
+            items.push(self.delete(
+                format!("PERSON#{person_key}"),
+                format!("BOOKING#{sort_key}"),
+                None,
+            )?);
+        }
+        for month in booking.days.months() {
+            let days: Vec<Date> = booking
+                .days
+                .iter_days()
+                .filter(|d| Month::containing(*d) == month)
+                .collect();
+            items.push(self.days_update(&person_key, month, &days, creating)?);
+        }
+        Ok(items)
+    }
+
+    /// Runs one transaction, trying again when it lost a race on the same items.
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), TransactError> {
+        let mut attempt = 0;
+        loop {
+            let sent = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            let reasons = match sent {
+                Ok(_) => return Ok(()),
+                Err(SdkError::ServiceError(e)) => match e.into_err() {
+                    TransactWriteItemsError::TransactionCanceledException(c) => {
+                        c.cancellation_reasons.unwrap_or_default()
+                    }
+                    other => return Err(TransactError::Failed(classify_service(other))),
+                },
+                Err(other) => return Err(TransactError::Failed(classify(other))),
+            };
+            attempt += 1;
+            let has = |code| reasons.iter().any(|r| r.code() == Some(code));
+            let lost_race = has("TransactionConflict") && !has("ConditionalCheckFailed");
+            if !lost_race || attempt > CONFLICT_RETRIES {
+                return Err(TransactError::Cancelled(reasons));
+            }
+            tokio::time::sleep(Duration::from_millis(10 * u64::from(attempt))).await;
+        }
+    }
+
+    async fn query_segment(
+        &self,
+        segment: &plan::Segment,
+        query: &ListQuery,
+        found: &mut Vec<Booking>,
+    ) -> Result<()> {
+        let (pk, prefix) = match &segment.partition {
+            Partition::Month(month) => (format!("MONTH#{month}"), ""),
+            Partition::Person(key) => (format!("PERSON#{key}"), "BOOKING#"),
+        };
+        let mut start_key = None;
+        loop {
+            let wanted = query.limit + 1 - found.len();
+            let mut request = self
+                .client
+                .query()
+                .table_name(&self.table)
+                // Read-your-writes: the page shown right after a booking must include it.
+                .consistent_read(true)
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :lo AND :hi")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#sk", SK)
+                .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
+                .expression_attribute_values(
+                    ":lo",
+                    AttributeValue::S(format!("{prefix}{}", segment.lo)),
+                )
+                .expression_attribute_values(
+                    ":hi",
+                    AttributeValue::S(format!("{prefix}{}", segment.hi)),
+                )
+                // One more than needed: the resume position itself may come back first.
+                .limit(i32::try_from(wanted + 1).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start_key.take());
+            if let Some(day) = segment.ends_on_or_after {
+                request = request
+                    .filter_expression("to_date >= :ends")
+                    .expression_attribute_values(":ends", AttributeValue::S(day.to_string()));
+            }
+            let output = request.send().await.map_err(classify)?;
+            for item in output.items() {
+                let booking: Booking = record(item)?.try_into()?;
+                if plan::keeps(segment, query, &booking) {
+                    found.push(booking);
+                    if found.len() > query.limit {
+                        return Ok(());
+                    }
+                }
+            }
+            match output.last_evaluated_key {
+                Some(key) => start_key = Some(key),
+                None => return Ok(()),
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl LeaveStore for DynamoStore {
+    async fn create(&self, booking: &Booking) -> Result<()> {
+        let items = self.booking_items(booking, true)?;
+        let days_updates_from = items.len() - booking.days.months().count();
+        self.transact(items).await.map_err(|err| match err {
+            TransactError::Cancelled(reasons) => {
+                let first_day = reasons
+                    .iter()
+                    .enumerate()
+                    .skip(days_updates_from)
+                    .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
+                    .map(|(_, r)| conflict_day(booking, r.item()))
+                    .min();
+                match first_day {
+                    Some(first_day) => Error::Conflict { first_day },
+                    None => cancelled(&reasons),
+                }
+            }
+            TransactError::Failed(e) => e,
+        })
+    }
+
+    async fn get(&self, id: BookingId) -> Result<Booking> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("BOOKING#{id}"), "BOOKING".into())))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        record(output.item().ok_or(Error::NotFound)?)?.try_into()
+    }
+
+    async fn delete(&self, id: BookingId) -> Result<()> {
+        let booking = self.get(id).await?;
+        let items = self.booking_items(&booking, false)?;
+        self.transact(items).await.map_err(|err| match err {
+            // The booking's own delete is conditional on it existing: someone deleted it first.
+            TransactError::Cancelled(reasons)
+                if reasons.first().and_then(|r| r.code()) == Some("ConditionalCheckFailed") =>
+            {
+                Error::NotFound
+            }
+            TransactError::Cancelled(reasons) => cancelled(&reasons),
+            TransactError::Failed(e) => e,
+        })
+    }
+
+    async fn list(&self, query: &ListQuery) -> Result<Page> {
+        let mut found = Vec::new();
+        for segment in plan::segments(query) {
+            self.query_segment(&segment, query, &mut found).await?;
+            if found.len() > query.limit {
+                break;
+            }
+        }
+        Ok(into_page(found, query.limit))
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key("PING".into(), "PING".into())))
+            .send()
+            .await
+            .map(drop)
+            .map_err(classify)
+    }
+}
+
+/// The earliest day of `booking` that the person's days item (as it was before the failed
+/// transaction) already holds.
+fn conflict_day(booking: &Booking, old_item: Option<&HashMap<String, AttributeValue>>) -> Date {
+    let taken = old_item
+        .and_then(|item| item.get(DAYS))
+        .and_then(|v| v.as_ss().ok());
+    booking
+        .days
+        .iter_days()
+        .find(|day| {
+            taken.is_some_and(|set| set.iter().any(|s| parse_date("day", s).ok() == Some(*day)))
+        })
+        .unwrap_or(booking.days.first())
+}
+
+fn key(pk: String, sk: String) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        (PK.to_owned(), AttributeValue::S(pk)),
+        (SK.to_owned(), AttributeValue::S(sk)),
+    ])
+}
+
+fn item(pk: String, sk: String, r: &Record) -> HashMap<String, AttributeValue> {
+    let mut item = key(pk, sk);
+    for (name, value) in [
+        ("id", &r.id),
+        ("user_name", &r.user_name),
+        ("from_date", &r.from_date),
+        ("to_date", &r.to_date),
+        ("created_at", &r.created_at),
+    ] {
+        item.insert(name.to_owned(), AttributeValue::S(value.clone()));
+    }
+    item
+}
+
+fn record(item: &HashMap<String, AttributeValue>) -> Result<Record> {
+    let text = |name: &str| {
+        item.get(name)
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .ok_or_else(|| Error::Internal(format!("stored item lacks string attribute {name}")))
+    };
+    Ok(Record {
+        id: text("id")?,
+        user_name: text("user_name")?,
+        from_date: text("from_date")?,
+        to_date: text("to_date")?,
+        created_at: text("created_at")?,
+    })
+}
+
+/// A cancellation that is not a refusal of the caller's request: a lost race that kept
+/// happening, or throttling, is worth retrying; anything else is a bug.
+fn cancelled(reasons: &[CancellationReason]) -> Error {
+    let codes: Vec<&str> = reasons
+        .iter()
+        .filter_map(|r| r.code())
+        .filter(|c| *c != "None")
+        .collect();
+    let detail = format!("transaction cancelled: {codes:?}");
+    if codes
+        .iter()
+        .all(|c| *c == "TransactionConflict" || TRANSIENT_CODES.contains(c))
+    {
+        Error::Unavailable(detail)
+    } else {
+        Error::Internal(detail)
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> Error {
+    Error::Internal(e.to_string())
+}
+
+/// Error codes after which a later retry may succeed.
+const TRANSIENT_CODES: &[&str] = &[
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "ResourceNotFoundException",
+    "TransactionInProgressException",
+    "ThrottlingError",
+];
+
+/// Maps an SDK error to a store error: anything about reaching DynamoDB, throttling or its own
+/// failures is `Unavailable` (worth retrying later); the rest is a bug, `Internal`.
+fn classify<E, R>(err: SdkError<E, R>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    match err {
+        SdkError::ServiceError(e) => classify_service(e.into_err()),
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            Error::Unavailable(format!(
+                "{}",
+                aws_smithy_types::error::display::DisplayErrorContext(&err)
+            ))
+        }
+        other => Error::Internal(format!(
+            "{}",
+            aws_smithy_types::error::display::DisplayErrorContext(&other)
+        )),
+    }
+}
+
+fn classify_service<E: ProvideErrorMetadata + std::error::Error>(err: E) -> Error {
+    let detail = format!(
+        "{}: {}",
+        err.code().unwrap_or("unknown"),
+        err.message().unwrap_or("")
+    );
+    if err.code().is_some_and(|c| TRANSIENT_CODES.contains(&c)) {
+        Error::Unavailable(detail)
+    } else {
+        Error::Internal(detail)
+    }
+}
+
+/// Why a transaction did not commit.
+enum TransactError {
+    /// DynamoDB refused it; one reason per item, in the order the items were sent.
+    Cancelled(Vec<CancellationReason>),
+    Failed(Error),
+}
