@@ -5,14 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
 use tokio::net::TcpListener;
 
 use crate::config::{Settings, StoreKind};
 use crate::http::{self, AppState};
 use crate::store::LeaveStore;
-use crate::store::dynamo::DynamoStore;
+use crate::store::dynamo::{self, DynamoStore};
 use crate::store::embedded::EmbeddedStore;
 
 /// A bound, ready-to-run server.
@@ -111,15 +109,8 @@ async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn LeaveStore>> 
 /// A DynamoDB client whose every operation, retries included, ends within `deadline`.
 pub async fn dynamodb_client(deadline: Duration) -> anyhow::Result<aws_sdk_dynamodb::Client> {
     let config = aws_config::from_env()
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(1).min(deadline))
-                .operation_attempt_timeout(deadline / 2)
-                .operation_timeout(deadline)
-                .build(),
-        )
-        // Standard mode: exponential backoff with jitter on throttling, 5xx and network errors.
-        .retry_config(RetryConfig::standard().with_max_attempts(3))
+        .timeout_config(dynamo::timeout_config(deadline))
+        .retry_config(dynamo::retry_config())
         .load()
         .await;
     if config.region().is_none() {

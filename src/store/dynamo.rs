@@ -18,6 +18,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::retry::RetryConfig;
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
@@ -39,6 +41,21 @@ const DAYS: &str = "days";
 /// How often a transaction that lost a race with another one on the same items
 /// (`TransactionConflict`) is tried again before the caller is told to retry later.
 const CONFLICT_RETRIES: u32 = 3;
+
+/// Timeouts that end every operation, retries included, within `deadline`: requests fail fast
+/// with 503 instead of hanging when DynamoDB cannot be reached.
+pub fn timeout_config(deadline: Duration) -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(1).min(deadline))
+        .operation_attempt_timeout(deadline / 2)
+        .operation_timeout(deadline)
+        .build()
+}
+
+/// Standard retries: exponential backoff with jitter on throttling, 5xx and network errors.
+pub fn retry_config() -> RetryConfig {
+    RetryConfig::standard().with_max_attempts(3)
+}
 
 pub struct DynamoStore {
     client: Client,

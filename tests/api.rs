@@ -1,0 +1,332 @@
+//! The JSON API and the pages, end to end over HTTP against a real instance on port 0.
+
+mod support;
+
+use serde_json::{Value, json};
+use support::{TestApp, spawn_app, spawn_dynamo_app};
+
+#[tokio::test]
+async fn create_get_list_delete_round_trip() {
+    round_trip(spawn_app().await).await;
+}
+
+#[tokio::test]
+async fn create_get_list_delete_round_trip_on_dynamodb() {
+    round_trip(spawn_dynamo_app().await).await;
+}
+
+async fn round_trip(app: TestApp) {
+    // Create: 201, Location, the stored booking.
+    let response = app
+        .post_json(
+            "/api/v1/bookings",
+            &json!({"user_name": "  Ada ", "from_date": "2026-03-30", "to_date": "2026-04-02"}),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let created: Value = response.json().await.unwrap();
+    assert_eq!(
+        location,
+        format!("/api/v1/bookings/{}", created["id"].as_str().unwrap())
+    );
+    assert_eq!(
+        (created["user_name"].as_str(), created["days"].as_i64()),
+        (Some("Ada"), Some(4))
+    );
+
+    // Get one.
+    let fetched: Value = app.get(&location).await.json().await.unwrap();
+    assert_eq!(fetched, created);
+
+    // Listed in both months it touches, by month and by range, and by person.
+    for query in [
+        "month=2026-03",
+        "month=2026-04",
+        "from=2026-04-02&to=2026-04-30",
+        "month=2026-04&person=ADA",
+    ] {
+        let page: Value = app
+            .get(&format!("/api/v1/bookings?{query}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(page["items"], json!([created]), "{query}");
+        assert!(page.get("next_cursor").is_none());
+    }
+    let other: Value = app
+        .get("/api/v1/bookings?month=2026-04&person=Bob")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(other["items"], json!([]));
+
+    // Overlap refused with 409 problem+json, nothing stored.
+    let refused = app
+        .post_json(
+            "/api/v1/bookings",
+            &json!({"user_name": "ada", "from_date": "2026-04-02", "to_date": "2026-04-03"}),
+        )
+        .await;
+    assert_eq!(refused.status(), 409);
+    assert_eq!(
+        refused.headers()["content-type"],
+        "application/problem+json"
+    );
+    let problem: Value = refused.json().await.unwrap();
+    assert!(
+        problem["detail"].as_str().unwrap().contains("2026-04-02"),
+        "{problem}"
+    );
+
+    // Delete: 204, then 404.
+    assert_eq!(app.delete(&location).await.status(), 204);
+    assert_eq!(app.get(&location).await.status(), 404);
+    assert_eq!(app.delete(&location).await.status(), 404);
+}
+
+#[tokio::test]
+async fn list_paginates_with_an_opaque_cursor() {
+    let app = spawn_app().await;
+    let mut created = Vec::new();
+    for i in 1..=7 {
+        created.push(
+            app.book(
+                &format!("Person {i}"),
+                &format!("2026-05-{:02}", i),
+                "2026-05-20",
+            )
+            .await["id"]
+                .clone(),
+        );
+    }
+    let mut seen = Vec::new();
+    let mut url = "/api/v1/bookings?month=2026-05&limit=3".to_owned();
+    loop {
+        let page: Value = app.get(&url).await.json().await.unwrap();
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 3);
+        seen.extend(items.iter().map(|b| b["id"].clone()));
+        match page["next_cursor"].as_str() {
+            Some(cursor) => url = format!("/api/v1/bookings?month=2026-05&limit=3&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, created);
+}
+
+#[tokio::test]
+async fn health_ready_and_openapi() {
+    let app = spawn_app().await;
+    assert_eq!(app.get("/health").await.status(), 200);
+    assert_eq!(app.get("/ready").await.status(), 200);
+    let response = app.get("/api/v1/openapi.json").await;
+    assert_eq!(response.status(), 200);
+    let doc: Value = response.json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    assert!(doc["paths"]["/api/v1/bookings"]["post"].is_object());
+    assert!(doc["paths"]["/api/v1/bookings/{id}"]["delete"].is_object());
+}
+
+/// Every operation in the document is routed: the document is generated from the handlers,
+/// and this catches a handler documented but not mounted.
+#[tokio::test]
+async fn every_documented_operation_is_served() {
+    let app = spawn_app().await;
+    let doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
+    let mut operations = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let concrete = path.replace("{id}", "01ARZ3NDEKTSV4RRFFQ69G5FAV");
+        for method in item.as_object().unwrap().keys() {
+            let request = app
+                .client
+                .request(method.to_uppercase().parse().unwrap(), app.url(&concrete));
+            let status = request.send().await.unwrap().status();
+            assert!(
+                status != 404 || concrete.contains("01ARZ"),
+                "{method} {path} is not routed"
+            );
+            assert_ne!(status, 405, "{method} {path} is not routed");
+            operations += 1;
+        }
+    }
+    assert_eq!(operations, 6);
+}
+
+#[tokio::test]
+async fn responses_carry_request_ids_and_security_headers() {
+    let app = spawn_app().await;
+    let response = app.get("/").await;
+    let headers = response.headers();
+    assert_eq!(headers["x-request-id"].to_str().unwrap().len(), 26);
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert!(
+        headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
+    assert!(
+        !headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("unsafe-inline")
+    );
+    let given = app
+        .client
+        .get(app.url("/health"))
+        .header("x-request-id", "abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        given.headers()["x-request-id"],
+        "abc-123",
+        "a caller's request id is kept"
+    );
+}
+
+mod pages {
+    use super::*;
+
+    #[tokio::test]
+    async fn booking_through_the_form_redirects_to_its_month_and_shows_it() {
+        let app = spawn_app().await;
+        let response = app
+            .post_form(
+                "/",
+                &[
+                    ("user_name", "Grace Hopper"),
+                    ("from_date", "2026-02-26"),
+                    ("to_date", "2026-03-03"),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), 303, "post/redirect/get");
+        assert_eq!(response.headers()["location"], "/?month=2026-02");
+
+        let february = app.get("/?month=2026-02").await.text().await.unwrap();
+        assert!(february.contains("<title>February 2026 · Leave Calendar</title>"));
+        assert!(february.contains("Grace Hopper"));
+        assert!(
+            february.contains("Thu 26 Feb 2026"),
+            "dates are unambiguous"
+        );
+        let march = app.get("/?month=2026-03").await.text().await.unwrap();
+        assert!(
+            march.contains("Grace Hopper"),
+            "a spanning booking shows in both months"
+        );
+        // The grid marks exactly the booked days.
+        for (date, away) in [("2026-03-03", true), ("2026-03-04", false)] {
+            let cell = cell_html(&march, date);
+            assert_eq!(cell.contains("Grace Hopper"), away, "{date}: {cell}");
+        }
+    }
+
+    #[tokio::test]
+    async fn refused_form_is_shown_again_with_the_message_and_input() {
+        let app = spawn_app().await;
+        app.book("Alan", "2026-06-10", "2026-06-12").await;
+        let response = app
+            .post_form(
+                "/",
+                &[
+                    ("user_name", "alan"),
+                    ("from_date", "2026-06-12"),
+                    ("to_date", "2026-06-14"),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), 409);
+        let page = response.text().await.unwrap();
+        assert!(
+            page.contains("already has leave booked on Fri 12 Jun 2026"),
+            "{page}"
+        );
+        assert!(
+            page.contains(r#"value="alan""#) && page.contains(r#"value="2026-06-14""#),
+            "input kept"
+        );
+
+        let invalid = app
+            .post_form(
+                "/",
+                &[
+                    ("user_name", "Alan"),
+                    ("from_date", "2026-02-30"),
+                    ("to_date", "2026-03-01"),
+                ],
+            )
+            .await;
+        assert_eq!(invalid.status(), 422);
+        assert!(invalid.text().await.unwrap().contains("is not a real date"));
+
+        let missing = app.post_form("/", &[("from_date", "2026-03-01")]).await;
+        assert_eq!(missing.status(), 422);
+        assert!(
+            missing
+                .text()
+                .await
+                .unwrap()
+                .contains("User_name must not be empty")
+        );
+    }
+
+    #[tokio::test]
+    async fn delete_button_removes_the_booking_and_returns_to_the_month() {
+        let app = spawn_app().await;
+        let id = app.book("Linus", "2026-07-01", "2026-07-02").await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let page = app.get("/?month=2026-07").await.text().await.unwrap();
+        assert!(page.contains(&format!(r#"action="/delete/{id}?month=2026-07""#)));
+        let response = app
+            .client
+            .post(app.url(&format!("/delete/{id}?month=2026-07")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 303);
+        assert_eq!(response.headers()["location"], "/?month=2026-07");
+        assert!(
+            !app.get("/?month=2026-07")
+                .await
+                .text()
+                .await
+                .unwrap()
+                .contains("Linus")
+        );
+        assert_eq!(
+            app.get(&format!("/api/v1/bookings/{id}")).await.status(),
+            404
+        );
+    }
+
+    #[tokio::test]
+    async fn month_page_has_navigation_and_an_empty_state() {
+        let app = spawn_app().await;
+        let page = app.get("/?month=2027-01").await.text().await.unwrap();
+        assert!(
+            page.contains(r#"href="/?month=2026-12""#)
+                && page.contains(r#"href="/?month=2027-02""#)
+        );
+        assert!(page.contains("No one is away in January 2027"));
+        assert!(!page.contains("<script"), "no JavaScript needed");
+        let today = app.get("/").await.text().await.unwrap();
+        assert!(today.contains(r#"aria-current="date""#), "today is marked");
+    }
+
+    /// The `<td>` of one day in the month grid.
+    fn cell_html<'a>(page: &'a str, date: &str) -> &'a str {
+        let start = page
+            .find(&format!(r#"data-date="{date}""#))
+            .expect("day in grid");
+        let end = page[start..].find("</td>").unwrap();
+        &page[start..start + end]
+    }
+}

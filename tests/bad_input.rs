@@ -1,0 +1,348 @@
+//! Bad input never hurts: every input path answers 4xx with a message saying what is wrong,
+//! never 500, and a refused request stores nothing. Unreachable storage answers 503 in time.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use leave_calendar::config::Settings;
+use leave_calendar::store::dynamo::DynamoStore;
+use serde_json::{Value, json};
+use support::{TestApp, TestStore, spawn_app, spawn_app_with};
+
+/// Asserts a problem+json answer with `status` whose detail contains `needle`.
+async fn assert_problem(response: reqwest::Response, status: u16, needle: &str) {
+    let what = format!("{} {}", response.status(), response.url());
+    assert_eq!(response.status(), status, "{what}");
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json",
+        "{what}"
+    );
+    let problem: Value = response.json().await.unwrap();
+    assert_eq!(problem["status"], status);
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.to_lowercase().contains(&needle.to_lowercase()),
+        "{what}: '{detail}' lacks '{needle}'"
+    );
+}
+
+async fn assert_nothing_stored(app: &TestApp) {
+    let page: Value = app
+        .get("/api/v1/bookings?from=2026-01-01&to=2026-12-31")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        page["items"],
+        json!([]),
+        "a refused request stored something"
+    );
+}
+
+async fn post_raw(
+    app: &TestApp,
+    content_type: &str,
+    body: impl Into<reqwest::Body>,
+) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/v1/bookings"))
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn malformed_create_bodies_are_refused() {
+    let app = spawn_app().await;
+    let json_type = "application/json";
+    assert_problem(
+        post_raw(&app, json_type, r#"{"user_name": "#).await,
+        400,
+        "EOF",
+    )
+    .await;
+    assert_problem(post_raw(&app, json_type, "").await, 400, "EOF").await;
+    assert_problem(post_raw(&app, json_type, "\u{0}\u{1}").await, 400, "").await;
+    assert_problem(
+        post_raw(&app, json_type, r#"["Ann","2026-03-01","2026-03-02"]"#).await,
+        422,
+        "",
+    )
+    .await;
+    assert_problem(
+        post_raw(&app, "text/plain", "user_name=Ann").await,
+        415,
+        "application/json",
+    )
+    .await;
+    let too_big = format!(
+        r#"{{"user_name": "{}", "from_date": "2026-03-01", "to_date": "2026-03-02"}}"#,
+        "a".repeat(20_000)
+    );
+    assert_problem(post_raw(&app, json_type, too_big).await, 413, "limit").await;
+    assert_nothing_stored(&app).await;
+}
+
+#[tokio::test]
+async fn invalid_create_fields_name_what_is_wrong() {
+    let app = spawn_app().await;
+    let valid = json!({"user_name": "Ann", "from_date": "2026-03-01", "to_date": "2026-03-02"});
+    let with = |field: &str, value: Value| {
+        let mut body = valid.clone();
+        body[field] = value;
+        body
+    };
+    let cases: Vec<(Value, u16, &str)> = vec![
+        (with("user_name", json!(5)), 422, "user_name"),
+        (with("from_date", json!(null)), 422, "from_date"),
+        (
+            json!({"user_name": "Ann", "from_date": "2026-03-01"}),
+            422,
+            "missing field `to_date`",
+        ),
+        (with("admin", json!(true)), 422, "unknown field `admin`"),
+        (
+            with("from_date", json!("2026-02-30")),
+            422,
+            "'2026-02-30' is not a real date",
+        ),
+        (
+            with("to_date", json!("02/03/2026")),
+            422,
+            "to_date must be a date written YYYY-MM-DD",
+        ),
+        (
+            with("to_date", json!("2026-02-28")),
+            422,
+            "must not be before",
+        ),
+        (with("to_date", json!("2026-12-31")), 422, "at most 90"),
+        (with("user_name", json!("   ")), 422, "must not be empty"),
+        (
+            with("user_name", json!("x".repeat(10_000))),
+            422,
+            "at most 100 characters",
+        ),
+        (
+            with("user_name", json!("Ann\u{7}")),
+            422,
+            "control characters",
+        ),
+        (
+            with("user_name", json!("Ann\nBob")),
+            422,
+            "control characters",
+        ),
+        (
+            with("from_date", json!("0001-01-01")),
+            422,
+            "between 1900-01-01",
+        ),
+    ];
+    for (body, status, needle) in cases {
+        assert_problem(
+            app.post_json("/api/v1/bookings", &body).await,
+            status,
+            needle,
+        )
+        .await;
+    }
+    assert_nothing_stored(&app).await;
+}
+
+#[tokio::test]
+async fn bad_list_parameters_are_refused() {
+    let app = spawn_app().await;
+    for (query, needle) in [
+        ("", "give either month"),
+        ("month=2026-13", "month must be written YYYY-MM"),
+        ("month=2026-3", "month must be written YYYY-MM"),
+        (
+            "month=2026-03&from=2026-03-01&to=2026-03-02",
+            "give either month",
+        ),
+        ("from=2026-03-01", "give either month"),
+        ("from=2026-03-02&to=2026-03-01", "must not be before"),
+        ("from=2026-01-01&to=2027-06-01", "at most 366"),
+        ("from=2026-02-30&to=2026-03-01", "not a real date"),
+        ("month=2026-03&limit=0", "limit must be between 1 and 200"),
+        ("month=2026-03&limit=201", "limit must be between 1 and 200"),
+        ("month=2026-03&limit=ten", "limit"),
+        ("month=2026-03&limit=-1", "limit"),
+        ("month=2026-03&cursor=bm90IGEgY3Vyc29y", "cursor"),
+        ("month=2026-03&cursor=%FF%FE", "cursor"),
+        ("month=2026-03&person=", "person"),
+        ("month=2026-03&person=%07", "person"),
+        ("month=2026-03&sort=desc", "unknown field `sort`"),
+    ] {
+        assert_problem(
+            app.get(&format!("/api/v1/bookings?{query}")).await,
+            400,
+            needle,
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn malformed_and_unknown_ids() {
+    let app = spawn_app().await;
+    for id in [
+        "42",
+        "not-an-id",
+        "01arz3ndektsv4rrffq69g5fav",
+        "01ARZ3NDEKTSV4RRFFQ69G5FAVX",
+        "%00",
+    ] {
+        assert_problem(
+            app.get(&format!("/api/v1/bookings/{id}")).await,
+            400,
+            "not a booking id",
+        )
+        .await;
+        assert_problem(
+            app.delete(&format!("/api/v1/bookings/{id}")).await,
+            400,
+            "not a booking id",
+        )
+        .await;
+    }
+    assert_problem(
+        app.get("/api/v1/bookings/01ARZ3NDEKTSV4RRFFQ69G5FAV").await,
+        404,
+        "no booking",
+    )
+    .await;
+    assert_problem(
+        app.delete("/api/v1/bookings/01ARZ3NDEKTSV4RRFFQ69G5FAV")
+            .await,
+        404,
+        "no booking",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods() {
+    let app = spawn_app().await;
+    assert_problem(app.get("/nope").await, 404, "no such resource").await;
+    assert_problem(app.get("/api/v2/bookings").await, 404, "no such resource").await;
+    let put = app
+        .client
+        .put(app.url("/api/v1/bookings"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(put, 405, "PUT is not allowed").await;
+    let patch = app.client.patch(app.url("/health")).send().await.unwrap();
+    assert_problem(patch, 405, "PATCH is not allowed").await;
+    let post = app
+        .client
+        .post(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(post, 405, "POST is not allowed").await;
+}
+
+#[tokio::test]
+async fn bad_page_input_gets_a_page_with_the_message() {
+    let app = spawn_app().await;
+    let bad_month = app.get("/?month=2026-13").await;
+    assert_eq!(bad_month.status(), 400);
+    assert!(
+        bad_month
+            .text()
+            .await
+            .unwrap()
+            .contains("Month must be written YYYY-MM")
+    );
+
+    let too_big = app
+        .post_form(
+            "/",
+            &[
+                ("user_name", &"a".repeat(20_000)),
+                ("from_date", "2026-03-01"),
+                ("to_date", "2026-03-01"),
+            ],
+        )
+        .await;
+    assert_eq!(too_big.status(), 413);
+    let not_a_form = app
+        .client
+        .post(app.url("/"))
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_a_form.status(), 415);
+    let bad_id = app
+        .client
+        .post(app.url("/delete/garbage"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_id.status(), 400);
+    assert!(bad_id.text().await.unwrap().contains("is not a booking id"));
+    let long_name = app
+        .post_form(
+            "/",
+            &[
+                ("user_name", &"é".repeat(101)),
+                ("from_date", "2026-03-01"),
+                ("to_date", "2026-03-01"),
+            ],
+        )
+        .await;
+    assert_eq!(long_name.status(), 422);
+    assert_nothing_stored(&app).await;
+}
+
+/// A store that cannot be reached: connections are refused, or accepted and never answered.
+#[tokio::test]
+async fn unreachable_dynamodb_answers_503_in_bounded_time() {
+    let refused = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    };
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_addr = silent.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
+    for address in [refused, silent_addr] {
+        let deadline = Duration::from_millis(800);
+        let client = support::moto::client_for(&format!("http://{address}"), deadline);
+        let store = TestStore::new(DynamoStore::new(client, "leave"));
+        let mut settings = Settings::defaults();
+        settings.store_timeout_ms = 800;
+        let app = spawn_app_with(store, settings).await;
+
+        let started = Instant::now();
+        let response = app.get("/api/v1/bookings?month=2026-03").await;
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "answered within the deadline, not hung"
+        );
+        assert_eq!(response.headers()["retry-after"], "1");
+        assert_problem(response, 503, "unavailable").await;
+        assert_problem(app.get("/ready").await, 503, "unavailable").await;
+        assert_eq!(
+            app.get("/health").await.status(),
+            200,
+            "liveness never touches the store"
+        );
+        let page = app.get("/?month=2026-03").await;
+        assert_eq!(page.status(), 503);
+    }
+}

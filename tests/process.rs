@@ -1,0 +1,209 @@
+//! The binary as the container runs it: configuration from the environment, signals, exit
+//! codes, JSON log lines, the `healthcheck` subcommand, and data that survives a restart.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::process::{Server, command, free_port};
+
+fn failed_start(env: &[(&str, &str)]) -> String {
+    let output = command(env).output().expect("binary runs");
+    assert!(!output.status.success(), "{env:?} should not start");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn bad_or_missing_settings_name_the_setting() {
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().to_str().unwrap();
+    for (env, needle) in [
+        (vec![("STORE", "dynamodb")], "DYNAMODB_TABLE"),
+        (
+            vec![("STORE", "dynamodb"), ("DYNAMODB_TABLE", "leave")],
+            "AWS_REGION",
+        ),
+        (vec![("STORE", "postgres")], "STORE"),
+        (vec![("PORT", "eighty")], "PORT"),
+        (vec![("PORT", "70000")], "PORT"),
+        (vec![("LOG_FORMAT", "xml")], "LOG_FORMAT"),
+        (vec![("LOG_LEVEL", "info,=[")], "LOG_LEVEL"),
+        (vec![("BIND_ADDRESS", "localhost:80")], "BIND_ADDRESS"),
+        (
+            vec![("SHUTDOWN_TIMEOUT_SECS", "-1")],
+            "SHUTDOWN_TIMEOUT_SECS",
+        ),
+        (vec![("STORE_TIMEOUT_MS", "5")], "STORE_TIMEOUT_MS"),
+        (vec![("DATA_DIR", "/proc/version/sub")], "DATA_DIR"),
+    ] {
+        let mut env = env;
+        if !env.iter().any(|(k, _)| *k == "DATA_DIR") {
+            env.push(("DATA_DIR", data_dir));
+        }
+        let stderr = failed_start(&env);
+        assert!(
+            stderr.contains(needle),
+            "{env:?}: stderr does not name {needle}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn bookings_survive_a_restart_and_sigterm_exits_zero() {
+    let data = tempfile::tempdir().unwrap();
+    let env = [("DATA_DIR", data.path().to_str().unwrap())];
+    let mut first = Server::start(&env);
+    let client = reqwest::blocking::Client::new();
+    let created: Value = client
+        .post(first.url("/api/v1/bookings"))
+        .json(&json!({"user_name": "Ada", "from_date": "2026-03-02", "to_date": "2026-03-03"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    first.terminate();
+    assert_eq!(first.wait(Duration::from_secs(10)).code(), Some(0));
+    drop(first);
+
+    let second = Server::start(&env);
+    let fetched: Value = client
+        .get(second.url(&format!(
+            "/api/v1/bookings/{}",
+            created["id"].as_str().unwrap()
+        )))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(fetched, created);
+}
+
+#[test]
+fn json_logs_are_one_object_per_line_with_request_ids() {
+    let data = tempfile::tempdir().unwrap();
+    let mut server = Server::start(&[
+        ("DATA_DIR", data.path().to_str().unwrap()),
+        ("LOG_FORMAT", "json"),
+    ]);
+    let response = reqwest::blocking::get(server.url("/api/v1/bookings?month=2026-13")).unwrap();
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    server.terminate();
+    server.wait(Duration::from_secs(10));
+    let lines = server.lines();
+    assert!(lines.len() >= 3, "{lines:?}");
+    let objects: Vec<Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
+        .collect();
+    assert!(objects.iter().all(Value::is_object));
+    let logged = objects
+        .iter()
+        .find(|o| o["span"]["request_id"] == request_id.as_str())
+        .expect("request logged with its id");
+    assert_eq!(logged["status"], 400);
+}
+
+#[test]
+fn healthcheck_subcommand_reports_the_server_state() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(&[("DATA_DIR", data.path().to_str().unwrap())]);
+    let port = server.port.to_string();
+    let ok = command(&[("PORT", &port)])
+        .arg("healthcheck")
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let closed = free_port().to_string();
+    let down = command(&[("PORT", &closed)])
+        .arg("healthcheck")
+        .output()
+        .unwrap();
+    assert!(!down.status.success());
+    assert!(String::from_utf8_lossy(&down.stderr).contains("unhealthy"));
+}
+
+/// A request in flight when SIGTERM arrives still gets its answer; new connections are refused;
+/// a request that outlives the bound does not keep the process alive.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_drains_in_flight_requests_within_the_bound() {
+    let slow_store =
+        support::slow_proxy::start(support::moto::endpoint(), Duration::from_secs(3)).await;
+    let table = support::moto::fresh_table().await;
+    for (bound, request_done) in [("10", true), ("1", false)] {
+        let mut server = Server::start(&[
+            ("STORE", "dynamodb"),
+            ("DYNAMODB_TABLE", &table),
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_ENDPOINT_URL_DYNAMODB", &slow_store),
+            ("STORE_TIMEOUT_MS", "20000"),
+            ("SHUTDOWN_TIMEOUT_SECS", bound),
+        ]);
+        let url = server.url("/api/v1/bookings?month=2026-03");
+        let in_flight =
+            tokio::spawn(async move { reqwest::get(url).await.map(|r| r.status().as_u16()) });
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let started = Instant::now();
+        server.terminate();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(
+            reqwest::get(server.url("/health")).await.is_err(),
+            "no new connections after SIGTERM"
+        );
+        let status = tokio::task::spawn_blocking(move || server.wait(Duration::from_secs(15)))
+            .await
+            .unwrap();
+        assert_eq!(status.code(), Some(0));
+        let answered = in_flight.await.unwrap();
+        if request_done {
+            assert_eq!(answered.unwrap(), 200, "the in-flight request finished");
+        } else {
+            assert!(
+                answered.is_err(),
+                "the request outlived the 1 s bound and was cut"
+            );
+            assert!(
+                started.elapsed() < Duration::from_secs(3),
+                "exited within the bound: {:?}",
+                started.elapsed()
+            );
+        }
+    }
+}
+
+#[test]
+fn the_binary_reads_dynamodb_settings_from_the_standard_environment() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let table = runtime.block_on(support::moto::fresh_table());
+    let server = Server::start(&[
+        ("STORE", "dynamodb"),
+        ("DYNAMODB_TABLE", &table),
+        ("AWS_REGION", "eu-west-1"),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_ENDPOINT_URL_DYNAMODB", support::moto::endpoint()),
+    ]);
+    let client = reqwest::blocking::Client::new();
+    assert_eq!(
+        client.get(server.url("/ready")).send().unwrap().status(),
+        200
+    );
+    let created = client
+        .post(server.url("/api/v1/bookings"))
+        .json(&json!({"user_name": "Ada", "from_date": "2026-03-02", "to_date": "2026-03-03"}))
+        .send()
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let page: Value = client
+        .get(server.url("/api/v1/bookings?month=2026-03"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+}

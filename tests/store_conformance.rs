@@ -1,0 +1,336 @@
+//! One conformance suite, run unchanged against every storage backend: the embedded store and
+//! DynamoDB (moto's emulator on 127.0.0.1).
+
+mod support;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use jiff::civil::Date;
+use leave_calendar::domain::{Booking, BookingId, DateRange, Month, PersonName, parse_date};
+use leave_calendar::store::{Error, LeaveStore, ListQuery, Page};
+
+macro_rules! conformance {
+    ($($case:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    let store = crate::support::embedded_store();
+                    crate::$case(store.store.clone()).await;
+                }
+            )*
+        }
+        mod dynamodb {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    let store = crate::support::dynamo_store().await;
+                    crate::$case(store.store.clone()).await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    created_booking_reads_back,
+    unknown_ids_are_not_found,
+    delete_removes_everything_and_frees_the_days,
+    overlap_with_the_same_person_is_refused,
+    concurrent_overlapping_bookings_store_exactly_one,
+    empty_month_lists_nothing,
+    spanning_bookings_appear_in_every_month_they_touch,
+    pagination_loses_and_repeats_nothing,
+    listings_match_a_naive_model,
+    person_listing_is_case_insensitive,
+    ping_answers,
+);
+
+fn day(text: &str) -> Date {
+    parse_date("day", text).unwrap()
+}
+
+fn booking(name: &str, first: &str, last: &str) -> Booking {
+    Booking::new(
+        PersonName::parse(name).unwrap(),
+        DateRange::booking(day(first), day(last)).unwrap(),
+    )
+}
+
+fn month(text: &str) -> DateRange {
+    text.parse::<Month>().unwrap().days()
+}
+
+fn query(range: DateRange, limit: usize) -> ListQuery {
+    ListQuery {
+        range,
+        person: None,
+        limit,
+        after: None,
+    }
+}
+
+async fn list_all(store: &dyn LeaveStore, mut q: ListQuery) -> Vec<Booking> {
+    let mut all = Vec::new();
+    for _ in 0..1000 {
+        let Page { items, next } = store.list(&q).await.unwrap();
+        assert!(items.len() <= q.limit, "a page holds at most `limit` items");
+        all.extend(items);
+        match next {
+            Some(cursor) => q.after = Some(cursor),
+            None => return all,
+        }
+    }
+    panic!("pagination did not end");
+}
+
+fn ids(bookings: &[Booking]) -> Vec<BookingId> {
+    bookings.iter().map(|b| b.id).collect()
+}
+
+async fn created_booking_reads_back(store: Arc<dyn LeaveStore>) {
+    let b = booking("Ada Lovelace", "2026-03-02", "2026-03-06");
+    store.create(&b).await.unwrap();
+    assert_eq!(store.get(b.id).await.unwrap(), b);
+}
+
+async fn unknown_ids_are_not_found(store: Arc<dyn LeaveStore>) {
+    let unknown = BookingId::generate();
+    assert!(matches!(store.get(unknown).await, Err(Error::NotFound)));
+    assert!(matches!(store.delete(unknown).await, Err(Error::NotFound)));
+}
+
+async fn delete_removes_everything_and_frees_the_days(store: Arc<dyn LeaveStore>) {
+    let b = booking("Grace", "2026-01-30", "2026-02-03");
+    store.create(&b).await.unwrap();
+    store.delete(b.id).await.unwrap();
+    assert!(matches!(store.get(b.id).await, Err(Error::NotFound)));
+    assert!(
+        matches!(store.delete(b.id).await, Err(Error::NotFound)),
+        "a second delete finds nothing"
+    );
+    for m in ["2026-01", "2026-02"] {
+        assert!(
+            store
+                .list(&query(month(m), 10))
+                .await
+                .unwrap()
+                .items
+                .is_empty(),
+            "{m} still lists it"
+        );
+    }
+    let person = ListQuery {
+        person: Some(PersonName::parse("grace").unwrap()),
+        ..query(month("2026-02"), 10)
+    };
+    assert!(store.list(&person).await.unwrap().items.is_empty());
+    // The same days can be booked again.
+    store
+        .create(&booking("grace", "2026-01-30", "2026-02-03"))
+        .await
+        .unwrap();
+}
+
+async fn overlap_with_the_same_person_is_refused(store: Arc<dyn LeaveStore>) {
+    store
+        .create(&booking("Alice", "2026-03-10", "2026-03-12"))
+        .await
+        .unwrap();
+    for (first, last, shared) in [
+        ("2026-03-12", "2026-03-20", "2026-03-12"),
+        ("2026-03-01", "2026-03-10", "2026-03-10"),
+        ("2026-03-11", "2026-03-11", "2026-03-11"),
+        ("2026-02-20", "2026-04-20", "2026-03-10"),
+    ] {
+        let refused = store.create(&booking("  aLiCe ", first, last)).await;
+        match refused {
+            Err(Error::Conflict { first_day }) => {
+                assert_eq!(first_day, day(shared), "{first}..{last}")
+            }
+            other => panic!("{first}..{last}: expected a conflict, got {other:?}"),
+        }
+    }
+    // Adjacent days and other people are fine.
+    store
+        .create(&booking("alice", "2026-03-13", "2026-03-13"))
+        .await
+        .unwrap();
+    store
+        .create(&booking("alice", "2026-03-09", "2026-03-09"))
+        .await
+        .unwrap();
+    store
+        .create(&booking("Bob", "2026-03-10", "2026-03-12"))
+        .await
+        .unwrap();
+    // A refused booking stored nothing.
+    let listed = list_all(&*store, query(month("2026-03"), 50)).await;
+    assert_eq!(listed.len(), 4);
+}
+
+async fn concurrent_overlapping_bookings_store_exactly_one(store: Arc<dyn LeaveStore>) {
+    let attempts: Vec<_> = (0..20)
+        .map(|i| {
+            let store = Arc::clone(&store);
+            // All share 2026-05-15; the names differ only in case and spacing.
+            let b = booking(
+                if i % 2 == 0 { "Dana" } else { " dana" },
+                &format!("2026-05-{:02}", 1 + i % 14),
+                "2026-05-15",
+            );
+            tokio::spawn(async move { store.create(&b).await })
+        })
+        .collect();
+    let mut created = 0;
+    for attempt in attempts {
+        match attempt.await.unwrap() {
+            Ok(()) => created += 1,
+            Err(Error::Conflict { .. }) => {}
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(created, 1);
+    assert_eq!(
+        list_all(&*store, query(month("2026-05"), 50)).await.len(),
+        1
+    );
+}
+
+async fn empty_month_lists_nothing(store: Arc<dyn LeaveStore>) {
+    store
+        .create(&booking("Eve", "2026-06-01", "2026-06-02"))
+        .await
+        .unwrap();
+    let page = store.list(&query(month("2026-07"), 10)).await.unwrap();
+    assert!(page.items.is_empty() && page.next.is_none());
+}
+
+async fn spanning_bookings_appear_in_every_month_they_touch(store: Arc<dyn LeaveStore>) {
+    let span = booking("Finn", "2026-11-20", "2027-01-05");
+    store.create(&span).await.unwrap();
+    for m in ["2026-11", "2026-12", "2027-01"] {
+        assert_eq!(
+            ids(&list_all(&*store, query(month(m), 10)).await),
+            [span.id],
+            "{m}"
+        );
+    }
+    for m in ["2026-10", "2027-02"] {
+        assert!(
+            list_all(&*store, query(month(m), 10)).await.is_empty(),
+            "{m}"
+        );
+    }
+    let whole = DateRange::listing(day("2026-10-01"), day("2027-03-01")).unwrap();
+    assert_eq!(
+        ids(&list_all(&*store, query(whole, 1)).await),
+        [span.id],
+        "listed once over several months"
+    );
+}
+
+/// 30 bookings over three months, read in pages of 4: every booking once, in order.
+async fn pagination_loses_and_repeats_nothing(store: Arc<dyn LeaveStore>) {
+    let mut expected = Vec::new();
+    for i in 0..30u32 {
+        let first = day("2026-08-25")
+            .checked_add(jiff::Span::new().days(i64::from(i * 2)))
+            .unwrap();
+        let last = first
+            .checked_add(jiff::Span::new().days(i64::from(i % 5)))
+            .unwrap();
+        let b = Booking::new(
+            PersonName::parse(&format!("P{}", i % 7)).unwrap(),
+            DateRange::booking(first, last).unwrap(),
+        );
+        if store.create(&b).await.is_ok() {
+            expected.push(b);
+        }
+    }
+    assert!(expected.len() >= 20, "most bookings are for free days");
+    expected.sort_by_key(|b| (b.days.first(), b.id));
+    let range = DateRange::listing(day("2026-08-01"), day("2026-11-30")).unwrap();
+    let paged = list_all(&*store, query(range, 4)).await;
+    assert_eq!(ids(&paged), ids(&expected));
+    let unique: HashSet<_> = ids(&paged).into_iter().collect();
+    assert_eq!(unique.len(), paged.len());
+}
+
+/// Many ranges, people and page sizes, compared with a plain filter over every booking.
+async fn listings_match_a_naive_model(store: Arc<dyn LeaveStore>) {
+    let mut rng = 0x2545_f491_u64;
+    let mut next = |n: u64| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng % n
+    };
+    let base = day("2026-01-01");
+    let mut stored = Vec::new();
+    for _ in 0..40 {
+        let first = base
+            .checked_add(jiff::Span::new().days(next(200) as i64))
+            .unwrap();
+        let last = first
+            .checked_add(jiff::Span::new().days(next(45) as i64))
+            .unwrap();
+        let b = Booking::new(
+            PersonName::parse(["Kai", "Lin", "Mo", "Noor"][next(4) as usize]).unwrap(),
+            DateRange::booking(first, last).unwrap(),
+        );
+        if store.create(&b).await.is_ok() {
+            stored.push(b);
+        }
+    }
+    for _ in 0..12 {
+        let first = base
+            .checked_add(jiff::Span::new().days(next(220) as i64 - 10))
+            .unwrap();
+        let last = first
+            .checked_add(jiff::Span::new().days(next(120) as i64))
+            .unwrap();
+        let range = DateRange::listing(first, last).unwrap();
+        let person = (next(3) == 0)
+            .then(|| PersonName::parse(["kai", "LIN", "mo", "noor"][next(4) as usize]).unwrap());
+        let mut expected: Vec<&Booking> = stored
+            .iter()
+            .filter(|b| {
+                b.days.overlaps(range)
+                    && person.as_ref().is_none_or(|p| p.key() == b.user_name.key())
+            })
+            .collect();
+        expected.sort_by_key(|b| (b.days.first(), b.id));
+        let q = ListQuery {
+            range,
+            person: person.clone(),
+            limit: 1 + next(6) as usize,
+            after: None,
+        };
+        let listed = list_all(&*store, q).await;
+        assert_eq!(
+            ids(&listed),
+            expected.iter().map(|b| b.id).collect::<Vec<_>>(),
+            "{range:?} {person:?}"
+        );
+    }
+}
+
+async fn person_listing_is_case_insensitive(store: Arc<dyn LeaveStore>) {
+    let mine = booking("Zoë Smith", "2026-09-01", "2026-09-03");
+    store.create(&mine).await.unwrap();
+    store
+        .create(&booking("Zoe Smith", "2026-09-01", "2026-09-03"))
+        .await
+        .unwrap();
+    let q = ListQuery {
+        person: Some(PersonName::parse("ZOË SMITH ").unwrap()),
+        ..query(month("2026-09"), 10)
+    };
+    assert_eq!(ids(&store.list(&q).await.unwrap().items), [mine.id]);
+}
+
+async fn ping_answers(store: Arc<dyn LeaveStore>) {
+    store.ping().await.unwrap();
+}

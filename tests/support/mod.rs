@@ -1,0 +1,130 @@
+//! Test harness shared by the integration tests: the DynamoDB emulator (moto's server on
+//! 127.0.0.1), stores with a fresh table or data directory each, and a real app on port 0.
+#![allow(dead_code)]
+
+pub mod moto;
+pub mod process;
+pub mod slow_proxy;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use leave_calendar::config::Settings;
+use leave_calendar::startup::Application;
+use leave_calendar::store::LeaveStore;
+use leave_calendar::store::embedded::EmbeddedStore;
+
+/// A store together with whatever must outlive it (its data directory).
+pub struct TestStore {
+    pub store: Arc<dyn LeaveStore>,
+    _data_dir: Option<tempfile::TempDir>,
+}
+
+impl TestStore {
+    pub fn new(store: impl LeaveStore) -> Self {
+        Self {
+            store: Arc::new(store),
+            _data_dir: None,
+        }
+    }
+}
+
+pub fn embedded_store() -> TestStore {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = EmbeddedStore::open(dir.path()).expect("open embedded store");
+    TestStore {
+        store: Arc::new(store),
+        _data_dir: Some(dir),
+    }
+}
+
+pub async fn dynamo_store() -> TestStore {
+    TestStore::new(moto::fresh_store().await)
+}
+
+/// A running app on 127.0.0.1 and a client for it.
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub client: reqwest::Client,
+    _store: TestStore,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .form(fields)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn delete(&self, path: &str) -> reqwest::Response {
+        self.client
+            .delete(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Books through the API and returns the created booking's JSON.
+    pub async fn book(&self, name: &str, from: &str, to: &str) -> serde_json::Value {
+        let response = self
+            .post_json(
+                "/api/v1/bookings",
+                &serde_json::json!({"user_name": name, "from_date": from, "to_date": to}),
+            )
+            .await;
+        assert_eq!(response.status(), 201, "booking {name} {from}..{to}");
+        response.json().await.expect("booking JSON")
+    }
+}
+
+/// An app on the embedded store.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(embedded_store(), Settings::defaults()).await
+}
+
+/// An app on moto's DynamoDB.
+pub async fn spawn_dynamo_app() -> TestApp {
+    spawn_app_with(dynamo_store().await, Settings::defaults()).await
+}
+
+pub async fn spawn_app_with(store: TestStore, mut settings: Settings) -> TestApp {
+    settings.port = 0;
+    let app = Application::with_store(&settings, Arc::clone(&store.store))
+        .await
+        .expect("app builds");
+    let address = app.local_addr();
+    tokio::spawn(app.run_until(std::future::pending()));
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    TestApp {
+        address,
+        client,
+        _store: store,
+    }
+}

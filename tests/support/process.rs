@@ -1,0 +1,112 @@
+//! The real binary as a child process, for what only a process shows: configuration errors,
+//! signals, exit codes, log lines and data that survives a restart.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const BINARY: &str = env!("CARGO_BIN_EXE_leave-calendar");
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+/// The binary with a clean environment (no AWS settings from the machine running the tests).
+pub fn command(env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(BINARY);
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", std::env::temp_dir());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command
+}
+
+pub struct Server {
+    pub port: u16,
+    child: Child,
+    pub stdout: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    /// Starts the binary on a free port and waits until `/health` answers.
+    pub fn start(env: &[(&str, &str)]) -> Self {
+        let port = free_port();
+        let port_text = port.to_string();
+        let mut env = env.to_vec();
+        env.push(("PORT", &port_text));
+        let mut child = command(&env)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("binary starts");
+        let stdout = Arc::new(Mutex::new(Vec::new()));
+        let lines = Arc::clone(&stdout);
+        let pipe = child.stdout.take().expect("stdout");
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                lines.lock().unwrap().push(line);
+            }
+        });
+        let server = Self {
+            port,
+            child,
+            stdout,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !server.healthy() {
+            assert!(Instant::now() < deadline, "server did not become healthy");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        server
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn healthy(&self) -> bool {
+        leave_calendar::healthcheck::check("127.0.0.1".parse().unwrap(), self.port).is_ok()
+    }
+
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit, at most `limit`.
+    pub fn wait(&mut self, limit: Duration) -> ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "process did not exit within {limit:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn lines(&self) -> Vec<String> {
+        self.stdout.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
