@@ -1,0 +1,97 @@
+"""moto_server with the small patches the end-to-end test of the Terraform stack needs.
+
+Each patch fills a gap between moto 5.2.5 and what the AWS provider 5.100 calls or reads back;
+the resources stay exactly as they are in the real stack. The gaps are listed in infra/README.md.
+Usage: python moto_shim.py [moto_server arguments], e.g. `python moto_shim.py -H 127.0.0.1 -p 5000`.
+"""
+
+import json
+import sys
+
+from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
+from moto.core.utils import camelcase_to_underscores
+from moto.ec2.models.security_groups import SecurityGroupRule
+from moto.ecs.responses import EC2ContainerServiceResponse
+
+# --- Gap 1: Application Auto Scaling has no tagging API in moto -------------------------------
+# The provider calls ListTagsForResource on every read of aws_appautoscaling_target (and
+# TagResource/UntagResource when tags change), so create, refresh, plan and destroy all fail.
+# The shim keeps the tags in memory, keyed by ARN, like the real API.
+_autoscaling_tags: dict[str, dict[str, str]] = {}
+
+
+def _list_tags_for_resource(self: ApplicationAutoScalingResponse) -> str:
+    arn = self._get_param("ResourceARN")
+    return json.dumps({"Tags": _autoscaling_tags.get(arn, {})})
+
+
+def _tag_resource(self: ApplicationAutoScalingResponse) -> str:
+    arn = self._get_param("ResourceARN")
+    _autoscaling_tags.setdefault(arn, {}).update(self._get_param("Tags") or {})
+    return "{}"
+
+
+def _untag_resource(self: ApplicationAutoScalingResponse) -> str:
+    arn = self._get_param("ResourceARN")
+    for key in self._get_param("TagKeys") or []:
+        _autoscaling_tags.get(arn, {}).pop(key, None)
+    return "{}"
+
+
+_register_scalable_target = ApplicationAutoScalingResponse.register_scalable_target
+
+
+def _register_scalable_target_with_tags(self: ApplicationAutoScalingResponse) -> str:
+    body = _register_scalable_target(self)
+    arn = json.loads(body)["ScalableTargetARN"]
+    _autoscaling_tags.setdefault(arn, {}).update(self._get_param("Tags") or {})
+    return body
+
+
+ApplicationAutoScalingResponse.list_tags_for_resource = _list_tags_for_resource
+ApplicationAutoScalingResponse.tag_resource = _tag_resource
+ApplicationAutoScalingResponse.untag_resource = _untag_resource
+ApplicationAutoScalingResponse.register_scalable_target = _register_scalable_target_with_tags
+
+
+# --- Gap 2: rules that reference a security group lose their description ---------------------
+# DescribeSecurityGroupRules reads the description from the CIDR part of a rule only, so a rule
+# whose source or destination is another security group comes back without one and the next
+# plan wants to set it again.
+SecurityGroupRule.description = property(
+    lambda rule: rule.ip_range.get("Description") or (rule.source_group or {}).get("Description")
+)
+
+
+# --- Gap 3: CreateService drops part of the service's configuration ---------------------------
+# moto's CreateService ignores healthCheckGracePeriodSeconds, enableECSManagedTags,
+# availabilityZoneRebalancing and deploymentConfiguration (UpdateService stores them), so the
+# next plan wants to change them. The shim stores them at creation the way UpdateService does.
+_SERVICE_FIELDS_CREATE_DROPS = (
+    "healthCheckGracePeriodSeconds",
+    "enableECSManagedTags",
+    "availabilityZoneRebalancing",
+    "deploymentConfiguration",
+)
+_create_service = EC2ContainerServiceResponse.create_service
+
+
+def _create_service_keeping_configuration(self: EC2ContainerServiceResponse):
+    result = _create_service(self)
+    service = self.ecs_backend._get_service(
+        self._get_param("cluster", "default"), self._get_param("serviceName")
+    )
+    for field in _SERVICE_FIELDS_CREATE_DROPS:
+        value = self._get_param(field)
+        if value is not None:
+            setattr(service, camelcase_to_underscores(field), value)
+    return result
+
+
+EC2ContainerServiceResponse.create_service = _create_service_keeping_configuration
+
+
+if __name__ == "__main__":
+    from moto.server import main
+
+    sys.exit(main(sys.argv[1:]))
