@@ -330,3 +330,57 @@ mod pages {
         &page[start..start + end]
     }
 }
+
+#[tokio::test]
+async fn idempotency_keys_make_creates_safe_to_retry() {
+    let app = spawn_app().await;
+    let post = |key: &'static str, body: Value| {
+        let request = app
+            .client
+            .post(app.url("/api/v1/bookings"))
+            .header("idempotency-key", key)
+            .json(&body);
+        async move { request.send().await.unwrap() }
+    };
+    let body = json!({"user_name": "Kim", "from_date": "2026-08-03", "to_date": "2026-08-04"});
+    let first = post("order-42", body.clone()).await;
+    assert_eq!(
+        (
+            first.status().as_u16(),
+            first.headers()["idempotent-replayed"].to_str().unwrap()
+        ),
+        (201, "false")
+    );
+    let first: Value = first.json().await.unwrap();
+    let again = post("order-42", body).await;
+    assert_eq!(
+        (
+            again.status().as_u16(),
+            again.headers()["idempotent-replayed"].to_str().unwrap()
+        ),
+        (201, "true")
+    );
+    assert_eq!(
+        again.json::<Value>().await.unwrap(),
+        first,
+        "the first booking, not a new one"
+    );
+
+    let other = post(
+        "order-42",
+        json!({"user_name": "Kim", "from_date": "2026-08-10", "to_date": "2026-08-11"}),
+    )
+    .await;
+    assert_eq!(
+        other.status(),
+        422,
+        "the key was used for a different booking"
+    );
+    let page: Value = app
+        .get("/api/v1/bookings?month=2026-08")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+}

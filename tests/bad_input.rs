@@ -156,6 +156,34 @@ async fn invalid_create_fields_name_what_is_wrong() {
 }
 
 #[tokio::test]
+async fn bad_idempotency_keys_are_refused() {
+    let app = spawn_app().await;
+    let body = json!({"user_name": "Ann", "from_date": "2026-03-01", "to_date": "2026-03-02"});
+    for key in ["", "has space", &"k".repeat(256)] {
+        let response = app
+            .client
+            .post(app.url("/api/v1/bookings"))
+            .header("idempotency-key", key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_problem(response, 400, "Idempotency-Key must be").await;
+    }
+    let non_ascii = reqwest::header::HeaderValue::from_bytes("clé".as_bytes()).unwrap();
+    let response = app
+        .client
+        .post(app.url("/api/v1/bookings"))
+        .header("idempotency-key", non_ascii)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, 400, "Idempotency-Key must be").await;
+    assert_nothing_stored(&app).await;
+}
+
+#[tokio::test]
 async fn bad_list_parameters_are_refused() {
     let app = spawn_app().await;
     for (query, needle) in [

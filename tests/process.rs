@@ -6,6 +6,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use support::fault_proxy::{Fault, FaultProxy};
 use support::process::{Server, command, free_port};
 
 fn failed_start(env: &[(&str, &str)]) -> String {
@@ -130,8 +131,8 @@ fn healthcheck_subcommand_reports_the_server_state() {
 /// a request that outlives the bound does not keep the process alive.
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_drains_in_flight_requests_within_the_bound() {
-    let slow_store =
-        support::slow_proxy::start(support::moto::endpoint(), Duration::from_secs(3)).await;
+    let slow_store = FaultProxy::start(support::moto::endpoint()).await;
+    slow_store.set(Fault::Latency(Duration::from_secs(3)));
     let table = support::moto::fresh_table().await;
     for (bound, request_done) in [("10", true), ("1", false)] {
         let mut server = Server::start(&[
@@ -140,7 +141,7 @@ async fn sigterm_drains_in_flight_requests_within_the_bound() {
             ("AWS_REGION", "eu-west-1"),
             ("AWS_ACCESS_KEY_ID", "test"),
             ("AWS_SECRET_ACCESS_KEY", "test"),
-            ("AWS_ENDPOINT_URL_DYNAMODB", &slow_store),
+            ("AWS_ENDPOINT_URL_DYNAMODB", &slow_store.url),
             ("STORE_TIMEOUT_MS", "20000"),
             ("SHUTDOWN_TIMEOUT_SECS", bound),
         ]);

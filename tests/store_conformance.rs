@@ -7,8 +7,23 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use jiff::civil::Date;
+use leave_calendar::domain::IdempotencyKey;
 use leave_calendar::domain::{Booking, BookingId, DateRange, Month, PersonName, parse_date};
-use leave_calendar::store::{Error, LeaveStore, ListQuery, Page};
+use leave_calendar::store::{Created, Error, LeaveStore, ListQuery, Page};
+
+/// Creates without an idempotency key, the common case.
+trait CreateNew {
+    async fn create_new(&self, booking: &Booking) -> Result<(), Error>;
+}
+
+impl CreateNew for Arc<dyn LeaveStore> {
+    async fn create_new(&self, booking: &Booking) -> Result<(), Error> {
+        match self.create(booking, None).await? {
+            Created::New => Ok(()),
+            Created::Replayed(b) => panic!("replayed {b:?} without an idempotency key"),
+        }
+    }
+}
 
 macro_rules! conformance {
     ($($case:ident),* $(,)?) => {
@@ -45,6 +60,9 @@ conformance!(
     listings_match_a_naive_model,
     person_listing_is_case_insensitive,
     ping_answers,
+    repeating_a_create_stores_one_booking,
+    idempotency_keys_replay_the_first_booking,
+    idempotency_keys_refuse_another_request,
 );
 
 fn day(text: &str) -> Date {
@@ -91,7 +109,7 @@ fn ids(bookings: &[Booking]) -> Vec<BookingId> {
 
 async fn created_booking_reads_back(store: Arc<dyn LeaveStore>) {
     let b = booking("Ada Lovelace", "2026-03-02", "2026-03-06");
-    store.create(&b).await.unwrap();
+    store.create_new(&b).await.unwrap();
     assert_eq!(store.get(b.id).await.unwrap(), b);
 }
 
@@ -103,7 +121,7 @@ async fn unknown_ids_are_not_found(store: Arc<dyn LeaveStore>) {
 
 async fn delete_removes_everything_and_frees_the_days(store: Arc<dyn LeaveStore>) {
     let b = booking("Grace", "2026-01-30", "2026-02-03");
-    store.create(&b).await.unwrap();
+    store.create_new(&b).await.unwrap();
     store.delete(b.id).await.unwrap();
     assert!(matches!(store.get(b.id).await, Err(Error::NotFound)));
     assert!(
@@ -128,14 +146,14 @@ async fn delete_removes_everything_and_frees_the_days(store: Arc<dyn LeaveStore>
     assert!(store.list(&person).await.unwrap().items.is_empty());
     // The same days can be booked again.
     store
-        .create(&booking("grace", "2026-01-30", "2026-02-03"))
+        .create_new(&booking("grace", "2026-01-30", "2026-02-03"))
         .await
         .unwrap();
 }
 
 async fn overlap_with_the_same_person_is_refused(store: Arc<dyn LeaveStore>) {
     store
-        .create(&booking("Alice", "2026-03-10", "2026-03-12"))
+        .create_new(&booking("Alice", "2026-03-10", "2026-03-12"))
         .await
         .unwrap();
     for (first, last, shared) in [
@@ -144,7 +162,7 @@ async fn overlap_with_the_same_person_is_refused(store: Arc<dyn LeaveStore>) {
         ("2026-03-11", "2026-03-11", "2026-03-11"),
         ("2026-02-20", "2026-04-20", "2026-03-10"),
     ] {
-        let refused = store.create(&booking("  aLiCe ", first, last)).await;
+        let refused = store.create_new(&booking("  aLiCe ", first, last)).await;
         match refused {
             Err(Error::Conflict { first_day }) => {
                 assert_eq!(first_day, day(shared), "{first}..{last}")
@@ -154,15 +172,15 @@ async fn overlap_with_the_same_person_is_refused(store: Arc<dyn LeaveStore>) {
     }
     // Adjacent days and other people are fine.
     store
-        .create(&booking("alice", "2026-03-13", "2026-03-13"))
+        .create_new(&booking("alice", "2026-03-13", "2026-03-13"))
         .await
         .unwrap();
     store
-        .create(&booking("alice", "2026-03-09", "2026-03-09"))
+        .create_new(&booking("alice", "2026-03-09", "2026-03-09"))
         .await
         .unwrap();
     store
-        .create(&booking("Bob", "2026-03-10", "2026-03-12"))
+        .create_new(&booking("Bob", "2026-03-10", "2026-03-12"))
         .await
         .unwrap();
     // A refused booking stored nothing.
@@ -180,7 +198,7 @@ async fn concurrent_overlapping_bookings_store_exactly_one(store: Arc<dyn LeaveS
                 &format!("2026-05-{:02}", 1 + i % 14),
                 "2026-05-15",
             );
-            tokio::spawn(async move { store.create(&b).await })
+            tokio::spawn(async move { store.create_new(&b).await })
         })
         .collect();
     let mut created = 0;
@@ -200,7 +218,7 @@ async fn concurrent_overlapping_bookings_store_exactly_one(store: Arc<dyn LeaveS
 
 async fn empty_month_lists_nothing(store: Arc<dyn LeaveStore>) {
     store
-        .create(&booking("Eve", "2026-06-01", "2026-06-02"))
+        .create_new(&booking("Eve", "2026-06-01", "2026-06-02"))
         .await
         .unwrap();
     let page = store.list(&query(month("2026-07"), 10)).await.unwrap();
@@ -209,7 +227,7 @@ async fn empty_month_lists_nothing(store: Arc<dyn LeaveStore>) {
 
 async fn spanning_bookings_appear_in_every_month_they_touch(store: Arc<dyn LeaveStore>) {
     let span = booking("Finn", "2026-11-20", "2027-01-05");
-    store.create(&span).await.unwrap();
+    store.create_new(&span).await.unwrap();
     for m in ["2026-11", "2026-12", "2027-01"] {
         assert_eq!(
             ids(&list_all(&*store, query(month(m), 10)).await),
@@ -245,7 +263,7 @@ async fn pagination_loses_and_repeats_nothing(store: Arc<dyn LeaveStore>) {
             PersonName::parse(&format!("P{}", i % 7)).unwrap(),
             DateRange::booking(first, last).unwrap(),
         );
-        if store.create(&b).await.is_ok() {
+        if store.create_new(&b).await.is_ok() {
             expected.push(b);
         }
     }
@@ -280,7 +298,7 @@ async fn listings_match_a_naive_model(store: Arc<dyn LeaveStore>) {
             PersonName::parse(["Kai", "Lin", "Mo", "Noor"][next(4) as usize]).unwrap(),
             DateRange::booking(first, last).unwrap(),
         );
-        if store.create(&b).await.is_ok() {
+        if store.create_new(&b).await.is_ok() {
             stored.push(b);
         }
     }
@@ -319,9 +337,9 @@ async fn listings_match_a_naive_model(store: Arc<dyn LeaveStore>) {
 
 async fn person_listing_is_case_insensitive(store: Arc<dyn LeaveStore>) {
     let mine = booking("Zoë Smith", "2026-09-01", "2026-09-03");
-    store.create(&mine).await.unwrap();
+    store.create_new(&mine).await.unwrap();
     store
-        .create(&booking("Zoe Smith", "2026-09-01", "2026-09-03"))
+        .create_new(&booking("Zoe Smith", "2026-09-01", "2026-09-03"))
         .await
         .unwrap();
     let q = ListQuery {
@@ -333,4 +351,66 @@ async fn person_listing_is_case_insensitive(store: Arc<dyn LeaveStore>) {
 
 async fn ping_answers(store: Arc<dyn LeaveStore>) {
     store.ping().await.unwrap();
+}
+
+/// A write that committed but whose answer was lost is sent again: it stores one booking.
+async fn repeating_a_create_stores_one_booking(store: Arc<dyn LeaveStore>) {
+    let b = booking("Hana", "2026-10-05", "2026-10-09");
+    assert_eq!(store.create(&b, None).await.unwrap(), Created::New);
+    assert_eq!(store.create(&b, None).await.unwrap(), Created::New);
+    assert_eq!(
+        ids(&list_all(&*store, query(month("2026-10"), 10)).await),
+        [b.id]
+    );
+}
+
+async fn idempotency_keys_replay_the_first_booking(store: Arc<dyn LeaveStore>) {
+    let key = IdempotencyKey::parse("7f9c2ba4-e88f-4a2b-9d1e-3c0e2f1a5b6d").unwrap();
+    let first = booking("Ivo", "2026-10-12", "2026-10-14");
+    assert_eq!(
+        store.create(&first, Some(&key)).await.unwrap(),
+        Created::New
+    );
+    // The client retries: a new request, so a new id, with the same key and the same fields.
+    let retry = booking(" ivo", "2026-10-12", "2026-10-14");
+    assert_eq!(
+        store.create(&retry, Some(&key)).await.unwrap(),
+        Created::Replayed(first.clone())
+    );
+    assert_eq!(
+        ids(&list_all(&*store, query(month("2026-10"), 10)).await),
+        [first.id]
+    );
+    // Another key books as usual (and so is refused here: same person, same days).
+    let other = IdempotencyKey::parse("another-key").unwrap();
+    assert!(matches!(
+        store.create(&retry, Some(&other)).await,
+        Err(Error::Conflict { .. })
+    ));
+}
+
+async fn idempotency_keys_refuse_another_request(store: Arc<dyn LeaveStore>) {
+    let key = IdempotencyKey::parse("key-1").unwrap();
+    let first = booking("Jo", "2026-10-20", "2026-10-21");
+    store.create(&first, Some(&key)).await.unwrap();
+    let different = booking("Jo", "2026-10-22", "2026-10-23");
+    assert!(matches!(
+        store.create(&different, Some(&key)).await,
+        Err(Error::KeyReused(_))
+    ));
+    store.delete(first.id).await.unwrap();
+    let again = booking("Jo", "2026-10-20", "2026-10-21");
+    assert!(
+        matches!(
+            store.create(&again, Some(&key)).await,
+            Err(Error::KeyReused(_))
+        ),
+        "the key's booking was deleted"
+    );
+    assert!(
+        list_all(&*store, query(month("2026-10"), 10))
+            .await
+            .is_empty(),
+        "a refused create stores nothing"
+    );
 }

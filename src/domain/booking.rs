@@ -84,6 +84,12 @@ impl Booking {
         Ok(Self::new(user_name, days))
     }
 
+    /// Whether `other` books the same days for the same person: what a retried request with the
+    /// same idempotency key must ask for.
+    pub fn same_request_as(&self, other: &Booking) -> bool {
+        self.user_name.key() == other.user_name.key() && self.days == other.days
+    }
+
     /// Two bookings conflict when they are for the same person and share at least one day.
     pub fn conflicts_with(&self, other: &Booking) -> bool {
         self.user_name.key() == other.user_name.key() && self.days.overlaps(other.days)

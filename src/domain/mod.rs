@@ -5,10 +5,12 @@
 
 mod booking;
 mod dates;
+mod idempotency;
 mod person;
 
 pub use booking::{Booking, BookingId, InvalidBooking, InvalidId};
 pub use dates::{
     DateRange, InvalidDate, InvalidRange, MAX_LIST_DAYS, MAX_SPAN_DAYS, Month, parse_date, today,
 };
+pub use idempotency::{IdempotencyKey, InvalidIdempotencyKey};
 pub use person::{InvalidName, MAX_NAME_CHARS, PersonName};

@@ -2,7 +2,7 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
@@ -11,8 +11,11 @@ use utoipa::{IntoParams, ToSchema};
 use super::AppState;
 use super::error::{Error, Problem};
 use super::extract::{Json, Path, Query};
-use crate::domain::{Booking, BookingId, DateRange, Month, PersonName, parse_date};
-use crate::store::{Cursor, ListQuery};
+use crate::domain::{
+    Booking, BookingId, DateRange, IdempotencyKey, InvalidIdempotencyKey, Month, PersonName,
+    parse_date,
+};
+use crate::store::{Created, Cursor, ListQuery};
 
 /// Bookings per page when the client does not say.
 const DEFAULT_LIMIT: usize = 50;
@@ -149,33 +152,72 @@ impl ListParams {
     }
 }
 
-/// Book leave.
+/// The request header that makes a create safe to retry.
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
+/// The response header that says whether a create was a repeat of an earlier one.
+const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
+
+/// Book leave. Send an `Idempotency-Key` to make retries safe: a repeat with the same key
+/// (within 24 hours) stores nothing and answers with the booking the first request created.
 #[utoipa::path(
     post, path = "/api/v1/bookings", tag = "bookings",
     request_body = CreateBooking,
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters, unique per intended booking (e.g. a UUID)")),
     responses(
-        (status = 201, description = "Booked", body = BookingBody,
-         headers(("Location" = String, description = "URL of the new booking"))),
+        (status = 201, description = "Booked (or, for a repeated Idempotency-Key, the booking created before)", body = BookingBody,
+         headers(
+            ("Location" = String, description = "URL of the booking"),
+            ("Idempotent-Replayed" = String, description = "`true` when this answers a repeated Idempotency-Key"),
+         )),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Overlaps a booking of the same person", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over the size limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid field values", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid field values, or an Idempotency-Key reused for another booking", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Store unavailable; retry", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn bookings_create(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Json(input): Json<CreateBooking>,
 ) -> Result<impl IntoResponse, Error> {
+    let idempotency_key = headers
+        .get(IDEMPOTENCY_KEY)
+        .map(|value| {
+            value
+                .to_str()
+                .ok()
+                .and_then(|text| IdempotencyKey::parse(text).ok())
+                .ok_or_else(|| Error::BadRequest(InvalidIdempotencyKey.to_string()))
+        })
+        .transpose()?;
     let booking = Booking::parse(&input.user_name, &input.from_date, &input.to_date)?;
-    state.store.create(&booking).await?;
-    tracing::info!(id = %booking.id, "booking created");
-    let location = format!("/api/v1/bookings/{}", booking.id);
+    let (stored, replayed) = match state
+        .store
+        .create(&booking, idempotency_key.as_ref())
+        .await?
+    {
+        Created::New => {
+            tracing::info!(id = %booking.id, "booking created");
+            (booking, "false")
+        }
+        Created::Replayed(earlier) => {
+            tracing::info!(id = %earlier.id, "create replayed for a repeated idempotency key");
+            (earlier, "true")
+        }
+    };
+    let location = format!("/api/v1/bookings/{}", stored.id);
     Ok((
         StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        Json(BookingBody::from(&booking)),
+        [
+            (header::LOCATION, location),
+            (
+                HeaderName::from_static(IDEMPOTENT_REPLAYED),
+                replayed.to_owned(),
+            ),
+        ],
+        Json(BookingBody::from(&stored)),
     ))
 }
 

@@ -112,6 +112,9 @@ impl From<store::Error> for Error {
                 "this person already has leave booked on {first_day}; bookings of one person may not overlap"
             )),
             store::Error::NotFound => Self::NotFound("no booking with that id".to_owned()),
+            store::Error::KeyReused(why) => {
+                Self::Invalid(format!("this Idempotency-Key cannot be used again: {why}"))
+            }
             store::Error::Unavailable(detail) => {
                 tracing::warn!(%detail, "store unavailable");
                 Self::Unavailable("the booking store is unavailable; retry shortly".to_owned())

@@ -77,8 +77,8 @@ pub async fn calendar_post(
         }
     };
     let refused = match Booking::parse(&form.user_name, &form.from_date, &form.to_date) {
-        Ok(booking) => match state.store.create(&booking).await {
-            Ok(()) => {
+        Ok(booking) => match state.store.create(&booking, None).await {
+            Ok(_) => {
                 tracing::info!(id = %booking.id, "booking created");
                 let month = Month::containing(booking.days.first());
                 return Ok(Redirect::to(&format!("/?month={month}")).into_response());

@@ -23,20 +23,25 @@ use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, CancellationReason, Delete, Put, TransactWriteItem, Update,
+    AttributeValue, CancellationReason, Delete, Put, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem, Update,
 };
 use jiff::civil::Date;
 
 use super::plan::{self, Partition};
 use super::record::Record;
-use super::{Error, LeaveStore, ListQuery, Page, Result, into_page};
-use crate::domain::{Booking, BookingId, Month, parse_date};
+use super::{
+    Created, Error, LeaveStore, ListQuery, Page, Result, idempotency_expiry, into_page, replay,
+};
+use crate::domain::{Booking, BookingId, IdempotencyKey, Month, parse_date};
 
 /// The table's key schema, as Terraform creates it.
 pub const SCHEMA_JSON: &str = include_str!("../../schema/dynamodb-table.json");
 const PK: &str = "pk";
 const SK: &str = "sk";
 const DAYS: &str = "days";
+/// The attribute DynamoDB's time to live deletes expired items by (the schema's `ttl_attribute`).
+const TTL: &str = "expires_at";
 
 /// How often a transaction that lost a race with another one on the same items
 /// (`TransactionConflict`) is tried again before the caller is told to retry later.
@@ -52,9 +57,14 @@ pub fn timeout_config(deadline: Duration) -> TimeoutConfig {
         .build()
 }
 
-/// Standard retries: exponential backoff with jitter on throttling, 5xx and network errors.
+/// Standard retries: three attempts with exponential backoff and jitter on throttling, 5xx and
+/// network errors, and a retry quota that stops retry storms during an outage. The SDK's
+/// default first backoff (1 s) suits batch jobs, not a page view: ours starts at 25 ms.
 pub fn retry_config() -> RetryConfig {
-    RetryConfig::standard().with_max_attempts(3)
+    RetryConfig::standard()
+        .with_max_attempts(3)
+        .with_initial_backoff(Duration::from_millis(25))
+        .with_max_backoff(Duration::from_millis(400))
 }
 
 pub struct DynamoStore {
@@ -126,7 +136,7 @@ impl DynamoStore {
                 .update_expression("ADD #days :days")
                 .condition_expression(condition.join(" AND "))
                 .return_values_on_condition_check_failure(
-                    aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
+                    ReturnValuesOnConditionCheckFailure::AllOld,
                 );
         } else {
             update = update.update_expression("DELETE #days :days");
@@ -134,6 +144,35 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder()
             .update(update.build().map_err(internal)?)
             .build())
+    }
+
+    /// Remembers `key` for this booking unless a live record of it exists (expired records
+    /// still waiting for DynamoDB's TTL deletion count as absent).
+    fn idempotency_put(
+        &self,
+        idempotency_key: &IdempotencyKey,
+        id: BookingId,
+    ) -> Result<TransactWriteItem> {
+        let now = jiff::Timestamp::now().as_second();
+        let mut item = key(
+            format!("IDEMPOTENCY#{idempotency_key}"),
+            "IDEMPOTENCY".into(),
+        );
+        item.insert("booking_id".to_owned(), AttributeValue::S(id.to_string()));
+        item.insert(
+            TTL.to_owned(),
+            AttributeValue::N(idempotency_expiry().to_string()),
+        );
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk) OR #ttl < :now")
+            .expression_attribute_names("#ttl", TTL)
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(internal)?;
+        Ok(TransactWriteItem::builder().put(put).build())
     }
 
     /// Every item of a booking, in the order `create` writes them: the booking, its month
@@ -186,13 +225,20 @@ impl DynamoStore {
     }
 
     /// Runs one transaction, trying again when it lost a race on the same items.
-    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), TransactError> {
+    /// `token` names the logical write: DynamoDB treats repeats with the same token within ten
+    /// minutes as the same transaction, so a retry after a lost response does not run it twice.
+    async fn transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+        token: &str,
+    ) -> Result<(), TransactError> {
         let mut attempt = 0;
         loop {
             let sent = self
                 .client
                 .transact_write_items()
                 .set_transact_items(Some(items.clone()))
+                .client_request_token(token)
                 .send()
                 .await;
             let reasons = match sent {
@@ -274,24 +320,47 @@ impl DynamoStore {
 
 #[async_trait]
 impl LeaveStore for DynamoStore {
-    async fn create(&self, booking: &Booking) -> Result<()> {
-        let items = self.booking_items(booking, true)?;
-        let days_updates_from = items.len() - booking.days.months().count();
-        self.transact(items).await.map_err(|err| match err {
-            TransactError::Cancelled(reasons) => {
-                let first_day = reasons
-                    .iter()
-                    .enumerate()
-                    .skip(days_updates_from)
-                    .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
-                    .map(|(_, r)| conflict_day(booking, r.item()))
-                    .min();
-                match first_day {
-                    Some(first_day) => Error::Conflict { first_day },
-                    None => cancelled(&reasons),
-                }
-            }
-            TransactError::Failed(e) => e,
+    async fn create(
+        &self,
+        booking: &Booking,
+        idempotency_key: Option<&IdempotencyKey>,
+    ) -> Result<Created> {
+        let mut items = self.booking_items(booking, true)?;
+        let days_updates = (items.len() - booking.days.months().count())..items.len();
+        if let Some(idempotency_key) = idempotency_key {
+            items.push(self.idempotency_put(idempotency_key, booking.id)?);
+        }
+        let reasons = match self.transact(items, &booking.id.to_string()).await {
+            Ok(()) => return Ok(Created::New),
+            Err(TransactError::Failed(e)) => return Err(e),
+            Err(TransactError::Cancelled(reasons)) => reasons,
+        };
+        let failed =
+            |i: usize| reasons.get(i).and_then(|r| r.code()) == Some("ConditionalCheckFailed");
+        // The booking's id is new, so if it exists already, this is a retry of a write that
+        // committed but whose answer was lost (a service that ignores the request token).
+        if failed(0) {
+            return Ok(Created::New);
+        }
+        // A repeat of an earlier request with the same idempotency key.
+        if idempotency_key.is_some() && failed(days_updates.end) {
+            let earlier_id = reasons[days_updates.end]
+                .item()
+                .and_then(|item| item.get("booking_id"))
+                .and_then(|v| v.as_s().ok())
+                .and_then(|id| id.parse::<BookingId>().ok())
+                .ok_or_else(|| {
+                    Error::Internal("idempotency item without a booking id".to_owned())
+                })?;
+            return replay(booking, self.get(earlier_id).await);
+        }
+        let first_day = days_updates
+            .filter(|i| failed(*i))
+            .map(|i| conflict_day(booking, reasons[i].item()))
+            .min();
+        Err(match first_day {
+            Some(first_day) => Error::Conflict { first_day },
+            None => cancelled(&reasons),
         })
     }
 
@@ -311,16 +380,18 @@ impl LeaveStore for DynamoStore {
     async fn delete(&self, id: BookingId) -> Result<()> {
         let booking = self.get(id).await?;
         let items = self.booking_items(&booking, false)?;
-        self.transact(items).await.map_err(|err| match err {
-            // The booking's own delete is conditional on it existing: someone deleted it first.
-            TransactError::Cancelled(reasons)
-                if reasons.first().and_then(|r| r.code()) == Some("ConditionalCheckFailed") =>
-            {
-                Error::NotFound
-            }
-            TransactError::Cancelled(reasons) => cancelled(&reasons),
-            TransactError::Failed(e) => e,
-        })
+        self.transact(items, &format!("delete-{id}"))
+            .await
+            .map_err(|err| match err {
+                // The booking's own delete is conditional on it existing: someone deleted it first.
+                TransactError::Cancelled(reasons)
+                    if reasons.first().and_then(|r| r.code()) == Some("ConditionalCheckFailed") =>
+                {
+                    Error::NotFound
+                }
+                TransactError::Cancelled(reasons) => cancelled(&reasons),
+                TransactError::Failed(e) => e,
+            })
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Page> {

@@ -8,8 +8,10 @@ use redb::{Database, ReadableTable, TableDefinition};
 
 use super::plan::{self, Partition};
 use super::record::Record;
-use super::{Error, LeaveStore, ListQuery, Page, Result, into_page};
-use crate::domain::{Booking, BookingId};
+use super::{
+    Created, Error, LeaveStore, ListQuery, Page, Result, idempotency_expiry, into_page, replay,
+};
+use crate::domain::{Booking, BookingId, IdempotencyKey};
 
 /// Booking id → record.
 const BOOKINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("bookings");
@@ -17,6 +19,8 @@ const BOOKINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("bookings");
 const BY_MONTH: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("by_month");
 /// (person key, sort key) → record.
 const BY_PERSON: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("by_person");
+/// Idempotency key → (booking id, expiry in Unix seconds).
+const IDEMPOTENCY: TableDefinition<&str, (&str, i64)> = TableDefinition::new("idempotency");
 
 const FILE_NAME: &str = "leave-calendar.redb";
 
@@ -37,6 +41,7 @@ impl EmbeddedStore {
         txn.open_table(BOOKINGS)?;
         txn.open_table(BY_MONTH)?;
         txn.open_table(BY_PERSON)?;
+        txn.open_table(IDEMPOTENCY)?;
         txn.commit()?;
         Ok(Self { db: Arc::new(db) })
     }
@@ -69,16 +74,56 @@ fn decode(bytes: &[u8]) -> Result<Booking> {
 
 #[async_trait]
 impl LeaveStore for EmbeddedStore {
-    async fn create(&self, booking: &Booking) -> Result<()> {
+    async fn create(
+        &self,
+        booking: &Booking,
+        idempotency_key: Option<&IdempotencyKey>,
+    ) -> Result<Created> {
         let booking = booking.clone();
+        let idempotency_key = idempotency_key.cloned();
         self.blocking(move |db| {
             let bytes = encode(&booking)?;
             let key = booking.user_name.key();
             let sort_key = plan::sort_key(&booking);
-            // redb admits one write transaction at a time, so the overlap check and the insert
-            // below cannot interleave with another booking's.
+            // redb admits one write transaction at a time, so the checks and the inserts below
+            // cannot interleave with another booking's.
             let txn = db.begin_write().map_err(internal)?;
             {
+                // Writing the same booking twice stores it once, as on DynamoDB.
+                let id = booking.id.to_string();
+                if txn
+                    .open_table(BOOKINGS)
+                    .map_err(internal)?
+                    .get(id.as_str())
+                    .map_err(internal)?
+                    .is_some()
+                {
+                    return Ok(Created::New);
+                }
+                if let Some(idempotency_key) = &idempotency_key {
+                    let mut keys = txn.open_table(IDEMPOTENCY).map_err(internal)?;
+                    let earlier = keys
+                        .get(idempotency_key.as_str())
+                        .map_err(internal)?
+                        .map(|v| {
+                            let (id, expires) = v.value();
+                            (id.to_owned(), expires)
+                        });
+                    if let Some((id, expires)) = earlier {
+                        if expires > jiff::Timestamp::now().as_second() {
+                            let bookings = txn.open_table(BOOKINGS).map_err(internal)?;
+                            let found = bookings.get(id.as_str()).map_err(internal)?;
+                            let earlier =
+                                found.ok_or(Error::NotFound).and_then(|v| decode(v.value()));
+                            return replay(&booking, earlier);
+                        }
+                    }
+                    keys.insert(
+                        idempotency_key.as_str(),
+                        (id.as_str(), idempotency_expiry()),
+                    )
+                    .map_err(internal)?;
+                }
                 let mut by_person = txn.open_table(BY_PERSON).map_err(internal)?;
                 let lo = booking.days.earliest_overlapping_start().to_string();
                 let hi = format!("{}#~", booking.days.last());
@@ -107,7 +152,8 @@ impl LeaveStore for EmbeddedStore {
                     .insert(booking.id.to_string().as_str(), bytes.as_slice())
                     .map_err(internal)?;
             }
-            txn.commit().map_err(internal)
+            txn.commit().map_err(internal)?;
+            Ok(Created::New)
         })
         .await
     }

@@ -12,7 +12,20 @@ mod record;
 use async_trait::async_trait;
 use jiff::civil::Date;
 
-use crate::domain::{Booking, BookingId, DateRange, PersonName};
+use crate::domain::{Booking, BookingId, DateRange, IdempotencyKey, PersonName};
+
+/// How long an idempotency key is remembered after its booking was created.
+pub const IDEMPOTENCY_TTL: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
+
+/// What a create did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Created {
+    /// The booking was stored.
+    New,
+    /// The idempotency key was used before for the same booking request: nothing was stored
+    /// and this is the booking the first request created.
+    Replayed(Booking),
+}
 
 pub use cursor::{Cursor, InvalidCursor};
 
@@ -24,6 +37,9 @@ pub enum Error {
     Conflict { first_day: Date },
     #[error("no booking with that id")]
     NotFound,
+    /// The idempotency key was used before for another booking, or for one since deleted.
+    #[error("idempotency key reused: {0}")]
+    KeyReused(String),
     /// The store cannot be reached or did not answer in time; retrying later may work.
     #[error("store unavailable: {0}")]
     Unavailable(String),
@@ -53,8 +69,10 @@ pub struct Page {
 
 #[async_trait]
 pub trait LeaveStore: Send + Sync + 'static {
-    /// Stores a new booking unless it overlaps another booking of the same person.
-    async fn create(&self, booking: &Booking) -> Result<()>;
+    /// Stores a new booking unless it overlaps another booking of the same person. With an
+    /// idempotency key, a repeat of an earlier request with that key stores nothing and answers
+    /// with the earlier booking.
+    async fn create(&self, booking: &Booking, key: Option<&IdempotencyKey>) -> Result<Created>;
     async fn get(&self, id: BookingId) -> Result<Booking>;
     async fn delete(&self, id: BookingId) -> Result<()>;
     async fn list(&self, query: &ListQuery) -> Result<Page>;
@@ -64,6 +82,26 @@ pub trait LeaveStore: Send + Sync + 'static {
 
 /// Keeps the first `limit` of `candidates` (already in listing order) and sets the cursor when
 /// there was at least one more: backends fetch `limit + 1` to know that without a second read.
+/// The answer to a create whose idempotency key was used before for `earlier`.
+fn replay(booking: &Booking, earlier: Result<Booking>) -> Result<Created> {
+    match earlier {
+        Ok(earlier) if earlier.same_request_as(booking) => Ok(Created::Replayed(earlier)),
+        Ok(earlier) => Err(Error::KeyReused(format!(
+            "it was used for booking {}, a different request",
+            earlier.id
+        ))),
+        Err(Error::NotFound) => Err(Error::KeyReused(
+            "it was used for a booking that has since been deleted".to_owned(),
+        )),
+        Err(other) => Err(other),
+    }
+}
+
+/// Seconds since the Unix epoch when a key used now expires.
+fn idempotency_expiry() -> i64 {
+    jiff::Timestamp::now().as_second() + IDEMPOTENCY_TTL.as_secs() as i64
+}
+
 fn into_page(mut candidates: Vec<Booking>, limit: usize) -> Page {
     let next = if candidates.len() > limit {
         candidates.truncate(limit);

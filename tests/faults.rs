@@ -1,0 +1,211 @@
+//! DynamoDB faults, injected by a proxy between the app and the emulator: transient faults are
+//! retried within the deadline, persistent ones answer 503 problem+json with `Retry-After` in
+//! bounded time, readiness follows the store, and no booking is lost or stored twice.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use leave_calendar::config::Settings;
+use leave_calendar::store::dynamo::DynamoStore;
+use serde_json::{Value, json};
+use support::fault_proxy::{Fault, FaultProxy};
+use support::{TestApp, TestStore, moto, spawn_app_with};
+
+/// Total time one store operation may take in these tests.
+const DEADLINE: Duration = Duration::from_millis(1500);
+
+async fn app_behind_proxy() -> (TestApp, FaultProxy) {
+    let proxy = FaultProxy::start(moto::endpoint()).await;
+    let table = moto::fresh_table().await;
+    let store = DynamoStore::new(moto::client_for(&proxy.url, DEADLINE), table);
+    let mut settings = Settings::defaults();
+    settings.store_timeout_ms = DEADLINE.as_millis() as u64;
+    (spawn_app_with(TestStore::new(store), settings).await, proxy)
+}
+
+const LIST: &str = "/api/v1/bookings?month=2026-03";
+
+#[tokio::test]
+async fn transient_faults_are_retried_within_the_deadline() {
+    let (app, proxy) = app_behind_proxy().await;
+    for fault in [Fault::ServerError, Fault::Throttle, Fault::Reset] {
+        for times in [1, 2] {
+            proxy.reset_counts();
+            proxy.set_for(Some("Query"), fault, Some(times));
+            let response = app.get(LIST).await;
+            assert_eq!(response.status(), 200, "{fault:?} x{times} is retried");
+            assert_eq!(
+                proxy.count("Query"),
+                times + 1,
+                "{fault:?} x{times}: one retry per fault"
+            );
+        }
+    }
+    proxy.set_for(
+        Some("Query"),
+        Fault::Latency(Duration::from_millis(200)),
+        None,
+    );
+    assert_eq!(
+        app.get(LIST).await.status(),
+        200,
+        "latency within the deadline is fine"
+    );
+}
+
+#[tokio::test]
+async fn persistent_faults_answer_503_with_retry_after_in_bounded_time() {
+    let (app, proxy) = app_behind_proxy().await;
+    for fault in [
+        Fault::ServerError,
+        Fault::Throttle,
+        Fault::Reset,
+        Fault::Latency(Duration::from_secs(5)),
+        Fault::Outage,
+    ] {
+        proxy.reset_counts();
+        proxy.set(fault);
+        let started = Instant::now();
+        let response = app.get(LIST).await;
+        let took = started.elapsed();
+        assert!(
+            took < DEADLINE + Duration::from_secs(2),
+            "{fault:?}: answered after {took:?}"
+        );
+        assert_eq!(response.status(), 503, "{fault:?}");
+        assert_eq!(response.headers()["retry-after"], "1");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+        let problem: Value = response.json().await.unwrap();
+        assert!(
+            problem["detail"].as_str().unwrap().contains("retry"),
+            "{problem}"
+        );
+        assert!(
+            proxy.count("Query") <= 3,
+            "{fault:?}: retries are bounded ({} attempts)",
+            proxy.count("Query")
+        );
+        proxy.clear();
+    }
+    // A refused create under a fault stores nothing.
+    proxy.set(Fault::ServerError);
+    let refused = app
+        .post_json(
+            "/api/v1/bookings",
+            &json!({"user_name": "Ann", "from_date": "2026-03-02", "to_date": "2026-03-03"}),
+        )
+        .await;
+    assert_eq!(refused.status(), 503);
+    proxy.clear();
+    let page: Value = app.get(LIST).await.json().await.unwrap();
+    assert_eq!(page["items"], json!([]));
+}
+
+#[tokio::test]
+async fn readiness_follows_the_store_without_a_restart() {
+    let (app, proxy) = app_behind_proxy().await;
+    assert_eq!(app.get("/ready").await.status(), 200);
+    proxy.set(Fault::Outage);
+    assert_eq!(app.get("/ready").await.status(), 503);
+    assert_eq!(
+        app.get("/health").await.status(),
+        200,
+        "liveness does not depend on the store"
+    );
+    proxy.clear();
+    assert_eq!(
+        app.get("/ready").await.status(),
+        200,
+        "ready again once the store is back"
+    );
+    assert_eq!(app.get(LIST).await.status(), 200);
+}
+
+/// The store commits a create but its answer is lost: the client's retry stores nothing more.
+#[tokio::test]
+async fn a_lost_create_response_stores_one_booking() {
+    let (app, proxy) = app_behind_proxy().await;
+    let body = json!({"user_name": "Ann", "from_date": "2026-03-02", "to_date": "2026-03-03"});
+
+    // Lost once: the SDK's own retry finds the booking already written.
+    proxy.set_for(Some("TransactWriteItems"), Fault::LoseResponse, Some(1));
+    let created = app.post_json("/api/v1/bookings", &body).await;
+    assert_eq!(created.status(), 201);
+    assert_eq!(
+        proxy.count("TransactWriteItems"),
+        2,
+        "written, answer lost, retried"
+    );
+
+    // Lost on every attempt: the client gets 503, although the booking was stored; it retries
+    // with the same Idempotency-Key and gets that booking back.
+    let key = "3d6f1c2a-8b7e-4f00-a1b2-c3d4e5f60718";
+    let other = json!({"user_name": "Bea", "from_date": "2026-03-09", "to_date": "2026-03-10"});
+    proxy.set_for(Some("TransactWriteItems"), Fault::LoseResponse, None);
+    let first = app
+        .client
+        .post(app.url("/api/v1/bookings"))
+        .header("idempotency-key", key)
+        .json(&other)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 503);
+    proxy.clear();
+    let retry = app
+        .client
+        .post(app.url("/api/v1/bookings"))
+        .header("idempotency-key", key)
+        .json(&other)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retry.status(), 201);
+    assert_eq!(retry.headers()["idempotent-replayed"], "true");
+
+    let page: Value = app.get(LIST).await.json().await.unwrap();
+    let names: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["user_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Ann", "Bea"], "each booking stored exactly once");
+}
+
+/// One DynamoDB request per create and one Query per month page, counted at the proxy.
+#[tokio::test]
+async fn requests_per_operation_are_minimal() {
+    let (app, proxy) = app_behind_proxy().await;
+    app.book("Ann", "2026-03-30", "2026-04-02").await;
+    let total = |p: &FaultProxy| {
+        [
+            "TransactWriteItems",
+            "Query",
+            "GetItem",
+            "PutItem",
+            "UpdateItem",
+            "Scan",
+        ]
+        .map(|o| p.count(o))
+        .iter()
+        .sum::<u32>()
+    };
+    assert_eq!(
+        (proxy.count("TransactWriteItems"), total(&proxy)),
+        (1, 1),
+        "a create is one request"
+    );
+    proxy.reset_counts();
+    assert_eq!(app.get("/?month=2026-04").await.status(), 200);
+    assert_eq!(
+        (proxy.count("Query"), total(&proxy)),
+        (1, 1),
+        "a month page is one Query"
+    );
+    assert_eq!(proxy.count("Scan"), 0);
+}

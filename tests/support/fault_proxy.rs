@@ -1,0 +1,209 @@
+//! A fault-injecting HTTP proxy between the app and the DynamoDB emulator, on 127.0.0.1.
+//!
+//! It forwards each request to the emulator unless a fault is set: added latency, HTTP 500,
+//! throttling, a reset connection, a lost response (forwarded, then the connection is cut),
+//! or a full outage (connections closed as soon as they open). It also counts requests per
+//! DynamoDB operation (`X-Amz-Target`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Fault {
+    Latency(Duration),
+    ServerError,
+    Throttle,
+    Reset,
+    LoseResponse,
+    Outage,
+}
+
+#[derive(Default)]
+struct State {
+    fault: Option<Fault>,
+    /// Only requests for this operation are hit (all when `None`).
+    operation: Option<String>,
+    /// How many more requests the fault hits (until cleared when `None`).
+    remaining: Option<u32>,
+    counts: HashMap<String, u32>,
+}
+
+#[derive(Clone)]
+pub struct FaultProxy {
+    pub url: String,
+    state: Arc<Mutex<State>>,
+}
+
+/// An error ends the connection without an answer, as a reset does.
+type Reply = Result<Response<Full<Bytes>>, std::io::Error>;
+
+fn cut(why: impl std::fmt::Display) -> std::io::Error {
+    std::io::Error::other(why.to_string())
+}
+
+impl FaultProxy {
+    pub async fn start(upstream: &str) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let proxy = Self {
+            url: format!("http://{}", listener.local_addr().expect("address")),
+            state: Arc::default(),
+        };
+        let upstream = upstream.to_owned();
+        let serving = proxy.clone();
+        tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                if serving.state.lock().unwrap().fault == Some(Fault::Outage) {
+                    drop(socket);
+                    continue;
+                }
+                let (proxy, client, upstream) = (serving.clone(), client.clone(), upstream.clone());
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |request| {
+                        let (proxy, client, upstream) =
+                            (proxy.clone(), client.clone(), upstream.clone());
+                        async move { proxy.handle(request, &client, &upstream).await }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(socket), service)
+                        .await;
+                });
+            }
+        });
+        proxy
+    }
+
+    /// Hits every request with `fault` until [`FaultProxy::clear`].
+    pub fn set(&self, fault: Fault) {
+        self.set_for(None, fault, None);
+    }
+
+    /// Hits the next `times` requests for `operation` (any operation when `None`) with `fault`.
+    pub fn set_for(&self, operation: Option<&str>, fault: Fault, times: Option<u32>) {
+        let mut state = self.state.lock().unwrap();
+        state.fault = Some(fault);
+        state.operation = operation.map(str::to_owned);
+        state.remaining = times;
+    }
+
+    pub fn clear(&self) {
+        let mut state = self.state.lock().unwrap();
+        state.fault = None;
+        state.remaining = None;
+    }
+
+    /// Requests seen for `operation` (e.g. "Query", "TransactWriteItems").
+    pub fn count(&self, operation: &str) -> u32 {
+        self.state
+            .lock()
+            .unwrap()
+            .counts
+            .get(operation)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    pub fn reset_counts(&self) {
+        self.state.lock().unwrap().counts.clear();
+    }
+
+    /// Counts the request and takes the fault that applies to it, if any.
+    fn fault_for(&self, operation: &str) -> Option<Fault> {
+        let mut state = self.state.lock().unwrap();
+        *state.counts.entry(operation.to_owned()).or_default() += 1;
+        let applies =
+            state.fault.is_some() && state.operation.as_deref().is_none_or(|o| o == operation);
+        if !applies {
+            return None;
+        }
+        let fault = state.fault;
+        if let Some(remaining) = state.remaining.as_mut() {
+            *remaining -= 1;
+            if *remaining == 0 {
+                state.fault = None;
+            }
+        }
+        fault
+    }
+
+    async fn handle(
+        &self,
+        request: Request<Incoming>,
+        client: &reqwest::Client,
+        upstream: &str,
+    ) -> Reply {
+        let operation = request
+            .headers()
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|t| t.rsplit('.').next())
+            .unwrap_or("unknown")
+            .to_owned();
+        let (parts, body) = request.into_parts();
+        let body = body.collect().await.map_err(cut)?.to_bytes();
+        match self.fault_for(&operation) {
+            None => forward(client, upstream, parts, body).await,
+            Some(Fault::Latency(delay)) => {
+                tokio::time::sleep(delay).await;
+                forward(client, upstream, parts, body).await
+            }
+            Some(Fault::ServerError) => Ok(error_reply(
+                500,
+                "InternalServerError",
+                "injected server error",
+            )),
+            Some(Fault::Throttle) => Ok(error_reply(
+                400,
+                "ThrottlingException",
+                "Rate of requests exceeds the allowed throughput.",
+            )),
+            Some(Fault::Reset | Fault::Outage) => Err(cut("injected connection reset")),
+            Some(Fault::LoseResponse) => {
+                forward(client, upstream, parts, body).await?;
+                Err(cut("injected lost response"))
+            }
+        }
+    }
+}
+
+async fn forward(
+    client: &reqwest::Client,
+    upstream: &str,
+    parts: hyper::http::request::Parts,
+    body: Bytes,
+) -> Reply {
+    let mut request = client.request(parts.method.clone(), format!("{upstream}{}", parts.uri));
+    for (name, value) in &parts.headers {
+        if name != "host" && name != "content-length" {
+            request = request.header(name, value);
+        }
+    }
+    let answer = request.body(body).send().await.map_err(cut)?;
+    let mut reply = Response::builder().status(answer.status());
+    for (name, value) in answer.headers() {
+        if name != "content-length" && name != "transfer-encoding" && name != "connection" {
+            reply = reply.header(name, value);
+        }
+    }
+    reply
+        .body(Full::new(answer.bytes().await.map_err(cut)?))
+        .map_err(cut)
+}
+
+fn error_reply(status: u16, kind: &str, message: &str) -> Response<Full<Bytes>> {
+    let body =
+        format!(r#"{{"__type":"com.amazonaws.dynamodb.v20120810#{kind}","message":"{message}"}}"#);
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/x-amz-json-1.0")
+        .body(Full::new(Bytes::from(body)))
+        .expect("valid reply")
+}
