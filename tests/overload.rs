@@ -1,0 +1,146 @@
+//! Overload: past the concurrency limit the app refuses at once with 503 instead of queueing
+//! without bound, keeps answering its health check, stays within bounded memory, and serves
+//! normally again when the load drops.
+
+mod support;
+
+use std::time::Duration;
+
+use leave_calendar::config::Settings;
+use leave_calendar::store::dynamo::DynamoStore;
+use support::fault_proxy::{Fault, FaultProxy};
+use support::process::Server;
+use support::{TestStore, moto, spawn_app_with};
+
+const LIST: &str = "/api/v1/bookings?month=2026-03";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn excess_requests_are_shed_at_once_and_service_recovers() {
+    let proxy = FaultProxy::start(moto::endpoint()).await;
+    let store = DynamoStore::new(
+        moto::client_for(&proxy.url, Duration::from_secs(10)),
+        moto::fresh_table().await,
+    );
+    let mut settings = Settings::defaults();
+    settings.max_concurrent_requests = 4;
+    let app = spawn_app_with(TestStore::new(store), settings).await;
+
+    // Every store read takes 800 ms, so admitted requests hold their slot that long.
+    proxy.set(Fault::Latency(Duration::from_millis(800)));
+    let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel();
+    for _ in 0..40 {
+        let (client, url, done) = (app.client.clone(), app.url(LIST), done_tx.clone());
+        tokio::spawn(async move {
+            let response = client.get(url).send().await.unwrap();
+            let retry_after = response.headers().get("retry-after").is_some();
+            done.send((response.status().as_u16(), retry_after))
+                .unwrap();
+        });
+    }
+    drop(done_tx);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        app.get("/health").await.status(),
+        200,
+        "liveness is exempt from shedding"
+    );
+
+    let mut answers = Vec::new();
+    while let Some(answer) = done_rx.recv().await {
+        answers.push(answer);
+    }
+    let ok = answers.iter().filter(|(s, _)| *s == 200).count();
+    let shed = answers
+        .iter()
+        .filter(|(s, retry)| *s == 503 && *retry)
+        .count();
+    assert_eq!(
+        ok + shed,
+        40,
+        "only 200s and 503s with Retry-After: {answers:?}"
+    );
+    assert!(
+        (1..=4).contains(&ok),
+        "at most the limit is served at once: {ok}"
+    );
+    // Refused requests did not wait for a slot: they all answered before any admitted one.
+    let first_ok = answers.iter().position(|(s, _)| *s == 200).unwrap();
+    assert!(
+        answers[first_ok..].iter().all(|(s, _)| *s == 200),
+        "a 503 came after a slow 200: {answers:?}"
+    );
+
+    proxy.clear();
+    for _ in 0..20 {
+        assert_eq!(
+            app.get(LIST).await.status(),
+            200,
+            "serves normally once the load drops"
+        );
+    }
+}
+
+/// Peak memory of the real binary under 200 concurrent connections stays bounded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn memory_stays_bounded_under_overload() {
+    let proxy = FaultProxy::start(moto::endpoint()).await;
+    let table = moto::fresh_table().await;
+    let server = Server::start(&[
+        ("STORE", "dynamodb"),
+        ("DYNAMODB_TABLE", &table),
+        ("AWS_REGION", "eu-west-1"),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_ENDPOINT_URL_DYNAMODB", &proxy.url),
+        ("MAX_CONCURRENT_REQUESTS", "8"),
+        ("LOG_LEVEL", "warn"),
+    ]);
+    proxy.set(Fault::Latency(Duration::from_millis(300)));
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let workers: Vec<_> = (0..200)
+        .map(|_| {
+            let (client, url) = (client.clone(), server.url(LIST));
+            tokio::spawn(async move {
+                let mut statuses = Vec::new();
+                for _ in 0..10 {
+                    statuses.push(
+                        client
+                            .get(&url)
+                            .send()
+                            .await
+                            .map(|r| r.status().as_u16())
+                            .unwrap_or(0),
+                    );
+                }
+                statuses
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for worker in workers {
+        statuses.extend(worker.await.unwrap());
+    }
+    let peak_kib = server.peak_rss_kib();
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 503),
+        "only 200 and 503"
+    );
+    assert!(
+        statuses.contains(&503) && statuses.contains(&200),
+        "some served, some shed"
+    );
+    assert!(
+        peak_kib < 96 * 1024,
+        "peak RSS {peak_kib} KiB under 2000 requests from 200 connections"
+    );
+
+    proxy.clear();
+    assert_eq!(
+        reqwest::get(server.url("/ready")).await.unwrap().status(),
+        200
+    );
+    assert_eq!(reqwest::get(server.url(LIST)).await.unwrap().status(), 200);
+}
