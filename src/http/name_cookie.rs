@@ -14,11 +14,17 @@ pub const COOKIE: &str = "leave_calendar_name";
 pub const MAX_AGE_SECS: u32 = 180 * 24 * 60 * 60;
 
 /// The `Set-Cookie` value that remembers `name`. `HttpOnly`: no script needs it;
-/// `SameSite=Lax`: it is not sent with other sites' posts.
-pub fn set_cookie(name: &PersonName) -> HeaderValue {
+/// `SameSite=Lax`: it is not sent with other sites' posts; `Secure` when the browser reached
+/// the app over HTTPS (`X-Forwarded-Proto` from the load balancer), so a local run over plain
+/// HTTP still works.
+pub fn set_cookie(name: &PersonName, request: &HeaderMap) -> HeaderValue {
+    let secure = request
+        .get("x-forwarded-proto")
+        .is_some_and(|proto| proto.as_bytes().eq_ignore_ascii_case(b"https"));
     let value = format!(
-        "{COOKIE}={}; Path=/; Max-Age={MAX_AGE_SECS}; HttpOnly; SameSite=Lax",
-        encode(name.as_str())
+        "{COOKIE}={}; Path=/; Max-Age={MAX_AGE_SECS}; HttpOnly; SameSite=Lax{}",
+        encode(name.as_str()),
+        if secure { "; Secure" } else { "" }
     );
     // Percent-encoding leaves only ASCII letters, digits, `-._~%`: always a valid header value.
     HeaderValue::try_from(value).expect("percent-encoded cookie is a valid header value")
@@ -81,12 +87,18 @@ mod tests {
 
     #[test]
     fn cookie_is_bounded_and_not_for_scripts() {
-        let value = set_cookie(&PersonName::parse("Ada Lovelace").unwrap());
+        let name = PersonName::parse("Ada Lovelace").unwrap();
+        let value = set_cookie(&name, &HeaderMap::new());
         let value = value.to_str().unwrap();
         assert!(value.starts_with("leave_calendar_name=Ada%20Lovelace;"));
         for attribute in ["Path=/", "Max-Age=15552000", "HttpOnly", "SameSite=Lax"] {
             assert!(value.contains(attribute), "{attribute} in {value}");
         }
+        assert!(!value.contains("Secure"), "plain HTTP");
+        let mut behind_tls = HeaderMap::new();
+        behind_tls.insert("x-forwarded-proto", HeaderValue::from_static("https"));
+        let value = set_cookie(&name, &behind_tls);
+        assert!(value.to_str().unwrap().ends_with("; Secure"));
     }
 
     #[test]
@@ -117,7 +129,7 @@ mod tests {
         #[test]
         fn every_valid_name_survives_the_round_trip(raw in "\\PC{1,100}") {
             if let Ok(name) = PersonName::parse(&raw) {
-                let set = set_cookie(&name);
+                let set = set_cookie(&name, &HeaderMap::new());
                 let pair = set.to_str().unwrap().split(';').next().unwrap().to_owned();
                 prop_assert_eq!(read(&request_with(&pair)), Some(name));
             }

@@ -86,6 +86,7 @@ pub async fn calendar_get(
 /// refusal, the same page again with the message and the input kept.
 pub async fn calendar_post(
     State(state): State<AppState>,
+    headers: HeaderMap,
     form: Result<axum::Form<BookingForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, PageError> {
     let form = match form {
@@ -103,7 +104,7 @@ pub async fn calendar_post(
                 return Ok((
                     [(
                         header::SET_COOKIE,
-                        name_cookie::set_cookie(&booking.user_name),
+                        name_cookie::set_cookie(&booking.user_name, &headers),
                     )],
                     Redirect::to(&format!("/?month={month}")),
                 )
@@ -538,6 +539,61 @@ mod tests {
         }
         // February 2021 starts on a Monday and has exactly four weeks.
         assert_eq!(grid_weeks("2021-02".parse().unwrap()).len(), 4);
+    }
+
+    #[test]
+    fn refusals_speak_the_form_s_words_and_name_the_field() {
+        let refusal = |name: &str, from: &str, to: &str| {
+            let invalid = Booking::parse(name, from, to).unwrap_err();
+            let refusal = Refusal::invalid(&invalid);
+            assert_eq!(refusal.status, StatusCode::UNPROCESSABLE_ENTITY);
+            (refusal.message, refusal.field)
+        };
+        let cases = [
+            (
+                ("", "2026-03-01", "2026-03-02"),
+                ("Please enter a name.", "user_name"),
+            ),
+            (
+                ("Ada", "1 March", "2026-03-02"),
+                (
+                    "The first day must be a date written YYYY-MM-DD, got '1 March'.",
+                    "from_date",
+                ),
+            ),
+            (
+                ("Ada", "2026-03-01", "2026-02-30"),
+                ("The last day (2026-02-30) is not a real date.", "to_date"),
+            ),
+            (
+                ("Ada", "2026-03-01", "3000-01-01"),
+                (
+                    "The last day must be between 1900-01-01 and 2999-12-31, got '3000-01-01'.",
+                    "to_date",
+                ),
+            ),
+            (
+                ("Ada", "2026-03-05", "2026-03-01"),
+                (
+                    "The last day (Sun 1 Mar 2026) is before the first day (Thu 5 Mar 2026).",
+                    "to_date",
+                ),
+            ),
+            (
+                ("Ada", "2026-01-01", "2026-12-31"),
+                (
+                    "A booking covers at most 90 days; this one covers 365.",
+                    "to_date",
+                ),
+            ),
+        ];
+        for ((name, from, to), (message, field)) in cases {
+            assert_eq!(
+                refusal(name, from, to),
+                (message.to_owned(), field),
+                "{name} {from} {to}"
+            );
+        }
     }
 
     #[test]

@@ -50,13 +50,18 @@ impl Options {
 }
 
 fn find_program(variable: &str, name: &str) -> PathBuf {
-    if let Some(path) = std::env::var_os(variable) {
-        return PathBuf::from(path);
-    }
-    std::env::var_os("PATH")
+    let candidates: Vec<PathBuf> = match std::env::var_os(variable) {
+        Some(path) => vec![PathBuf::from(path)],
+        None => std::env::var_os("PATH")
+            .map(|paths| {
+                std::env::split_paths(&paths)
+                    .map(|dir| dir.join(name))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    };
+    candidates
         .into_iter()
-        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
-        .map(|dir| dir.join(name))
         .find(|candidate| candidate.is_file())
         .unwrap_or_else(|| {
             panic!(
