@@ -197,6 +197,13 @@ async fn month_view_layout_at_desktop_and_phone_width() {
         .await;
     app.book("Ada Lovelace", &day(20).to_string(), &day(21).to_string())
         .await;
+    // A long name without spaces must not widen the page on a phone.
+    app.book(
+        "Maximiliana-Wilhelmina-Konstantinopoulou-Papadimitriou",
+        &day(12).to_string(),
+        &day(13).to_string(),
+    )
+    .await;
     let today = today();
     let in_month = |weekday: Weekday| {
         month
