@@ -102,7 +102,8 @@ async fn booking_scenario(options: Options) {
     browser.type_date("#from_date", "2026-03-10").await;
     browser.type_date("#to_date", "2026-03-05").await;
     browser.click("form.booking-form button[type=submit]").await;
-    let message = wait_for_text(&browser, "p.error[role=alert]").await;
+    // The page still shows the previous refusal until the new one arrives.
+    let message = wait_for_new_text(&browser, "p.error[role=alert]", &message).await;
     assert_eq!(
         message,
         "The last day (Thu 5 Mar 2026) is before the first day (Tue 10 Mar 2026)."
@@ -435,6 +436,19 @@ async fn wait_for_text(browser: &Browser, css: &str) -> String {
             }
         }
         assert!(Instant::now() < deadline, "{css} did not appear");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Like [`wait_for_text`], for an element whose text before the last action was `previous`.
+async fn wait_for_new_text(browser: &Browser, css: &str, previous: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = wait_for_text(browser, css).await;
+        if text != previous {
+            return text;
+        }
+        assert!(Instant::now() < deadline, "{css} still says '{previous}'");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
