@@ -160,11 +160,11 @@ run "rejects_bad_region" {
   expect_failures = [var.region]
 }
 
-run "rejects_the_example_placeholder_digest" {
+run "rejects_a_malformed_digest" {
   command = plan
 
   variables {
-    image_digest = "sha256:REPLACE-WITH-THE-DIGEST-OF-THE-PUSHED-IMAGE"
+    image_digest = "sha256:not-a-digest"
   }
 
   expect_failures = [var.image_digest]
