@@ -29,7 +29,12 @@ const LIST: &str = "/api/v1/bookings?month=2026-03";
 #[tokio::test]
 async fn transient_faults_are_retried_within_the_deadline() {
     let (app, proxy) = app_behind_proxy().await;
-    for fault in [Fault::ServerError, Fault::Throttle, Fault::Reset] {
+    for fault in [
+        Fault::ServerError,
+        Fault::Crash,
+        Fault::Throttle,
+        Fault::Reset,
+    ] {
         for times in [1, 2] {
             proxy.reset_counts();
             proxy.set_for(Some("Query"), fault, Some(times));
@@ -59,6 +64,7 @@ async fn persistent_faults_answer_503_with_retry_after_in_bounded_time() {
     let (app, proxy) = app_behind_proxy().await;
     for fault in [
         Fault::ServerError,
+        Fault::Crash,
         Fault::Throttle,
         Fault::Reset,
         Fault::Latency(Duration::from_secs(5)),

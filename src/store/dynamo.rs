@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
@@ -26,6 +27,7 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, CancellationReason, Delete, Put, ReturnValuesOnConditionCheckFailure,
     TransactWriteItem, Update,
 };
+use aws_smithy_runtime_api::client::result::ServiceError;
 use jiff::civil::Date;
 
 use super::plan::{self, Partition};
@@ -243,11 +245,11 @@ impl DynamoStore {
                 .await;
             let reasons = match sent {
                 Ok(_) => return Ok(()),
-                Err(SdkError::ServiceError(e)) => match e.into_err() {
+                Err(SdkError::ServiceError(e)) => match e.err() {
                     TransactWriteItemsError::TransactionCanceledException(c) => {
-                        c.cancellation_reasons.unwrap_or_default()
+                        c.cancellation_reasons.clone().unwrap_or_default()
                     }
-                    other => return Err(TransactError::Failed(classify_service(other))),
+                    _ => return Err(TransactError::Failed(classify_service_error(e))),
                 },
                 Err(other) => return Err(TransactError::Failed(classify(other))),
             };
@@ -506,13 +508,12 @@ const TRANSIENT_CODES: &[&str] = &[
 
 /// Maps an SDK error to a store error: anything about reaching DynamoDB, throttling or its own
 /// failures is `Unavailable` (worth retrying later); the rest is a bug, `Internal`.
-fn classify<E, R>(err: SdkError<E, R>) -> Error
+fn classify<E>(err: SdkError<E, HttpResponse>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
 {
     match err {
-        SdkError::ServiceError(e) => classify_service(e.into_err()),
+        SdkError::ServiceError(e) => classify_service_error(e),
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
             Error::Unavailable(format!(
                 "{}",
@@ -523,6 +524,18 @@ where
             "{}",
             aws_smithy_types::error::display::DisplayErrorContext(&other)
         )),
+    }
+}
+
+/// A service error: a known transient code, or any 5xx answer (even one without a DynamoDB
+/// error code, as from a failing proxy), is worth retrying later.
+fn classify_service_error<E: ProvideErrorMetadata + std::error::Error>(
+    err: ServiceError<E, HttpResponse>,
+) -> Error {
+    let server_side = err.raw().status().is_server_error();
+    match classify_service(err.into_err()) {
+        Error::Internal(detail) if server_side => Error::Unavailable(detail),
+        other => other,
     }
 }
 

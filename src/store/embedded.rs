@@ -24,6 +24,10 @@ const IDEMPOTENCY: TableDefinition<&str, (&str, i64)> = TableDefinition::new("id
 
 const FILE_NAME: &str = "leave-calendar.redb";
 
+/// Page cache size. redb's default (1 GiB) lets memory grow with the database; a team's
+/// calendar works well within a few MiB, and the process stays small under load.
+const CACHE_BYTES: usize = 8 * 1024 * 1024;
+
 pub struct EmbeddedStore {
     db: Arc<Database>,
 }
@@ -34,7 +38,9 @@ impl EmbeddedStore {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| anyhow::anyhow!("cannot create DATA_DIR {}: {e}", data_dir.display()))?;
         let path = data_dir.join(FILE_NAME);
-        let db = Database::create(&path)
+        let db = redb::Builder::new()
+            .set_cache_size(CACHE_BYTES)
+            .create(&path)
             .map_err(|e| anyhow::anyhow!("cannot open database {}: {e}", path.display()))?;
         // Create the tables once so that readers never meet a missing table.
         let txn = db.begin_write()?;

@@ -20,6 +20,8 @@ use tokio::net::TcpListener;
 pub enum Fault {
     Latency(Duration),
     ServerError,
+    /// A 500 without a DynamoDB error code, as from a crashing server or a proxy.
+    Crash,
     Throttle,
     Reset,
     LoseResponse,
@@ -160,6 +162,13 @@ impl FaultProxy {
                 "InternalServerError",
                 "injected server error",
             )),
+            Some(Fault::Crash) => Ok(Response::builder()
+                .status(500)
+                .header("content-type", "text/html")
+                .body(Full::new(Bytes::from_static(
+                    b"<h1>Internal Server Error</h1>",
+                )))
+                .expect("valid reply")),
             Some(Fault::Throttle) => Ok(error_reply(
                 400,
                 "ThrottlingException",
