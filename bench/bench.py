@@ -16,7 +16,6 @@ Measures, in one run:
 
 import argparse
 import datetime
-import http.client
 import json
 import os
 import platform
@@ -159,7 +158,7 @@ def seconds(text):
 
 
 def wrk(url, duration, connections, script=None, script_args=()):
-    argv = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "5s", "--latency"]
+    argv = ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{duration}s", "--timeout", "5s", "--latency"]
     if script:
         argv += ["-s", script]
     argv.append(url)
@@ -198,16 +197,17 @@ class Target:
     def url(self, path):
         return f"http://127.0.0.1:{self.port}{path}"
 
-    def load(self, label, path, args, script=None, script_args=(), warm_script_args=(), connections=None):
+    def load(self, label, path, args, script=None, script_args=(), warm_script_args=(), connections=None, duration=None):
         """wrk for a short warm-up, then the measured run; CPU and RSS over the measured run."""
         url = self.url(path)
         connections = connections or args.connections
+        duration = duration or args.duration
         wrk(url, args.warmup, connections, script, warm_script_args)
         if self.counter:
             self.counter.reset()
         user, system = cpu_seconds(self.process.pid)
         with RssSampler(self.process.pid) as rss:
-            result = wrk(url, args.duration, connections, script, script_args)
+            result = wrk(url, duration, connections, script, script_args)
         user_after, system_after = cpu_seconds(self.process.pid)
         self.rss_load_kib = max(self.rss_load_kib, rss.peak_kib)
         result["connections"] = connections
@@ -381,6 +381,8 @@ def main():
     parser.add_argument("--duration", type=int, default=5, help="seconds per measured wrk run")
     parser.add_argument("--warmup", type=int, default=1, help="seconds of wrk before each run")
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--dynamo-connections", type=int, default=4, help="for the month page and list on moto")
+    parser.add_argument("--dynamo-duration", type=int, default=8, help="seconds per measured run on moto")
     parser.add_argument("--json", help="also write every figure to this file")
     args = parser.parse_args()
     for path in (APP, HYPER):
@@ -453,8 +455,9 @@ def run(args, work, results):
     wait_port(moto_port)
     start([sys.executable, os.path.join(BENCH, "dynamo_proxy.py"), str(proxy_port), f"http://127.0.0.1:{moto_port}"], dict(os.environ))
     wait_port(proxy_port)
-    table = "leave-bench"
+    table, create_table_name = "leave-bench", "leave-bench-creates"
     create_table(f"http://127.0.0.1:{moto_port}", table)
+    create_table(f"http://127.0.0.1:{moto_port}", create_table_name)
     dynamo = {
         "STORE": "dynamodb",
         "DYNAMODB_TABLE": table,
@@ -469,11 +472,24 @@ def run(args, work, results):
     app = start_app("dynamodb-info", "info", dynamo, work, counter)
     seed(app)
     results["dynamo_single"] = single_request_counts(app, counter)
-    # moto copies the whole table for every TransactWriteItems and answers 500 when another
-    # transaction changes it meanwhile: creates on moto are measured one at a time.
-    results["dynamo_info"] = cases(app, args, create_connections=1)
-    results["rss_load_kib_dynamo"] = app.rss_load_kib
+    # moto serves one request at a time (it is Python): more connections only queue in it, the
+    # SDK's attempt timeout then fires and retries inflate the app's CPU. And moto copies the
+    # whole table for every TransactWriteItems and answers 500 when another transaction
+    # changes it meanwhile: creates on moto are measured one at a time.
+    # Creates go to a table of their own: moto's copy of the table per transaction grows with
+    # it, and the seeded month must keep its 50 bookings.
+    creator = start_app("dynamodb-creates", "info", {**dynamo, "DYNAMODB_TABLE": create_table_name}, work, counter)
+    results["dynamo_info"] = cases(
+        app, args, connections=args.dynamo_connections, create_target=creator,
+        create_connections=1, duration=args.dynamo_duration,
+    )
+    # Readiness is one GetItem that finds nothing: the fixed cost of one DynamoDB call.
+    results["dynamo_info"]["ready"] = app.load(
+        "GET /ready", "/ready", args, connections=args.dynamo_connections, duration=args.dynamo_duration
+    )
+    results["rss_load_kib_dynamo"] = max(app.rss_load_kib, creator.rss_load_kib)
     stop(app.process)
+    stop(creator.process)
 
 
 def single_request_counts(app, counter):
@@ -493,12 +509,13 @@ def single_request_counts(app, counter):
     return counts
 
 
-def cases(target, args, create_connections=None):
-    tag = f"{target.name}-{time.monotonic_ns()}"
+def cases(target, args, connections=None, create_target=None, create_connections=None, duration=None):
+    create_target = create_target or target
+    tag = f"{create_target.name}-{time.monotonic_ns()}"
     return {
-        "page": target.load("month page", f"/?month={PAGE_MONTH}", args),
-        "list": target.load("API list", f"/api/v1/bookings?month={PAGE_MONTH}", args),
-        "create": target.load(
+        "page": target.load("month page", f"/?month={PAGE_MONTH}", args, connections=connections, duration=duration),
+        "list": target.load("API list", f"/api/v1/bookings?month={PAGE_MONTH}", args, connections=connections, duration=duration),
+        "create": create_target.load(
             "create",
             "/api/v1/bookings",
             args,
@@ -506,6 +523,7 @@ def cases(target, args, create_connections=None):
             script_args=(tag, CREATE_FROM, CREATE_TO),
             warm_script_args=(tag + "-warm", CREATE_FROM, CREATE_TO),
             connections=create_connections,
+            duration=duration,
         ),
     }
 
@@ -527,7 +545,7 @@ def report(r):
       f"{r['connections']} connections, {r['duration_s']} s per case on 127.0.0.1.")
     p("App: release build, LOG_FORMAT=json, LOG_LEVEL=info unless noted (the container's settings), "
       "logs to a file. CPU from /proc/PID/stat (10 ms ticks) over each run. DynamoDB = moto behind "
-      "a counting proxy; creates on moto one connection at a time (moto fails concurrent transactions).")
+      "a counting proxy, with fewer connections (moto is single-threaded and fails concurrent transactions).")
     p("")
     p("| measure | figure | target | |")
     p("|---|---|---|---|")
@@ -546,13 +564,15 @@ def report(r):
             c = r[key][case]
             split = f"user {c['user_us_per_request']:.0f} + system {c['system_us_per_request']:.0f}"
             p(f"| app CPU per {label}, {store} | {cpu:.0f} µs ({split}) | {target} | {ok} |")
+    ready = r["dynamo_info"]["ready"]
+    p(f"| app CPU per `/ready` (one GetItem, no item), DynamoDB | {ready['cpu_us_per_request']:.0f} µs | — | |")
     for case, label in [("page", "month page"), ("list", "API list"), ("create", "create")]:
         cpu = r["embedded_warn"][case]["cpu_us_per_request"]
         p(f"| app CPU per {label}, embedded, LOG_LEVEL=warn | {cpu:.0f} µs | — | |")
     for store, key in [("embedded", "embedded_info"), ("DynamoDB", "dynamo_info")]:
         for case, label in [("page", "month page"), ("list", "API list"), ("create", "create")]:
             c = r[key][case]
-            conns = "" if c["connections"] == r["connections"] else f" ({c['connections']} connection)"
+            conns = "" if c["connections"] == r["connections"] else f" ({c['connections']} conn.)"
             p(f"| {label}, {store}{conns}: req/s, p50 / p99 | {c['rps']:,.0f} req/s, {fmt_ms(c['p50'])} / {fmt_ms(c['p99'])} | — | |")
     p(f"| `/health` p50 / p99 (app) | {fmt_ms(app['p50'])} / {fmt_ms(app['p99'])} | — | |")
     rss_load = max(r["rss_load_kib"], r["rss_load_kib_dynamo"]) / 1024
@@ -580,6 +600,7 @@ def report(r):
         for key in ("embedded_info", "embedded_warn", "dynamo_info")
         for case in ("page", "list", "create")
     }
+    failures["ready"] = ready["failures"]
     failures["health"] = r["health_failures"] + warn["failures"]
     total_failures = sum(failures.values())
     p(f"| failed, non-2xx or (creates) non-201 answers, all runs | {total_failures} | 0 | {mark(total_failures == 0)} |")

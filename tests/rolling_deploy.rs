@@ -22,8 +22,10 @@ use support::process::Server;
 
 const INSTANCES: usize = 3;
 const CLIENTS: usize = 8;
-/// The month the load lists; creates go to it too, each by a new person.
+/// The month the load lists, seeded before the load starts.
 const MONTH: &str = "2031-04";
+/// The month the load books in (another partition than the one it lists: see [`Load`]).
+const BOOKING_MONTH: &str = "2031-05";
 
 /// One request of the load and how it ended.
 struct Outcome {
@@ -36,9 +38,10 @@ struct Outcome {
 /// Concurrent clients through the load balancer until stopped: `GET /health` and the month's
 /// bookings; the first client also books, every other request, a new person each time.
 ///
-/// Only one client books: moto copies the whole table for every `TransactWriteItems` and
-/// fails (HTTP 500) when another transaction changes the table meanwhile. DynamoDB has no
-/// such limit; the emulator does, and this test is about the load balancer, not about it.
+/// Only one client books, and in another month than the one listed: moto copies the whole
+/// table for every `TransactWriteItems` and fails (HTTP 500) when the table changes meanwhile,
+/// and its reads are not safe against a write to the partition they read. DynamoDB has no such
+/// limits; the emulator does, and this test is about the load balancer, not about it.
 struct Load {
     stop: Arc<AtomicBool>,
     outcomes: Arc<Mutex<Vec<Outcome>>>,
@@ -69,8 +72,8 @@ impl Load {
                                     .post(format!("{base}/api/v1/bookings"))
                                     .json(&json!({
                                         "user_name": format!("rolling {run} {client_no} {n}"),
-                                        "from_date": format!("{MONTH}-10"),
-                                        "to_date": format!("{MONTH}-11"),
+                                        "from_date": format!("{BOOKING_MONTH}-10"),
+                                        "to_date": format!("{BOOKING_MONTH}-11"),
                                     }))
                                     .send(),
                                 201,
@@ -177,11 +180,25 @@ fn rolling_replacement_drops_nothing_and_a_killed_instance_costs_only_until_mark
     let mut retired: Vec<Server> = Vec::new();
     let ports: Vec<u16> = instances.iter().map(|s| s.port).collect();
     let lb = Haproxy::start(&ports);
+    let seeding = reqwest::blocking::Client::new();
+    for n in 1..=10 {
+        let response = seeding
+            .post(lb.url("/api/v1/bookings"))
+            .json(&json!({
+                "user_name": format!("Person {n}"),
+                "from_date": format!("{MONTH}-{n:02}"),
+                "to_date": format!("{MONTH}-{:02}", n + 2),
+            }))
+            .send()
+            .expect("seed booking");
+        assert_eq!(response.status(), 201, "seed booking {n}");
+    }
     let run = ulid::Ulid::new().to_string();
     let load = Load::start(&lb.url(""), &run);
     wait_requests(&load, 50, Duration::from_secs(10));
 
     // Act 1: replace every instance, one by one, as an ECS deployment does.
+    let rolling = Instant::now();
     for slot in 1..=INSTANCES {
         let old = &mut instances[slot - 1];
         lb.set_state(slot, "drain");
@@ -236,7 +253,7 @@ fn rolling_replacement_drops_nothing_and_a_killed_instance_costs_only_until_mark
          between the kill and the health check marking the instance down ({:?}), then {} requests",
         deploy.len(),
         deploy_failures.len(),
-        rolled - began,
+        rolled - rolling,
         crash_failures.len(),
         crash.len() - after_down.len(),
         down_at - killed_at,
