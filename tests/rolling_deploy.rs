@@ -161,10 +161,16 @@ fn describe(failures: &[&Outcome], origin: Instant) -> String {
 fn rolling_replacement_drops_nothing_and_a_killed_instance_costs_only_until_marked_down() {
     let began = Instant::now();
     // Arrange: one shared table, three instances, the load balancer.
-    let table = tokio::runtime::Runtime::new()
+    // A moto server of its own: this load on the shared one makes it interleave the other
+    // tests' transactions (moto does not isolate them).
+    let endpoint = moto::start_server();
+    let table = format!("rolling-{}", ulid::Ulid::new().to_string().to_lowercase());
+    tokio::runtime::Runtime::new()
         .expect("runtime")
-        .block_on(moto::fresh_table());
-    let endpoint = moto::endpoint().to_owned();
+        .block_on(moto::create_table(
+            &moto::client_for(&endpoint, Duration::from_secs(10)),
+            &table,
+        ));
     let env = [
         ("STORE", "dynamodb"),
         ("DYNAMODB_TABLE", table.as_str()),
