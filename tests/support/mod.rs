@@ -1,9 +1,11 @@
 //! Test harness shared by the integration tests: the DynamoDB emulator (moto's server on
-//! 127.0.0.1), stores with a fresh table or data directory each, and a real app on port 0.
+//! 127.0.0.1), stores with a fresh table or data directory each, a real app on port 0, and
+//! haproxy standing in for the load balancer.
 #![allow(dead_code)]
 
 pub mod browser;
 pub mod fault_proxy;
+pub mod haproxy;
 pub mod moto;
 pub mod process;
 

@@ -25,9 +25,12 @@ pub fn endpoint() -> &'static str {
     ENDPOINT.get_or_init(|| std::env::var("MOTO_ENDPOINT").unwrap_or_else(|_| start_server()))
 }
 
+/// Starts a server of its own on a free port and returns its endpoint; for a test whose load
+/// must not slow down the shared one.
+///
 /// The server dies with the test process: it is started under a shell that kills it as soon as
 /// its standard input (a pipe held by this process) closes.
-fn start_server() -> String {
+pub fn start_server() -> String {
     let port = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("free port")

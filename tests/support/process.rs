@@ -84,6 +84,12 @@ impl Server {
         assert!(status.success());
     }
 
+    /// SIGKILL: the process dies at once, without draining.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("SIGKILL");
+        let _ = self.child.wait();
+    }
+
     /// Waits for the process to exit, at most `limit`.
     pub fn wait(&mut self, limit: Duration) -> ExitStatus {
         let deadline = Instant::now() + limit;

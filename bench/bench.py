@@ -1,0 +1,611 @@
+"""Leave Calendar benchmark: the release binary under wrk on loopback.
+
+Run through `scripts/bench`, which builds the binaries first. Prints a Markdown table of
+figures with the targets and a PASS/MISS mark each, plus the date, the core count and the CPU
+model. Every load run is bounded (wrk -d), every process it starts is stopped at the end.
+
+Measures, in one run:
+- GET /health requests/s of the app and of a minimal hyper server (the ceiling);
+- app CPU time per request (utime+stime from /proc/PID/stat over the run / requests) for the
+  month page with 50 bookings, the API list of that month and a booking creation, on the
+  embedded store and on the DynamoDB emulator (moto);
+- p50/p99 latency, RSS idle and under load, time from exec to the first 200 on /health,
+  the size of the stripped release binary;
+- DynamoDB requests per create and per month page, counted by a proxy (dynamo_proxy.py).
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, "bench")
+APP = os.path.join(ROOT, "target", "release", "leave-calendar")
+HYPER = os.path.join(ROOT, "target", "release", "examples", "hyper_ceiling")
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+PAGE_MONTH = "2031-03"  # the month seeded with 50 bookings
+CREATE_FROM, CREATE_TO = "2031-06-10", "2031-06-10"  # creates go to another month
+
+# Targets from the issue, for a 2-core machine.
+TARGET_HEALTH_RATIO = 0.5
+TARGET_CPU_EMBEDDED_US = 100
+TARGET_CPU_DYNAMO_US = 250
+TARGET_RSS_MIB = 32
+TARGET_HEALTHY_MS = 50
+
+children = []
+
+
+def log(message):
+    print(f"# {message}", file=sys.stderr, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(argv, env, stdout=subprocess.DEVNULL):
+    process = subprocess.Popen(argv, env=env, stdout=stdout, stderr=subprocess.STDOUT)
+    children.append(process)
+    return process
+
+
+def stop(process, sig=signal.SIGTERM, wait=10):
+    if process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(wait)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def stop_all():
+    for process in children:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def health_status(port):
+    """Status of GET /health, or None when nothing answers yet."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+            s.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            head = s.recv(64)
+    except OSError:
+        return None
+    match = re.match(rb"HTTP/1\.[01] (\d{3})", head)
+    return int(match.group(1)) if match else None
+
+
+def start_until_healthy(argv, env, port, stdout=subprocess.DEVNULL, limit=20.0):
+    """Starts a server and polls /health in a tight loop; returns (process, seconds from exec
+    to the first 200)."""
+    began = time.perf_counter()
+    process = start(argv, env, stdout)
+    while True:
+        if health_status(port) == 200:
+            return process, time.perf_counter() - began
+        if process.poll() is not None:
+            raise SystemExit(f"{argv[0]} exited with {process.returncode} before answering /health")
+        if time.perf_counter() - began > limit:
+            raise SystemExit(f"{argv[0]} did not answer /health within {limit} s")
+        time.sleep(0.0005)
+
+
+def cpu_seconds(pid):
+    """(user, system) CPU seconds of the process so far, its exited threads included."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    # fields[0] is field 3 (state); utime and stime are fields 14 and 15.
+    return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
+
+
+def status_kib(pid, key):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    raise KeyError(key)
+
+
+class RssSampler:
+    """Largest VmRSS seen while a load run goes on, sampled every 20 ms."""
+
+    def __init__(self, pid):
+        self.pid, self.peak_kib, self._stop = pid, 0, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.peak_kib = max(self.peak_kib, status_kib(self.pid, "VmRSS"))
+            self._stop.wait(0.02)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak_kib = max(self.peak_kib, status_kib(self.pid, "VmRSS"))
+
+
+UNIT = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
+
+
+def seconds(text):
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
+    return float(number) * UNIT[unit]
+
+
+def wrk(url, duration, connections, script=None, script_args=()):
+    argv = ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{duration}s", "--timeout", "5s", "--latency"]
+    if script:
+        argv += ["-s", script]
+    argv.append(url)
+    if script_args:
+        argv += ["--", *script_args]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 30)
+    out = done.stdout
+    if done.returncode != 0:
+        raise SystemExit(f"wrk failed: {done.stderr}{out}")
+    result = {
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50": seconds(re.search(r"^\s*50%\s+(\S+)", out, re.M).group(1)),
+        "p99": seconds(re.search(r"^\s*99%\s+(\S+)", out, re.M).group(1)),
+        "non_2xx_3xx": 0,
+        "socket_errors": 0,
+        "unexpected_status": 0,
+    }
+    if m := re.search(r"Non-2xx or 3xx responses: (\d+)", out):
+        result["non_2xx_3xx"] = int(m.group(1))
+    if m := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out):
+        result["socket_errors"] = sum(int(g) for g in m.groups())
+    if m := re.search(r"unexpected_status (\d+)", out):
+        result["unexpected_status"] = int(m.group(1))
+    return result
+
+
+class Target:
+    """A running server under measurement."""
+
+    def __init__(self, name, process, port, counter=None):
+        self.name, self.process, self.port, self.counter = name, process, port, counter
+        self.rss_idle_kib = status_kib(process.pid, "VmRSS")
+        self.rss_load_kib = 0
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def load(self, label, path, args, script=None, script_args=(), warm_script_args=(), connections=None, duration=None):
+        """wrk for a short warm-up, then the measured run; CPU and RSS over the measured run."""
+        url = self.url(path)
+        connections = connections or args.connections
+        duration = duration or args.duration
+        wrk(url, args.warmup, connections, script, warm_script_args)
+        if self.counter:
+            self.counter.reset()
+        user, system = cpu_seconds(self.process.pid)
+        with RssSampler(self.process.pid) as rss:
+            result = wrk(url, duration, connections, script, script_args)
+        user_after, system_after = cpu_seconds(self.process.pid)
+        self.rss_load_kib = max(self.rss_load_kib, rss.peak_kib)
+        result["connections"] = connections
+        result["cpu_us_per_request"] = (user_after - user + system_after - system) / result["requests"] * 1e6
+        result["user_us_per_request"] = (user_after - user) / result["requests"] * 1e6
+        result["system_us_per_request"] = (system_after - system) / result["requests"] * 1e6
+        result["rss_load_kib"] = rss.peak_kib
+        if self.counter:
+            counts = self.counter.counts()
+            result["dynamo_per_request"] = {
+                op: n / result["requests"] for op, n in sorted(counts.items())
+            }
+        failures = result["non_2xx_3xx"] + result["socket_errors"] + result["unexpected_status"]
+        result["failures"] = failures
+        log(
+            f"{self.name} {label} ({connections} connections): {result['requests']} requests, "
+            f"{result['rps']:.0f} req/s, {result['cpu_us_per_request']:.0f} us CPU/req "
+            f"(user {result['user_us_per_request']:.0f}, system {result['system_us_per_request']:.0f}), p50 {result['p50'] * 1e3:.2f} ms, "
+            f"p99 {result['p99'] * 1e3:.2f} ms, RSS {rss.peak_kib / 1024:.1f} MiB, "
+            f"failures {failures}"
+            + (f", DynamoDB/req {result['dynamo_per_request']}" if self.counter else "")
+        )
+        return result
+
+
+class Counter:
+    """Client of dynamo_proxy.py's counters."""
+
+    def __init__(self, port):
+        self.port = port
+
+    def _get(self, path):
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as r:
+            return r.read()
+
+    def reset(self):
+        self._get("/__reset")
+
+    def counts(self):
+        return json.loads(self._get("/__counts"))
+
+
+def request(method, url, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def seed(target):
+    """50 bookings of 50 people in PAGE_MONTH, through the API."""
+    for i in range(50):
+        first = 1 + i % 26
+        status, body = request(
+            "POST",
+            target.url("/api/v1/bookings"),
+            {
+                "user_name": f"Person {i:02d}",
+                "from_date": f"{PAGE_MONTH}-{first:02d}",
+                "to_date": f"{PAGE_MONTH}-{first + i % 3:02d}",
+            },
+        )
+        if status != 201:
+            raise SystemExit(f"seeding failed: {status} {body[:200]!r}")
+    status, body = request("GET", target.url(f"/api/v1/bookings?month={PAGE_MONTH}"))
+    items = json.loads(body)["items"]
+    if status != 200 or len(items) != 50:
+        raise SystemExit(f"seeded month lists {len(items)} bookings, not 50")
+    status, body = request("GET", target.url(f"/?month={PAGE_MONTH}"))
+    if status != 200 or body.count(b"Person ") < 50:
+        raise SystemExit("the month page does not show the 50 bookings")
+
+
+def app_env(log_level, extra):
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": tempfile.gettempdir(),
+        "BIND_ADDRESS": "127.0.0.1",
+        "LOG_FORMAT": "json",
+        "LOG_LEVEL": log_level,
+    }
+    env.update(extra)
+    return env
+
+
+def start_app(name, log_level, extra, logs_dir, counter=None):
+    port = free_port()
+    env = app_env(log_level, {**extra, "PORT": str(port)})
+    log_file = open(os.path.join(logs_dir, f"{name}.log"), "w")
+    process, _ = start_until_healthy([APP], env, port, stdout=log_file)
+    time.sleep(0.3)  # let start-up settle before reading the idle RSS
+    return Target(name, process, port, counter)
+
+
+def time_to_healthy(extra, runs, work):
+    """Exec to first 200 on /health, `runs` times, each with a fresh data directory."""
+    times = []
+    for i in range(runs):
+        port = free_port()
+        data = os.path.join(work, f"startup-{len(os.listdir(work))}-{i}")
+        env = app_env("info", {**extra, "PORT": str(port), "DATA_DIR": data})
+        process, elapsed = start_until_healthy([APP], env, port)
+        stop(process)
+        times.append(elapsed)
+    return times
+
+
+def create_table(endpoint, name):
+    import boto3  # from the project's .venv (moto depends on it)
+
+    with open(os.path.join(ROOT, "schema", "dynamodb-table.json")) as f:
+        schema = json.load(f)
+    keys = [(schema["hash_key"], "HASH"), (schema["range_key"], "RANGE")]
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name="eu-west-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    client.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": k["name"], "AttributeType": k["type"]} for k, _ in keys],
+        KeySchema=[{"AttributeName": k["name"], "KeyType": kind} for k, kind in keys],
+    )
+
+
+def wait_port(port, limit=30.0):
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"nothing listens on port {port} after {limit} s")
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def stripped_size(path, work):
+    """Size of the binary after `strip` (the release profile strips already: both agree)."""
+    if shutil.which("strip"):
+        copy = os.path.join(work, "stripped")
+        subprocess.run(["strip", "-o", copy, path], check=True)
+        return os.stat(copy).st_size
+    return os.stat(path).st_size
+
+
+def mark(ok):
+    return "PASS" if ok else "**MISS**"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=5, help="seconds per measured wrk run")
+    parser.add_argument("--warmup", type=int, default=1, help="seconds of wrk before each run")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--dynamo-connections", type=int, default=4, help="for the month page and list on moto")
+    parser.add_argument("--dynamo-duration", type=int, default=8, help="seconds per measured run on moto")
+    parser.add_argument("--json", help="also write every figure to this file")
+    args = parser.parse_args()
+    for path in (APP, HYPER):
+        if not os.path.exists(path):
+            raise SystemExit(f"{path} is missing: run scripts/bench (it builds it)")
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is missing: apt-get install wrk")
+
+    work = tempfile.mkdtemp(prefix="leave-calendar-bench-")
+    results = {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "nproc": os.cpu_count(),
+        "cpu": cpu_model(),
+        "wrk": subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.split(" [")[0].strip(),
+        "connections": args.connections,
+        "duration_s": args.duration,
+    }
+    try:
+        results["binary_bytes"] = stripped_size(APP, work)
+        run(args, work, results)
+    finally:
+        stop_all()
+        shutil.rmtree(work, ignore_errors=True)
+    report(results)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2)
+
+
+def run(args, work, results):
+    embedded = {"STORE": "embedded"}
+
+    log("time from exec to the first 200 on /health (embedded store, 5 starts)")
+    results["healthy_embedded_s"] = time_to_healthy(embedded, 5, work)
+
+    log("GET /health: hyper ceiling and the app, twice each, alternating")
+    hyper_port = free_port()
+    hyper, _ = start_until_healthy([HYPER], {"PORT": str(hyper_port)}, hyper_port)
+    hyper_target = Target("hyper", hyper, hyper_port)
+    app = start_app("embedded-info", "info", {**embedded, "DATA_DIR": os.path.join(work, "info")}, work)
+    results["rss_idle_kib"] = app.rss_idle_kib
+    health_app, health_hyper = [], []
+    for _ in range(2):
+        health_hyper.append(hyper_target.load("GET /health", "/health", args))
+        health_app.append(app.load("GET /health", "/health", args))
+    stop(hyper)
+    results["health_hyper"] = max(health_hyper, key=lambda r: r["rps"])
+    results["health_app"] = max(health_app, key=lambda r: r["rps"])
+    results["health_failures"] = sum(r["failures"] for r in health_hyper + health_app)
+
+    log("embedded store, LOG_LEVEL=info (production default: one JSON line per request)")
+    seed(app)
+    results["embedded_info"] = cases(app, args)
+    results["rss_load_kib"] = app.rss_load_kib
+    results["hwm_kib"] = status_kib(app.process.pid, "VmHWM")
+    stop(app.process)
+
+    log("embedded store, LOG_LEVEL=warn (no per-request log lines)")
+    quiet = start_app("embedded-warn", "warn", {**embedded, "DATA_DIR": os.path.join(work, "warn")}, work)
+    results["health_app_warn"] = quiet.load("GET /health", "/health", args)
+    seed(quiet)
+    results["embedded_warn"] = cases(quiet, args)
+    results["rss_load_kib"] = max(results["rss_load_kib"], quiet.rss_load_kib)
+    stop(quiet.process)
+
+    log("DynamoDB (moto) behind the counting proxy, LOG_LEVEL=info")
+    moto_server = os.path.join(ROOT, ".venv", "bin", "moto_server")
+    moto_port, proxy_port = free_port(), free_port()
+    start([moto_server, "-H", "127.0.0.1", "-p", str(moto_port)], dict(os.environ))
+    wait_port(moto_port)
+    start([sys.executable, os.path.join(BENCH, "dynamo_proxy.py"), str(proxy_port), f"http://127.0.0.1:{moto_port}"], dict(os.environ))
+    wait_port(proxy_port)
+    table, create_table_name = "leave-bench", "leave-bench-creates"
+    create_table(f"http://127.0.0.1:{moto_port}", table)
+    create_table(f"http://127.0.0.1:{moto_port}", create_table_name)
+    dynamo = {
+        "STORE": "dynamodb",
+        "DYNAMODB_TABLE": table,
+        "AWS_REGION": "eu-west-1",
+        "AWS_ENDPOINT_URL_DYNAMODB": f"http://127.0.0.1:{proxy_port}",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    results["healthy_dynamo_s"] = time_to_healthy(dynamo, 3, work)
+    counter = Counter(proxy_port)
+    app = start_app("dynamodb-info", "info", dynamo, work, counter)
+    seed(app)
+    results["dynamo_single"] = single_request_counts(app, counter)
+    # moto serves one request at a time (it is Python): more connections only queue in it, the
+    # SDK's attempt timeout then fires and retries inflate the app's CPU. And moto copies the
+    # whole table for every TransactWriteItems and answers 500 when another transaction
+    # changes it meanwhile: creates on moto are measured one at a time.
+    # Creates go to a table of their own: moto's copy of the table per transaction grows with
+    # it, and the seeded month must keep its 50 bookings.
+    creator = start_app("dynamodb-creates", "info", {**dynamo, "DYNAMODB_TABLE": create_table_name}, work, counter)
+    results["dynamo_info"] = cases(
+        app, args, connections=args.dynamo_connections, create_target=creator,
+        create_connections=1, duration=args.dynamo_duration,
+    )
+    # Readiness is one GetItem that finds nothing: the fixed cost of one DynamoDB call.
+    results["dynamo_info"]["ready"] = app.load(
+        "GET /ready", "/ready", args, connections=args.dynamo_connections, duration=args.dynamo_duration
+    )
+    results["rss_load_kib_dynamo"] = max(app.rss_load_kib, creator.rss_load_kib)
+    stop(app.process)
+    stop(creator.process)
+
+
+def single_request_counts(app, counter):
+    """DynamoDB requests made by one create, one month page and one API list."""
+    counts = {}
+    for label, method, path, body, expected in [
+        ("create", "POST", "/api/v1/bookings", {"user_name": "Single Create", "from_date": "2031-07-01", "to_date": "2031-07-02"}, 201),
+        ("month page", "GET", f"/?month={PAGE_MONTH}", None, 200),
+        ("API list", "GET", f"/api/v1/bookings?month={PAGE_MONTH}", None, 200),
+    ]:
+        counter.reset()
+        status, _ = request(method, app.url(path), body)
+        if status != expected:
+            raise SystemExit(f"{label}: {status}, expected {expected}")
+        counts[label] = counter.counts()
+        log(f"DynamoDB requests for one {label}: {counts[label]}")
+    return counts
+
+
+def cases(target, args, connections=None, create_target=None, create_connections=None, duration=None):
+    create_target = create_target or target
+    tag = f"{create_target.name}-{time.monotonic_ns()}"
+    return {
+        "page": target.load("month page", f"/?month={PAGE_MONTH}", args, connections=connections, duration=duration),
+        "list": target.load("API list", f"/api/v1/bookings?month={PAGE_MONTH}", args, connections=connections, duration=duration),
+        "create": create_target.load(
+            "create",
+            "/api/v1/bookings",
+            args,
+            script=os.path.join(BENCH, "create.lua"),
+            script_args=(tag, CREATE_FROM, CREATE_TO),
+            warm_script_args=(tag + "-warm", CREATE_FROM, CREATE_TO),
+            connections=create_connections,
+            duration=duration,
+        ),
+    }
+
+
+def fmt_ms(s):
+    return f"{s * 1e3:.2f} ms"
+
+
+def fmt_requests(counts):
+    if not counts:
+        return "none"
+    return ", ".join(f"{n} {op}" for op, n in sorted(counts.items()))
+
+
+def report(r):
+    out = []
+    p = out.append
+    p(f"Leave Calendar benchmark, {r['date']}: {r['nproc']} cores ({r['cpu']}), {r['wrk']}, "
+      f"{r['connections']} connections, {r['duration_s']} s per case on 127.0.0.1.")
+    p("App: release build, LOG_FORMAT=json, LOG_LEVEL=info unless noted (the container's settings), "
+      "logs to a file. CPU from /proc/PID/stat (10 ms ticks) over each run. DynamoDB = moto behind "
+      "a counting proxy, with fewer connections (moto is single-threaded and fails concurrent transactions).")
+    p("")
+    p("| measure | figure | target | |")
+    p("|---|---|---|---|")
+    hyper, app = r["health_hyper"], r["health_app"]
+    ratio = app["rps"] / hyper["rps"]
+    p(f"| `GET /health`, hyper ceiling | {hyper['rps']:,.0f} req/s | — | |")
+    p(f"| `GET /health`, app | {app['rps']:,.0f} req/s ({ratio:.0%} of hyper) | ≥ 50% of hyper | {mark(ratio >= TARGET_HEALTH_RATIO)} |")
+    warn = r["health_app_warn"]
+    p(f"| `GET /health`, app, LOG_LEVEL=warn | {warn['rps']:,.0f} req/s ({warn['rps'] / hyper['rps']:.0%} of hyper) | — | |")
+    p(f"| app CPU per `/health` (info / warn) | {app['cpu_us_per_request']:.0f} µs / {warn['cpu_us_per_request']:.0f} µs | — | |")
+    for store, key, limit in [("embedded", "embedded_info", TARGET_CPU_EMBEDDED_US), ("DynamoDB", "dynamo_info", TARGET_CPU_DYNAMO_US)]:
+        for case, label in [("page", "month page (50 bookings)"), ("list", "API list (50 bookings)"), ("create", "create")]:
+            cpu = r[key][case]["cpu_us_per_request"]
+            target = f"≤ {limit} µs" if case != "list" else "—"
+            ok = mark(cpu <= limit) if case != "list" else ""
+            c = r[key][case]
+            split = f"user {c['user_us_per_request']:.0f} + system {c['system_us_per_request']:.0f}"
+            p(f"| app CPU per {label}, {store} | {cpu:.0f} µs ({split}) | {target} | {ok} |")
+    ready = r["dynamo_info"]["ready"]
+    p(f"| app CPU per `/ready` (one GetItem, no item), DynamoDB | {ready['cpu_us_per_request']:.0f} µs | — | |")
+    for case, label in [("page", "month page"), ("list", "API list"), ("create", "create")]:
+        cpu = r["embedded_warn"][case]["cpu_us_per_request"]
+        p(f"| app CPU per {label}, embedded, LOG_LEVEL=warn | {cpu:.0f} µs | — | |")
+    for store, key in [("embedded", "embedded_info"), ("DynamoDB", "dynamo_info")]:
+        for case, label in [("page", "month page"), ("list", "API list"), ("create", "create")]:
+            c = r[key][case]
+            conns = "" if c["connections"] == r["connections"] else f" ({c['connections']} conn.)"
+            p(f"| {label}, {store}{conns}: req/s, p50 / p99 | {c['rps']:,.0f} req/s, {fmt_ms(c['p50'])} / {fmt_ms(c['p99'])} | — | |")
+    p(f"| `/health` p50 / p99 (app) | {fmt_ms(app['p50'])} / {fmt_ms(app['p99'])} | — | |")
+    rss_load = max(r["rss_load_kib"], r["rss_load_kib_dynamo"]) / 1024
+    p(f"| RSS idle (after start) | {r['rss_idle_kib'] / 1024:.1f} MiB | — | |")
+    p(f"| RSS under load, largest sampled (embedded / DynamoDB) | {r['rss_load_kib'] / 1024:.1f} MiB / {r['rss_load_kib_dynamo'] / 1024:.1f} MiB | < {TARGET_RSS_MIB} MiB | {mark(rss_load < TARGET_RSS_MIB)} |")
+    p(f"| peak RSS (VmHWM), embedded instance at LOG_LEVEL=info | {r['hwm_kib'] / 1024:.1f} MiB | — | |")
+    he, hd = r["healthy_embedded_s"], r["healthy_dynamo_s"]
+    p(f"| exec → first 200 on `/health`, embedded (median, max of {len(he)}) | {fmt_ms(statistics.median(he))}, {fmt_ms(max(he))} | < {TARGET_HEALTHY_MS} ms | {mark(max(he) * 1e3 < TARGET_HEALTHY_MS)} |")
+    p(f"| exec → first 200 on `/health`, DynamoDB (median, max of {len(hd)}) | {fmt_ms(statistics.median(hd))}, {fmt_ms(max(hd))} | < {TARGET_HEALTHY_MS} ms | {mark(max(hd) * 1e3 < TARGET_HEALTHY_MS)} |")
+    p(f"| stripped release binary | {r['binary_bytes'] / 2**20:.1f} MiB ({r['binary_bytes']:,} bytes) | — | |")
+    single = r["dynamo_single"]
+    create_ok = sum(single["create"].values()) == 1
+    page = single["month page"]
+    page_ok = set(page) == {"Query"} and page["Query"] == 1
+    p(f"| DynamoDB requests per create | {fmt_requests(single['create'])} | 1 request | {mark(create_ok)} |")
+    p(f"| DynamoDB requests per month page (50 bookings) | {fmt_requests(page)} | 1 Query | {mark(page_ok)} |")
+    p(f"| DynamoDB requests per API list (50 bookings) | {fmt_requests(single['API list'])} | — | |")
+    under_load = ", ".join(
+        f"{label} {fmt_requests({op: round(n, 3) for op, n in r['dynamo_info'][case]['dynamo_per_request'].items()})}"
+        for case, label in [("page", "page"), ("list", "list"), ("create", "create")]
+    )
+    p(f"| DynamoDB requests per HTTP request under load | {under_load} | — | |")
+    failures = {
+        f"{key}/{case}": r[key][case]["failures"]
+        for key in ("embedded_info", "embedded_warn", "dynamo_info")
+        for case in ("page", "list", "create")
+    }
+    failures["ready"] = ready["failures"]
+    failures["health"] = r["health_failures"] + warn["failures"]
+    total_failures = sum(failures.values())
+    p(f"| failed, non-2xx or (creates) non-201 answers, all runs | {total_failures} | 0 | {mark(total_failures == 0)} |")
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()
