@@ -38,10 +38,10 @@ pub struct CreateBooking {
     #[schema(example = "Ada Lovelace", min_length = 1, max_length = 100)]
     pub user_name: String,
     /// First day of leave.
-    #[schema(example = "2026-03-02", format = Date)]
+    #[schema(example = "2026-03-02", format = Date, pattern = r"^\d{4}-\d{2}-\d{2}$")]
     pub from_date: String,
     /// Last day of leave, at most 90 days after the first (inclusive).
-    #[schema(example = "2026-03-06", format = Date)]
+    #[schema(example = "2026-03-06", format = Date, pattern = r"^\d{4}-\d{2}-\d{2}$")]
     pub to_date: String,
 }
 
@@ -162,7 +162,7 @@ const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
 #[utoipa::path(
     post, path = "/api/v1/bookings", tag = "bookings",
     request_body = CreateBooking,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters, unique per intended booking (e.g. a UUID)")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters, unique per intended booking (e.g. a UUID)", pattern = r"^[!-~]{1,255}$")),
     responses(
         (status = 201, description = "Booked (or, for a repeated Idempotency-Key, the booking created before)", body = BookingBody,
          headers(
@@ -224,7 +224,7 @@ pub async fn bookings_create(
 /// Get one booking.
 #[utoipa::path(
     get, path = "/api/v1/bookings/{id}", tag = "bookings",
-    params(("id" = String, Path, description = "Booking id (ULID)")),
+    params(("id" = String, Path, description = "Booking id (ULID)", pattern = r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")),
     responses(
         (status = 200, description = "The booking", body = BookingBody),
         (status = 400, description = "Malformed id", body = Problem, content_type = "application/problem+json"),
@@ -265,7 +265,7 @@ pub async fn bookings_list(
 /// Cancel a booking.
 #[utoipa::path(
     delete, path = "/api/v1/bookings/{id}", tag = "bookings",
-    params(("id" = String, Path, description = "Booking id (ULID)")),
+    params(("id" = String, Path, description = "Booking id (ULID)", pattern = r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 400, description = "Malformed id", body = Problem, content_type = "application/problem+json"),

@@ -1,7 +1,8 @@
 //! moto's AWS emulator for the DynamoDB tests.
 //!
 //! When `MOTO_ENDPOINT` is set (the test script starts one server for the whole run) it is
-//! used; otherwise each test process starts its own `moto_server` on a free loopback port.
+//! used; otherwise each test process starts its own server on a free loopback port, through
+//! `moto_serialized.py` (see there why).
 //! Every store gets a table of its own, created from `schema/dynamodb-table.json`, the schema
 //! Terraform creates, so the tests exercise the production key design.
 
@@ -31,17 +32,17 @@ fn start_server() -> String {
         .and_then(|l| l.local_addr())
         .expect("free port")
         .port();
-    let program = moto_program();
     let script = format!(
-        "'{}' -H 127.0.0.1 -p {port} >/dev/null 2>&1 & pid=$!; echo started; read _; kill $pid",
-        program.display()
+        "'{}' '{}' -H 127.0.0.1 -p {port} >/dev/null 2>&1 & pid=$!; echo started; read _; kill $pid",
+        python().display(),
+        SERIALIZED_SERVER
     );
     let mut child: Child = Command::new("sh")
         .args(["-c", &script])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
-        .expect("start moto_server");
+        .expect("start moto's server");
     let mut line = String::new();
     BufReader::new(child.stdout.take().expect("stdout"))
         .read_line(&mut line)
@@ -52,22 +53,29 @@ fn start_server() -> String {
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
             Instant::now() < deadline,
-            "moto_server did not start on port {port}"
+            "moto's server did not start on port {port}: is moto installed (scripts/test installs it into .venv)?"
         );
         std::thread::sleep(Duration::from_millis(50));
     }
     format!("http://127.0.0.1:{port}")
 }
 
-fn moto_program() -> PathBuf {
-    if let Ok(path) = std::env::var("MOTO_SERVER") {
+/// moto's server wrapped so that it applies transactions atomically, as DynamoDB does.
+const SERIALIZED_SERVER: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/support/moto_serialized.py"
+);
+
+/// The Python that has moto: `MOTO_PYTHON`, else the project's `.venv`, else `python3`.
+fn python() -> PathBuf {
+    if let Ok(path) = std::env::var("MOTO_PYTHON") {
         return path.into();
     }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server");
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
     if venv.exists() {
         return venv;
     }
-    "moto_server".into()
+    "python3".into()
 }
 
 /// A client for `endpoint` with production's deadline and retry settings.

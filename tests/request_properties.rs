@@ -1,0 +1,170 @@
+//! Property tests on request parsing and validation, through the real router in process:
+//! whatever arrives, the answer is a 4xx with a message or a success, never a 5xx, and a
+//! create succeeds exactly when the domain rules accept its fields.
+
+mod support;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use leave_calendar::config::Settings;
+use leave_calendar::domain::Booking;
+use leave_calendar::http::{AppState, router};
+use proptest::prelude::*;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+struct Harness {
+    runtime: tokio::runtime::Runtime,
+    app: axum::Router,
+    _store: support::TestStore,
+}
+
+impl Harness {
+    fn new() -> Self {
+        let store = support::embedded_store();
+        let app = router(AppState::new(store.store.clone()), &Settings::defaults());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        Self {
+            runtime,
+            app,
+            _store: store,
+        }
+    }
+
+    /// Sends one request; returns the status and, for problems, the detail.
+    fn send(&self, request: Request<Body>) -> (StatusCode, Option<String>) {
+        self.runtime.block_on(async {
+            let response = self.app.clone().oneshot(request).await.unwrap();
+            let status = response.status();
+            let is_problem = response
+                .headers()
+                .get("content-type")
+                .is_some_and(|v| v == "application/problem+json");
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            let detail = is_problem
+                .then(|| serde_json::from_slice::<Value>(&body).ok())
+                .flatten()
+                .and_then(|p| p["detail"].as_str().map(str::to_owned));
+            (status, detail)
+        })
+    }
+}
+
+thread_local! {
+    /// One app per test thread: building one per case (a database file, a runtime) would
+    /// dominate the run. Cases therefore share bookings, so a valid create may meet a 409.
+    static HARNESS: Harness = Harness::new();
+}
+
+fn send(request: Request<Body>) -> (StatusCode, Option<String>) {
+    HARNESS.with(|h| h.send(request))
+}
+
+fn post_json(body: Vec<u8>) -> Request<Body> {
+    Request::post("/api/v1/bookings")
+        .header("content-type", "application/json")
+        .body(Body::from(body))
+        .unwrap()
+}
+
+fn get(uri: &str) -> Request<Body> {
+    Request::get(uri).body(Body::empty()).unwrap()
+}
+
+/// Asserts a client error that says what is wrong.
+fn assert_explained_4xx(status: StatusCode, detail: &Option<String>) {
+    assert!(status.is_client_error(), "{status}");
+    assert!(
+        detail.as_deref().is_some_and(|d| !d.is_empty()),
+        "{status} without a detail"
+    );
+}
+
+/// Strings that are sometimes dates, sometimes nearly, sometimes anything.
+fn date_like() -> impl Strategy<Value = String> {
+    prop_oneof![
+        (2020u16..2030, 1u8..=13, 0u8..=32).prop_map(|(y, m, d)| format!("{y:04}-{m:02}-{d:02}")),
+        "[0-9]{4}-[0-9]{1,2}-[0-9]{1,3}",
+        "\\PC{0,12}",
+    ]
+}
+
+fn field_value(text: impl Strategy<Value = String> + 'static) -> impl Strategy<Value = Value> {
+    prop_oneof![
+        8 => text.prop_map(Value::String),
+        1 => any::<i64>().prop_map(Value::from),
+        1 => Just(Value::Null),
+        1 => Just(json!(["a"])),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn creates_succeed_exactly_when_the_rules_allow(
+        name in field_value(prop_oneof!["[A-Za-z ]{0,12}", "\\PC{0,120}", "[\\x00-\\x1f]{1,3}"]),
+        from in field_value(date_like()),
+        to in field_value(date_like()),
+        extra in proptest::option::of("[a-z_]{1,8}"),
+        drop_field in 0usize..6,
+    ) {
+        let mut body = serde_json::Map::new();
+        for (i, (key, value)) in [("user_name", &name), ("from_date", &from), ("to_date", &to)].into_iter().enumerate() {
+            if i != drop_field {
+                body.insert(key.to_owned(), value.clone());
+            }
+        }
+        if let Some(extra) = &extra {
+            body.entry(extra.clone()).or_insert(json!(1));
+        }
+        let (status, detail) = send(post_json(serde_json::to_vec(&body).unwrap()));
+        let known = ["user_name", "from_date", "to_date"];
+        let text = |k: &str| body.get(k).and_then(Value::as_str);
+        let accepted = body.keys().all(|k| known.contains(&k.as_str()))
+            && match (text("user_name"), text("from_date"), text("to_date")) {
+                (Some(n), Some(f), Some(t)) => Booking::parse(n, f, t).is_ok(),
+                _ => false,
+            };
+        if accepted {
+            prop_assert!(status == StatusCode::CREATED || status == StatusCode::CONFLICT, "{}", status);
+        } else {
+            prop_assert!(status != StatusCode::CONFLICT);
+            assert_explained_4xx(status, &detail);
+        }
+    }
+
+    #[test]
+    fn arbitrary_bodies_never_fail_the_server(body in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let (status, detail) = send(post_json(body));
+        if !status.is_success() {
+            assert_explained_4xx(status, &detail);
+        }
+    }
+
+    #[test]
+    fn arbitrary_queries_and_paths_get_answers_not_errors(
+        query in "[a-z=&%0-9A-F_-]{0,60}",
+        month in "\\PC{0,10}",
+        id in "[!-~]{0,40}",
+    ) {
+        let encode = |s: &str| s.bytes().map(|b| format!("%{b:02X}")).collect::<String>();
+        for uri in [
+            format!("/api/v1/bookings?{query}"),
+            format!("/api/v1/bookings?month={}", encode(&month)),
+            format!("/api/v1/bookings/{}", encode(&id)),
+        ] {
+            let (status, detail) = send(get(&uri));
+            if !status.is_success() {
+                prop_assert!(status != StatusCode::NOT_FOUND || uri.starts_with("/api/v1/bookings/"), "{uri}: {status}");
+                assert_explained_4xx(status, &detail);
+            }
+        }
+        let page = send(get(&format!("/?month={}", encode(&month)))).0;
+        prop_assert!(page == StatusCode::OK || page == StatusCode::BAD_REQUEST, "{page}");
+    }
+}
