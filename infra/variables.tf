@@ -32,12 +32,22 @@ variable "image_digest" {
   description = "Digest (`sha256:<64 hex>`) of the image in this stack's ECR repository that the service runs. Set this (preferred) or `image_tag`; there is no default on purpose."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.image_digest == null || can(regex("^sha256:[0-9a-f]{64}$", var.image_digest))
+    error_message = "image_digest must be `sha256:` followed by 64 lowercase hex digits: the digest of the image pushed to repository_url."
+  }
 }
 
 variable "image_tag" {
   description = "Tag of the image in this stack's ECR repository (tags are immutable there). Set this or `image_digest`."
   type        = string
   default     = null
+
+  validation {
+    condition     = (var.image_tag == null) != (var.image_digest == null)
+    error_message = "Set exactly one of image_digest (preferred) and image_tag: the image the service runs. Terraform never builds images; push one to repository_url first (see the README)."
+  }
 }
 
 # --- Network -----------------------------------------------------------------------------------

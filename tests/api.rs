@@ -263,7 +263,34 @@ mod pages {
             )
             .await;
         assert_eq!(invalid.status(), 422);
-        assert!(invalid.text().await.unwrap().contains("is not a real date"));
+        let page = invalid.text().await.unwrap();
+        assert!(
+            page.contains("The first day (2026-02-30) is not a real date."),
+            "{page}"
+        );
+        assert!(
+            page.contains(
+                r#"value="2026-02-30" aria-describedby="form-error" aria-invalid="true">"#
+            ),
+            "the field at fault is marked: {page}"
+        );
+
+        let reversed = app
+            .post_form(
+                "/",
+                &[
+                    ("user_name", "Alan"),
+                    ("from_date", "2026-03-05"),
+                    ("to_date", "2026-03-01"),
+                ],
+            )
+            .await;
+        assert_eq!(reversed.status(), 422);
+        assert!(
+            reversed.text().await.unwrap().contains(
+                "The last day (Sun 1 Mar 2026) is before the first day (Thu 5 Mar 2026)."
+            )
+        );
 
         let missing = app.post_form("/", &[("from_date", "2026-03-01")]).await;
         assert_eq!(missing.status(), 422);
@@ -272,7 +299,7 @@ mod pages {
                 .text()
                 .await
                 .unwrap()
-                .contains("User_name must not be empty")
+                .contains("Please enter a name.")
         );
     }
 
@@ -284,7 +311,15 @@ mod pages {
             .unwrap()
             .to_owned();
         let page = app.get("/?month=2026-07").await.text().await.unwrap();
-        assert!(page.contains(&format!(r#"action="/delete/{id}?month=2026-07""#)));
+        // The delete button leads to a confirmation step, which works without JavaScript.
+        assert!(page.contains(&format!(r#"href="/delete/{id}?month=2026-07""#)));
+        let confirm = app.get(&format!("/delete/{id}?month=2026-07")).await;
+        assert_eq!(confirm.status(), 200);
+        let confirm = confirm.text().await.unwrap();
+        assert!(confirm.contains("<title>Delete Linus&#39;s leave · Leave Calendar</title>"));
+        assert!(confirm.contains("Wed 1 Jul 2026") && confirm.contains("Thu 2 Jul 2026"));
+        assert!(confirm.contains(&format!(r#"action="/delete/{id}?month=2026-07""#)));
+        assert!(confirm.contains(r#"href="/?month=2026-07""#), "a way back");
         let response = app
             .client
             .post(app.url(&format!("/delete/{id}?month=2026-07")))
@@ -305,6 +340,220 @@ mod pages {
             app.get(&format!("/api/v1/bookings/{id}")).await.status(),
             404
         );
+        let gone = app.get(&format!("/delete/{id}?month=2026-07")).await;
+        assert_eq!(gone.status(), 404);
+        assert!(
+            gone.text()
+                .await
+                .unwrap()
+                .contains("does not exist any more")
+        );
+    }
+
+    #[tokio::test]
+    async fn cross_site_form_posts_are_refused_but_programs_may_post() {
+        let app = spawn_app().await;
+        let booking = [
+            ("user_name", "Mallory"),
+            ("from_date", "2026-05-04"),
+            ("to_date", "2026-05-05"),
+        ];
+        for (header, value) in [
+            ("sec-fetch-site", "cross-site"),
+            ("sec-fetch-site", "same-site"),
+            ("origin", "http://evil.example"),
+            ("origin", "null"),
+        ] {
+            let response = app
+                .client
+                .post(app.url("/"))
+                .header(header, value)
+                .form(&booking)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 403, "{header}: {value}");
+            assert!(response.headers().get("set-cookie").is_none());
+            let page = response.text().await.unwrap();
+            assert!(page.contains("sent from another site"), "{page}");
+        }
+        let month = app.get("/?month=2026-05").await.text().await.unwrap();
+        assert!(!month.contains("Mallory"), "nothing was booked");
+
+        // The calendar's own form (same origin), and programs that send neither header.
+        let own_origin = format!("http://{}", app.address);
+        let same = app
+            .client
+            .post(app.url("/"))
+            .header("sec-fetch-site", "same-origin")
+            .header("origin", &own_origin)
+            .form(&booking)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(same.status(), 303);
+        let plain = app
+            .post_form(
+                "/",
+                &[
+                    ("user_name", "Script"),
+                    ("from_date", "2026-05-04"),
+                    ("to_date", "2026-05-05"),
+                ],
+            )
+            .await;
+        assert_eq!(plain.status(), 303);
+
+        // Deleting is protected the same way.
+        let id = app.book("Victim", "2026-05-10", "2026-05-11").await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let forged = app
+            .client
+            .post(app.url(&format!("/delete/{id}")))
+            .header("origin", "http://evil.example")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(forged.status(), 403);
+        assert_eq!(
+            app.get(&format!("/api/v1/bookings/{id}")).await.status(),
+            200
+        );
+        let by_program = app
+            .client
+            .post(app.url(&format!("/delete/{id}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(by_program.status(), 303);
+    }
+
+    #[tokio::test]
+    async fn the_form_remembers_the_last_name_booked_with() {
+        let app = spawn_app().await;
+        let response = app
+            .post_form(
+                "/",
+                &[
+                    ("user_name", "  Zoë <O'Neil> "),
+                    ("from_date", "2026-08-03"),
+                    ("to_date", "2026-08-04"),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), 303);
+        let cookie = response.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            cookie.starts_with("leave_calendar_name=Zo%C3%AB%20%3CO%27Neil%3E;"),
+            "{cookie}"
+        );
+        for attribute in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age="] {
+            assert!(cookie.contains(attribute), "{attribute}: {cookie}");
+        }
+        let pair = cookie.split(';').next().unwrap();
+        let page = app
+            .client
+            .get(app.url("/?month=2026-09"))
+            .header("cookie", pair)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains(r#"value="Zoë &#60;O&#39;Neil&#62;">"#),
+            "prefilled and escaped: {page}"
+        );
+
+        // A refused booking sets no cookie; a bad cookie is ignored.
+        let refused = app
+            .post_form(
+                "/",
+                &[
+                    ("user_name", "Other"),
+                    ("from_date", "2026-08-05"),
+                    ("to_date", "2026-08-01"),
+                ],
+            )
+            .await;
+        assert_eq!(refused.status(), 422);
+        assert!(refused.headers().get("set-cookie").is_none());
+        let page = app
+            .client
+            .get(app.url("/"))
+            .header("cookie", "leave_calendar_name=%00%ZZ")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains(r#"autocomplete="name" value="">"#));
+    }
+
+    #[tokio::test]
+    async fn assets_are_embedded_versioned_and_cached() {
+        let app = spawn_app().await;
+        let page = app.get("/").await.text().await.unwrap();
+        for (prefix, content_type) in [
+            ("/static/style.css?v=", "text/css; charset=utf-8"),
+            ("/static/icon.svg?v=", "image/svg+xml"),
+        ] {
+            let start = page.find(prefix).expect(prefix);
+            let url = &page[start..start + page[start..].find('"').unwrap()];
+            let response = app.get(url).await;
+            assert_eq!(response.status(), 200, "{url}");
+            assert_eq!(response.headers()["content-type"], content_type);
+            assert_eq!(
+                response.headers()["cache-control"],
+                "public, max-age=31536000, immutable"
+            );
+            assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+        }
+    }
+
+    #[tokio::test]
+    async fn every_page_carries_the_security_headers() {
+        let app = spawn_app().await;
+        let id = app.book("Ada", "2026-04-01", "2026-04-01").await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let forged = app
+            .client
+            .post(app.url("/"))
+            .header("sec-fetch-site", "cross-site")
+            .send()
+            .await
+            .unwrap();
+        let refused = app.post_form("/", &[("user_name", "")]).await;
+        let pages = [
+            app.get("/").await,
+            app.get("/?month=2026-04").await,
+            app.get(&format!("/delete/{id}?month=2026-04")).await,
+            app.get("/?month=2026-13").await,
+            app.get("/delete/not-an-id").await,
+            forged,
+            refused,
+        ];
+        for response in pages {
+            let url = response.url().to_string();
+            let headers = response.headers();
+            let content_type = headers["content-type"].to_str().unwrap();
+            assert!(content_type.starts_with("text/html"), "{url}");
+            let csp = headers["content-security-policy"].to_str().unwrap();
+            assert!(csp.contains("default-src 'none'") && !csp.contains("unsafe-inline"));
+            assert!(csp.contains("form-action 'self'") && csp.contains("frame-ancestors 'none'"));
+            assert_eq!(headers["x-content-type-options"], "nosniff", "{url}");
+            assert_eq!(headers["x-frame-options"], "DENY", "{url}");
+            assert_eq!(headers["referrer-policy"], "no-referrer", "{url}");
+        }
     }
 
     #[tokio::test]
@@ -315,6 +564,7 @@ mod pages {
             page.contains(r#"href="/?month=2026-12""#)
                 && page.contains(r#"href="/?month=2027-02""#)
         );
+        assert!(page.contains("<title>January 2027 · Leave Calendar</title>"));
         assert!(page.contains("No one is away in January 2027"));
         assert!(!page.contains("<script"), "no JavaScript needed");
         let today = app.get("/").await.text().await.unwrap();

@@ -170,6 +170,16 @@ run "nat_none_uses_endpoints" {
   }
 
   assert {
+    condition = alltrue([
+      for e in aws_vpc_endpoint.interface : alltrue([
+        for st in jsondecode(e.policy).Statement :
+        st.Condition.StringEquals["aws:PrincipalAccount"] == "123456789012" && !contains(st.Action, "*") && alltrue([for a in st.Action : !endswith(a, ":*")])
+      ])
+    ])
+    error_message = "Interface endpoint policies must allow explicit actions to this account only."
+  }
+
+  assert {
     condition     = aws_vpc_endpoint.interface["ecr.dkr"].service_name == "com.amazonaws.eu-west-1.ecr.dkr" && aws_vpc_endpoint.s3[0].service_name == "com.amazonaws.eu-west-1.s3"
     error_message = "Endpoint service names must follow the region."
   }

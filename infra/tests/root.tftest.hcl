@@ -159,3 +159,23 @@ run "rejects_bad_region" {
 
   expect_failures = [var.region]
 }
+
+run "rejects_the_example_placeholder_digest" {
+  command = plan
+
+  variables {
+    image_digest = "sha256:REPLACE-WITH-THE-DIGEST-OF-THE-PUSHED-IMAGE"
+  }
+
+  expect_failures = [var.image_digest]
+}
+
+run "requires_an_image" {
+  command = plan
+
+  variables {
+    image_digest = null
+  }
+
+  expect_failures = [var.image_tag]
+}

@@ -3,10 +3,12 @@
 
 mod assets;
 mod bookings;
+mod csrf;
 mod error;
 mod extract;
 mod health;
 mod middleware;
+mod name_cookie;
 pub mod openapi;
 mod pages;
 
@@ -36,7 +38,6 @@ pub const BODY_LIMIT_BYTES: usize = 16 * 1024;
 pub struct AppState {
     pub store: Arc<dyn LeaveStore>,
     openapi_json: axum::body::Bytes,
-    stylesheet_url: Arc<str>,
 }
 
 impl AppState {
@@ -44,7 +45,6 @@ impl AppState {
         Self {
             store,
             openapi_json: openapi::render().into(),
-            stylesheet_url: assets::stylesheet_url().into(),
         }
     }
 }

@@ -1,21 +1,27 @@
-//! The HTML pages: the month calendar with its booking form, and the form posts behind it.
-//! They work without JavaScript: forms post, then redirect (post/redirect/get).
+//! The HTML pages: the month calendar with its booking form, the delete confirmation, and the
+//! form posts behind them. They need no JavaScript: forms post, then redirect
+//! (post/redirect/get); posts from other sites are refused (see `csrf`).
 
 use std::collections::HashMap;
 
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::post;
+use axum::routing::get;
 use jiff::civil::{Date, Weekday};
 use serde::Deserialize;
 
 use super::AppState;
+use super::assets::{self, AssetUrls};
 use super::error::Error;
 use super::extract::{Path, Query};
-use crate::domain::{Booking, BookingId, DateRange, Month, parse_date, today};
+use super::{csrf, name_cookie};
+use crate::domain::{
+    Booking, BookingId, DateRange, InvalidBooking, InvalidDate, InvalidName, InvalidRange, Month,
+    parse_date, today,
+};
 use crate::store::{self, ListQuery};
 
 /// Bookings one month page shows at most; a month with more says so.
@@ -23,8 +29,14 @@ const MONTH_PAGE_LIMIT: usize = 1000;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/", axum::routing::get(calendar_get).post(calendar_post))
-        .route("/delete/{id}", post(booking_delete).delete(booking_delete))
+        .route("/", get(calendar_get).post(calendar_post))
+        .route(
+            "/delete/{id}",
+            get(booking_delete_confirm)
+                .post(booking_delete)
+                .delete(booking_delete),
+        )
+        .route_layer(axum::middleware::from_fn(csrf::refuse_cross_site))
 }
 
 #[derive(Debug, Deserialize)]
@@ -49,9 +61,10 @@ pub struct DeleteForm {
     month: Option<String>,
 }
 
-/// The month calendar.
+/// The month calendar, with the booking form filled in with the name last booked with.
 pub async fn calendar_get(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Query(params): Query<CalendarParams>,
 ) -> Result<Response, PageError> {
     let month = match params.month.as_deref() {
@@ -60,13 +73,20 @@ pub async fn calendar_get(
             PageError::new(StatusCode::BAD_REQUEST, e.to_string())
         })?,
     };
-    render_calendar(&state, month, BookingForm::default(), None, StatusCode::OK).await
+    let form = BookingForm {
+        user_name: name_cookie::read(&headers)
+            .map(|name| name.to_string())
+            .unwrap_or_default(),
+        ..BookingForm::default()
+    };
+    render_calendar(&state, month, form, None).await
 }
 
-/// The booking form: on success, back to the month of the booking; on a refusal, the same
-/// page again with the message and the input kept.
+/// The booking form: on success, back to the month of the booking, remembering the name; on a
+/// refusal, the same page again with the message and the input kept.
 pub async fn calendar_post(
     State(state): State<AppState>,
+    headers: HeaderMap,
     form: Result<axum::Form<BookingForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, PageError> {
     let form = match form {
@@ -81,30 +101,143 @@ pub async fn calendar_post(
             Ok(_) => {
                 tracing::info!(id = %booking.id, "booking created");
                 let month = Month::containing(booking.days.first());
-                return Ok(Redirect::to(&format!("/?month={month}")).into_response());
+                return Ok((
+                    [(
+                        header::SET_COOKIE,
+                        name_cookie::set_cookie(&booking.user_name, &headers),
+                    )],
+                    Redirect::to(&format!("/?month={month}")),
+                )
+                    .into_response());
             }
-            Err(store::Error::Conflict { first_day }) => (
-                StatusCode::CONFLICT,
-                format!(
+            Err(store::Error::Conflict { first_day }) => Refusal {
+                status: StatusCode::CONFLICT,
+                message: format!(
                     "{} already has leave booked on {}.",
                     booking.user_name,
                     human_date(first_day)
                 ),
-            ),
+                field: "from_date",
+            },
             Err(other) => return Err(PageError::from(Error::from(other))),
         },
-        Err(invalid) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            sentence(&invalid.to_string()),
-        ),
+        Err(invalid) => Refusal::invalid(&invalid),
     };
     let month = parse_date("from_date", &form.from_date)
         .map(Month::containing)
         .unwrap_or_else(|_| Month::current());
-    render_calendar(&state, month, form, Some(refused.1), refused.0).await
+    render_calendar(&state, month, form, Some(refused)).await
 }
 
-/// The delete button of each booking.
+/// Why the form was refused, for the person who filled it in: the message and the field at
+/// fault (its `id`), which the page marks as invalid.
+#[derive(Debug)]
+struct Refusal {
+    status: StatusCode,
+    message: String,
+    field: &'static str,
+}
+
+impl Refusal {
+    /// Messages in the form's words ("first day", not `from_date`).
+    fn invalid(invalid: &InvalidBooking) -> Self {
+        let label = |field: &str| match field {
+            "to_date" => "the last day",
+            _ => "the first day",
+        };
+        let (message, field) = match invalid {
+            InvalidBooking::Name(InvalidName::Empty) => {
+                ("Please enter a name.".to_owned(), "user_name")
+            }
+            InvalidBooking::Name(InvalidName::TooLong(chars)) => (
+                format!(
+                    "The name is too long: at most {} characters, got {chars}.",
+                    crate::domain::MAX_NAME_CHARS
+                ),
+                "user_name",
+            ),
+            InvalidBooking::Name(InvalidName::ControlCharacter) => (
+                "The name must not contain control characters.".to_owned(),
+                "user_name",
+            ),
+            InvalidBooking::Date(InvalidDate::Format { field, value }) => (
+                sentence(&format!(
+                    "{} must be a date written YYYY-MM-DD, got '{value}'",
+                    label(field)
+                )),
+                *field,
+            ),
+            InvalidBooking::Date(InvalidDate::Impossible { field, value }) => (
+                sentence(&format!("{} ({value}) is not a real date", label(field))),
+                *field,
+            ),
+            InvalidBooking::Date(other @ InvalidDate::OutOfRange { field, .. }) => (
+                sentence(&other.to_string().replacen(field, label(field), 1)),
+                *field,
+            ),
+            InvalidBooking::Date(other @ InvalidDate::Month(_)) => {
+                (sentence(&other.to_string()), "from_date")
+            }
+            InvalidBooking::Range(InvalidRange::Reversed { first, last, .. }) => (
+                format!(
+                    "The last day ({}) is before the first day ({}).",
+                    human_date(*last),
+                    human_date(*first)
+                ),
+                "to_date",
+            ),
+            InvalidBooking::Range(InvalidRange::TooLong { days, max }) => (
+                format!("A booking covers at most {max} days; this one covers {days}."),
+                "to_date",
+            ),
+        };
+        Self {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            message,
+            field,
+        }
+    }
+}
+
+/// The step between a booking's delete button and its deletion: what is about to be deleted,
+/// a button that deletes it and a way back. It needs no JavaScript.
+pub async fn booking_delete_confirm(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(back): Query<DeleteForm>,
+) -> Result<Response, PageError> {
+    let id: BookingId = id.parse().map_err(|e: crate::domain::InvalidId| {
+        PageError::new(StatusCode::BAD_REQUEST, e.to_string())
+    })?;
+    let booking = match state.store.get(id).await {
+        Ok(booking) => booking,
+        Err(store::Error::NotFound) => {
+            return Err(PageError::new(
+                StatusCode::NOT_FOUND,
+                "this booking does not exist any more; it may have been deleted already".to_owned(),
+            ));
+        }
+        Err(other) => return Err(PageError::from(Error::from(other))),
+    };
+    let month = match back.month.as_deref().map(str::parse::<Month>) {
+        Some(Ok(month)) => month,
+        _ => Month::containing(booking.days.first()),
+    };
+    let view = ConfirmDeleteView {
+        title: format!("Delete {}'s leave", booking.user_name),
+        booking: BookingRow::new(&booking, 0),
+        month: month.to_string(),
+        month_title: month_title(month),
+        assets: assets::urls(),
+    };
+    let html = view
+        .render()
+        .map_err(|e| PageError::from(Error::Internal(e.to_string())))?;
+    Ok(Html(html).into_response())
+}
+
+/// Deletes a booking: the confirmation page's button, and any program that posts (or sends
+/// DELETE) to the same URL.
 pub async fn booking_delete(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -129,9 +262,9 @@ async fn render_calendar(
     state: &AppState,
     month: Month,
     form: BookingForm,
-    message: Option<String>,
-    status: StatusCode,
+    refusal: Option<Refusal>,
 ) -> Result<Response, PageError> {
+    let status = refusal.as_ref().map_or(StatusCode::OK, |r| r.status);
     let query = ListQuery {
         range: month.days(),
         person: None,
@@ -143,14 +276,7 @@ async fn render_calendar(
         .list(&query)
         .await
         .map_err(|e| PageError::from(Error::from(e)))?;
-    let view = CalendarView::new(
-        month,
-        &page.items,
-        page.next.is_some(),
-        form,
-        message,
-        &state.stylesheet_url,
-    );
+    let view = CalendarView::new(month, &page.items, page.next.is_some(), form, refusal);
     let html = view
         .render()
         .map_err(|e| PageError::from(Error::Internal(e.to_string())))?;
@@ -163,19 +289,32 @@ const TONES: usize = 8;
 
 #[derive(Template)]
 #[template(path = "calendar.html")]
-struct CalendarView<'a> {
+struct CalendarView {
     title: String,
     month: String,
     previous: Option<String>,
     next: Option<String>,
     current: String,
-    weekdays: [&'static str; 7],
+    /// Short and full names, Monday first.
+    weekdays: [(&'static str, &'static str); 7],
     weeks: Vec<Vec<DayCell>>,
     bookings: Vec<BookingRow>,
     truncated: bool,
     form: BookingForm,
     message: Option<String>,
-    stylesheet_url: &'a str,
+    /// The `id` of the field the message is about, or "".
+    invalid_field: &'static str,
+    assets: &'static AssetUrls,
+}
+
+#[derive(Template)]
+#[template(path = "confirm_delete.html")]
+struct ConfirmDeleteView {
+    title: String,
+    booking: BookingRow,
+    month: String,
+    month_title: String,
+    assets: &'static AssetUrls,
 }
 
 struct DayCell {
@@ -202,14 +341,26 @@ struct BookingRow {
     days: i32,
 }
 
-impl<'a> CalendarView<'a> {
+impl BookingRow {
+    fn new(booking: &Booking, tone: usize) -> Self {
+        Self {
+            id: booking.id.to_string(),
+            name: booking.user_name.to_string(),
+            tone,
+            from: human_date(booking.days.first()),
+            to: human_date(booking.days.last()),
+            days: booking.days.len_days(),
+        }
+    }
+}
+
+impl CalendarView {
     fn new(
         month: Month,
         bookings: &[Booking],
         truncated: bool,
         form: BookingForm,
-        message: Option<String>,
-        stylesheet_url: &'a str,
+        refusal: Option<Refusal>,
     ) -> Self {
         let mut tones: HashMap<String, usize> = HashMap::new();
         let mut tone_of = |b: &Booking| {
@@ -243,30 +394,41 @@ impl<'a> CalendarView<'a> {
             .collect();
         let rows = toned
             .iter()
-            .map(|(b, tone)| BookingRow {
-                id: b.id.to_string(),
-                name: b.user_name.to_string(),
-                tone: *tone,
-                from: human_date(b.days.first()),
-                to: human_date(b.days.last()),
-                days: b.days.len_days(),
-            })
+            .map(|(b, tone)| BookingRow::new(b, *tone))
             .collect();
+        let (message, invalid_field) = match refusal {
+            Some(refusal) => (Some(refusal.message), refusal.field),
+            None => (None, ""),
+        };
         Self {
-            title: month.first_day().strftime("%B %Y").to_string(),
+            title: month_title(month),
             month: month.to_string(),
             previous: month.previous().map(|m| m.to_string()),
             next: month.next().map(|m| m.to_string()),
             current: Month::current().to_string(),
-            weekdays: ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+            weekdays: [
+                ("Mon", "Monday"),
+                ("Tue", "Tuesday"),
+                ("Wed", "Wednesday"),
+                ("Thu", "Thursday"),
+                ("Fri", "Friday"),
+                ("Sat", "Saturday"),
+                ("Sun", "Sunday"),
+            ],
             weeks,
             bookings: rows,
             truncated,
             form,
             message,
-            stylesheet_url,
+            invalid_field,
+            assets: assets::urls(),
         }
     }
+}
+
+/// A month as its page names it: "February 2026".
+fn month_title(month: Month) -> String {
+    month.first_day().strftime("%B %Y").to_string()
 }
 
 /// The weeks (Monday to Sunday) that show `month`.
@@ -315,7 +477,7 @@ pub struct PageError {
 }
 
 impl PageError {
-    fn new(status: StatusCode, message: String) -> Self {
+    pub(super) fn new(status: StatusCode, message: String) -> Self {
         Self { status, message }
     }
 }
@@ -337,6 +499,7 @@ impl From<Error> for PageError {
 struct ErrorView<'a> {
     title: &'a str,
     message: &'a str,
+    assets: &'static AssetUrls,
 }
 
 impl IntoResponse for PageError {
@@ -345,6 +508,7 @@ impl IntoResponse for PageError {
         let html = ErrorView {
             title,
             message: &sentence(&self.message),
+            assets: assets::urls(),
         }
         .render()
         .unwrap_or_default();
@@ -375,6 +539,61 @@ mod tests {
         }
         // February 2021 starts on a Monday and has exactly four weeks.
         assert_eq!(grid_weeks("2021-02".parse().unwrap()).len(), 4);
+    }
+
+    #[test]
+    fn refusals_speak_the_form_s_words_and_name_the_field() {
+        let refusal = |name: &str, from: &str, to: &str| {
+            let invalid = Booking::parse(name, from, to).unwrap_err();
+            let refusal = Refusal::invalid(&invalid);
+            assert_eq!(refusal.status, StatusCode::UNPROCESSABLE_ENTITY);
+            (refusal.message, refusal.field)
+        };
+        let cases = [
+            (
+                ("", "2026-03-01", "2026-03-02"),
+                ("Please enter a name.", "user_name"),
+            ),
+            (
+                ("Ada", "1 March", "2026-03-02"),
+                (
+                    "The first day must be a date written YYYY-MM-DD, got '1 March'.",
+                    "from_date",
+                ),
+            ),
+            (
+                ("Ada", "2026-03-01", "2026-02-30"),
+                ("The last day (2026-02-30) is not a real date.", "to_date"),
+            ),
+            (
+                ("Ada", "2026-03-01", "3000-01-01"),
+                (
+                    "The last day must be between 1900-01-01 and 2999-12-31, got '3000-01-01'.",
+                    "to_date",
+                ),
+            ),
+            (
+                ("Ada", "2026-03-05", "2026-03-01"),
+                (
+                    "The last day (Sun 1 Mar 2026) is before the first day (Thu 5 Mar 2026).",
+                    "to_date",
+                ),
+            ),
+            (
+                ("Ada", "2026-01-01", "2026-12-31"),
+                (
+                    "A booking covers at most 90 days; this one covers 365.",
+                    "to_date",
+                ),
+            ),
+        ];
+        for ((name, from, to), (message, field)) in cases {
+            assert_eq!(
+                refusal(name, from, to),
+                (message.to_owned(), field),
+                "{name} {from} {to}"
+            );
+        }
     }
 
     #[test]

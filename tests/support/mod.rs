@@ -2,6 +2,7 @@
 //! 127.0.0.1), stores with a fresh table or data directory each, and a real app on port 0.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod fault_proxy;
 pub mod moto;
 pub mod process;

@@ -6,6 +6,13 @@ locals {
 
   # Without NAT, tasks reach ECR's API, its Docker registry and CloudWatch Logs through these.
   interface_endpoint_services = local.create_interface_endpoints ? toset(["ecr.api", "ecr.dkr", "logs"]) : toset([])
+
+  # What may pass each interface endpoint: pulling images and writing logs, by this account only.
+  interface_endpoint_actions = {
+    "ecr.api" = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetAuthorizationToken", "ecr:GetDownloadUrlForLayer"]
+    "ecr.dkr" = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetAuthorizationToken", "ecr:GetDownloadUrlForLayer"]
+    "logs"    = ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"]
+  }
 }
 
 # DynamoDB traffic from the private subnets never leaves the AWS network, and through this
@@ -89,6 +96,20 @@ resource "aws_vpc_endpoint" "interface" {
   subnet_ids          = aws_subnet.private[*].id
   security_group_ids  = [aws_security_group.endpoints[0].id]
   private_dns_enabled = true
+
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "ThisAccountPullAndLogOnly"
+      Effect    = "Allow"
+      Principal = "*"
+      Action    = local.interface_endpoint_actions[each.key]
+      Resource  = "*"
+      Condition = {
+        StringEquals = { "aws:PrincipalAccount" = local.account_id }
+      }
+    }]
+  })
 
   tags = merge(var.tags, { Name = "${var.name}-${replace(each.key, ".", "-")}" })
 }

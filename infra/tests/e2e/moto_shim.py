@@ -5,6 +5,7 @@ the resources stay exactly as they are in the real stack. The gaps are listed in
 Usage: python moto_shim.py [moto_server arguments], e.g. `python moto_shim.py -H 127.0.0.1 -p 5000`.
 """
 
+import inspect
 import json
 import sys
 
@@ -54,12 +55,25 @@ ApplicationAutoScalingResponse.untag_resource = _untag_resource
 ApplicationAutoScalingResponse.register_scalable_target = _register_scalable_target_with_tags
 
 
-# --- Gap 2: rules that reference a security group lose their description ---------------------
+# --- Gap 2: rules that reference a security group or a prefix list lose their description -----
 # DescribeSecurityGroupRules reads the description from the CIDR part of a rule only, so a rule
-# whose source or destination is another security group comes back without one and the next
-# plan wants to set it again.
+# whose source or destination is another security group or a managed prefix list comes back
+# without one and the next plan wants to set it again. The shim keeps and returns it.
+_security_group_rule_init = SecurityGroupRule.__init__
+_RULE_SIGNATURE = inspect.signature(_security_group_rule_init)
+
+
+def _security_group_rule_init_keeping_description(self, *args, **kwargs) -> None:
+    _security_group_rule_init(self, *args, **kwargs)
+    prefix_list = _RULE_SIGNATURE.bind(self, *args, **kwargs).arguments.get("prefix_list_id")
+    self._prefix_list_description = (prefix_list or {}).get("Description")
+
+
+SecurityGroupRule.__init__ = _security_group_rule_init_keeping_description
 SecurityGroupRule.description = property(
-    lambda rule: rule.ip_range.get("Description") or (rule.source_group or {}).get("Description")
+    lambda rule: rule.ip_range.get("Description")
+    or (rule.source_group or {}).get("Description")
+    or getattr(rule, "_prefix_list_description", None)
 )
 
 

@@ -1,0 +1,141 @@
+//! Protection of the page forms against cross-site posts: a page on another site must not be
+//! able to book or delete leave through a visitor's browser.
+//!
+//! Browsers say where a request comes from: `Sec-Fetch-Site` (fetch metadata) and, for posts,
+//! `Origin`. A state-changing request is refused when either says it comes from elsewhere.
+//! Requests carrying neither header come from programs (curl, scripts, the original app's
+//! clients), which cannot be tricked into posting by a web page, so they pass.
+
+use axum::extract::Request;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::pages::PageError;
+
+/// Why a request was taken for a cross-site one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CrossSite {
+    /// `Sec-Fetch-Site` says the request was started by another site (or an unknown value).
+    FetchSite(String),
+    /// `Origin` names another host than the one the request was sent to.
+    Origin(String),
+}
+
+/// Refuses unsafe methods (POST, DELETE, …) sent from another site with 403; everything else
+/// goes through untouched.
+pub async fn refuse_cross_site(request: Request, next: Next) -> Response {
+    if request.method().is_safe() {
+        return next.run(request).await;
+    }
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| request.uri().authority().map(|a| a.as_str().to_owned()));
+    match check(request.headers(), host.as_deref()) {
+        Ok(()) => next.run(request).await,
+        Err(reason) => {
+            tracing::warn!(?reason, path = %request.uri().path(), "cross-site form post refused");
+            PageError::new(
+                StatusCode::FORBIDDEN,
+                "this form was sent from another site, so it was not accepted; open the calendar \
+                 and use its own form"
+                    .to_owned(),
+            )
+            .into_response()
+        }
+    }
+}
+
+/// The rule itself: `Sec-Fetch-Site` decides when present (`same-origin` and `none`, a
+/// request the person typed or bookmarked, pass); otherwise `Origin`, when present, must name
+/// the request's own host (`null`, sent from sandboxed or privacy-sensitive contexts, is
+/// refused); with neither header the request passes.
+pub fn check(headers: &HeaderMap, host: Option<&str>) -> Result<(), CrossSite> {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        let site = site.to_str().unwrap_or_default();
+        return match site {
+            "same-origin" | "none" => Ok(()),
+            other => Err(CrossSite::FetchSite(other.chars().take(40).collect())),
+        };
+    }
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return Ok(());
+    };
+    let origin = origin.to_str().unwrap_or_default();
+    // The scheme is not compared: behind a TLS-terminating load balancer the app sees plain
+    // HTTP while the browser's origin says https.
+    let origin_host = origin
+        .split_once("://")
+        .map(|(_, authority)| authority.trim_end_matches('/'));
+    match (origin_host, host) {
+        (Some(from), Some(to)) if from.eq_ignore_ascii_case(to) => Ok(()),
+        _ => Err(CrossSite::Origin(origin.chars().take(100).collect())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, HeaderValue::from_static(value));
+        }
+        map
+    }
+
+    const HOST: Option<&str> = Some("calendar.example:8080");
+
+    #[test]
+    fn programs_without_browser_headers_pass() {
+        assert_eq!(check(&headers(&[]), HOST), Ok(()));
+        assert_eq!(check(&headers(&[]), None), Ok(()));
+    }
+
+    #[test]
+    fn fetch_metadata_decides_when_present() {
+        for site in ["same-origin", "none"] {
+            let h = headers(&[("sec-fetch-site", site)]);
+            assert_eq!(check(&h, HOST), Ok(()), "{site}");
+        }
+        for site in ["cross-site", "same-site", "something-new"] {
+            let h = headers(&[("sec-fetch-site", site)]);
+            assert!(check(&h, HOST).is_err(), "{site}");
+        }
+        // Fetch metadata wins over a matching Origin.
+        let h = headers(&[
+            ("sec-fetch-site", "cross-site"),
+            ("origin", "http://calendar.example:8080"),
+        ]);
+        assert!(check(&h, HOST).is_err());
+    }
+
+    #[test]
+    fn origin_must_name_the_requested_host() {
+        for origin in [
+            "http://calendar.example:8080",
+            "https://calendar.example:8080",
+            "http://CALENDAR.example:8080",
+        ] {
+            let h = headers(&[("origin", origin)]);
+            assert_eq!(check(&h, HOST), Ok(()), "{origin}");
+        }
+        for origin in [
+            "http://evil.example",
+            "http://calendar.example",
+            "http://calendar.example:8081",
+            "null",
+            "",
+        ] {
+            let h = headers(&[("origin", origin)]);
+            assert!(check(&h, HOST).is_err(), "{origin}");
+        }
+        let h = headers(&[("origin", "http://calendar.example:8080")]);
+        assert!(check(&h, None).is_err(), "no host to compare with");
+    }
+}
