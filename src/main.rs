@@ -7,6 +7,11 @@ use leave_calendar::config::{Cli, Command};
 use leave_calendar::startup::Application;
 use leave_calendar::{healthcheck, telemetry};
 
+/// The static build for the container image links musl, whose allocator is slow under threads.
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let settings = cli.settings;

@@ -1,0 +1,461 @@
+data "aws_region" "current" {}
+
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+locals {
+  region     = data.aws_region.current.name
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  name       = var.stack_name
+
+  oidc_host         = "token.actions.githubusercontent.com"
+  oidc_provider_arn = var.create_oidc_provider ? aws_iam_openid_connect_provider.github[0].arn : var.oidc_provider_arn
+
+  # ARN prefixes of this account and region, so no statement reaches another account or region.
+  arn = {
+    ec2     = "arn:${local.partition}:ec2:${local.region}:${local.account_id}"
+    elb     = "arn:${local.partition}:elasticloadbalancing:${local.region}:${local.account_id}"
+    ecs     = "arn:${local.partition}:ecs:${local.region}:${local.account_id}"
+    ecr     = "arn:${local.partition}:ecr:${local.region}:${local.account_id}"
+    logs    = "arn:${local.partition}:logs:${local.region}:${local.account_id}"
+    ddb     = "arn:${local.partition}:dynamodb:${local.region}:${local.account_id}"
+    kms     = "arn:${local.partition}:kms:${local.region}:${local.account_id}"
+    scaling = "arn:${local.partition}:application-autoscaling:${local.region}:${local.account_id}"
+    alarm   = "arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}"
+    iam     = "arn:${local.partition}:iam::${local.account_id}"
+  }
+
+  # Reads Terraform makes to refresh the stack. These actions have no resource-level
+  # permissions (AWS requires `*`); the statement is limited to the region by condition.
+  read_actions = [
+    "application-autoscaling:DescribeScalableTargets",
+    "application-autoscaling:DescribeScalingPolicies",
+    "application-autoscaling:ListTagsForResource",
+    "cloudwatch:DescribeAlarms",
+    "dynamodb:DescribeContinuousBackups",
+    "dynamodb:DescribeTable",
+    "dynamodb:DescribeTimeToLive",
+    "dynamodb:ListTagsOfResource",
+    "ec2:DescribeAccountAttributes",
+    "ec2:DescribeAddresses",
+    "ec2:DescribeAddressesAttribute",
+    "ec2:DescribeAvailabilityZones",
+    "ec2:DescribeFlowLogs",
+    "ec2:DescribeInternetGateways",
+    "ec2:DescribeNatGateways",
+    "ec2:DescribeNetworkAcls",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribePrefixLists",
+    "ec2:DescribeRouteTables",
+    "ec2:DescribeSecurityGroupRules",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeTags",
+    "ec2:DescribeVpcAttribute",
+    "ec2:DescribeVpcEndpointServices",
+    "ec2:DescribeVpcEndpoints",
+    "ec2:DescribeVpcs",
+    "ecr:DescribeImages",
+    "ecr:DescribeRepositories",
+    "ecr:GetLifecyclePolicy",
+    "ecr:GetRepositoryPolicy",
+    "ecr:ListTagsForResource",
+    "ecs:DescribeClusters",
+    "ecs:DescribeServices",
+    "ecs:DescribeTaskDefinition",
+    "ecs:ListTagsForResource",
+    "elasticloadbalancing:DescribeCapacityReservation",
+    "elasticloadbalancing:DescribeListenerAttributes",
+    "elasticloadbalancing:DescribeListeners",
+    "elasticloadbalancing:DescribeLoadBalancerAttributes",
+    "elasticloadbalancing:DescribeLoadBalancers",
+    "elasticloadbalancing:DescribeRules",
+    "elasticloadbalancing:DescribeTags",
+    "elasticloadbalancing:DescribeTargetGroupAttributes",
+    "elasticloadbalancing:DescribeTargetGroups",
+    "elasticloadbalancing:DescribeTargetHealth",
+    "iam:GetRole",
+    "iam:GetRolePolicy",
+    "iam:ListAttachedRolePolicies",
+    "iam:ListInstanceProfilesForRole",
+    "iam:ListRolePolicies",
+    "kms:DescribeKey",
+    "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:ListAliases",
+    "kms:ListResourceTags",
+    "logs:DescribeLogGroups",
+    "logs:ListTagsForResource",
+    "logs:ListTagsLogGroup",
+    "wafv2:GetWebACLForResource",
+  ]
+}
+
+# --- Who may assume the roles: GitHub's OIDC tokens for this repository only ---------------------
+
+resource "aws_iam_openid_connect_provider" "github" {
+  count = var.create_oidc_provider ? 1 : 0
+
+  url            = "https://${local.oidc_host}"
+  client_id_list = ["sts.amazonaws.com"]
+
+  tags = var.tags
+}
+
+locals {
+  # Only this repository's workflows, by exact subject: the deploy role from the main branch (or
+  # the given environments), the plan role from pull requests.
+  trust = {
+    deploy = [for s in var.deploy_subjects : "repo:${var.github_repository}:${s}"]
+    plan   = ["repo:${var.github_repository}:pull_request"]
+  }
+  trust_policies = {
+    for role, subjects in local.trust : role => jsonencode({
+      Version = "2012-10-17"
+      Statement = [{
+        Sid       = "GitHubActions"
+        Effect    = "Allow"
+        Action    = "sts:AssumeRoleWithWebIdentity"
+        Principal = { Federated = local.oidc_provider_arn }
+        Condition = {
+          StringEquals = {
+            "${local.oidc_host}:aud" = "sts.amazonaws.com"
+            "${local.oidc_host}:sub" = subjects
+          }
+        }
+      }]
+    })
+  }
+
+  in_region = { StringEquals = { "aws:RequestedRegion" = local.region } }
+  state_arn = "arn:${local.partition}:s3:::${coalesce(var.state_bucket, "none")}"
+
+  # What both roles need to refresh the stack and read its state.
+  read_statements = concat(
+    [
+      {
+        # These reads have no resource-level permissions (AWS requires `*`): limited to the region.
+        Sid       = "RefreshTheStack"
+        Effect    = "Allow"
+        Action    = local.read_actions
+        Resource  = "*"
+        Condition = local.in_region
+      },
+      {
+        Sid      = "WhoAmI"
+        Effect   = "Allow"
+        Action   = ["sts:GetCallerIdentity"]
+        Resource = "*"
+      },
+    ],
+    [for statement in [
+      {
+        Sid       = "ListState"
+        Effect    = "Allow"
+        Action    = ["s3:ListBucket"]
+        Resource  = local.state_arn
+        Condition = { StringLike = { "s3:prefix" = ["${var.state_key_prefix}*"] } }
+      },
+      {
+        Sid      = "ReadState"
+        Effect   = "Allow"
+        Action   = ["s3:GetObject"]
+        Resource = "${local.state_arn}/${var.state_key_prefix}*"
+      },
+    ] : statement if var.state_bucket != null],
+  )
+
+  # What only the deploy role may do: push the image and change the stack's own resources.
+  deploy_statements = concat(
+    [for statement in [
+      {
+        Sid      = "WriteStateAndLock"
+        Effect   = "Allow"
+        Action   = ["s3:DeleteObject", "s3:PutObject"]
+        Resource = "${local.state_arn}/${var.state_key_prefix}*"
+      },
+    ] : statement if var.state_bucket != null],
+    [
+      {
+        Sid      = "LogInToTheRegistry"
+        Effect   = "Allow"
+        Action   = ["ecr:GetAuthorizationToken"] # no resource-level permissions
+        Resource = "*"
+      },
+      {
+        Sid    = "PushAndManageTheRepository"
+        Effect = "Allow"
+        Action = [
+          "ecr:BatchCheckLayerAvailability",
+          "ecr:BatchGetImage",
+          "ecr:CompleteLayerUpload",
+          "ecr:CreateRepository",
+          "ecr:DeleteLifecyclePolicy",
+          "ecr:DeleteRepository",
+          "ecr:InitiateLayerUpload",
+          "ecr:PutImage",
+          "ecr:PutImageScanningConfiguration",
+          "ecr:PutImageTagMutability",
+          "ecr:PutLifecyclePolicy",
+          "ecr:TagResource",
+          "ecr:UntagResource",
+          "ecr:UploadLayerPart",
+        ]
+        Resource = "${local.arn.ecr}:repository/${local.name}"
+      },
+      {
+        Sid    = "NetworkInThisRegion"
+        Effect = "Allow"
+        Action = [
+          "ec2:AllocateAddress",
+          "ec2:AssociateRouteTable",
+          "ec2:AttachInternetGateway",
+          "ec2:AuthorizeSecurityGroupEgress",
+          "ec2:AuthorizeSecurityGroupIngress",
+          "ec2:CreateFlowLogs",
+          "ec2:CreateInternetGateway",
+          "ec2:CreateNatGateway",
+          "ec2:CreateRoute",
+          "ec2:CreateRouteTable",
+          "ec2:CreateSecurityGroup",
+          "ec2:CreateSubnet",
+          "ec2:CreateTags",
+          "ec2:CreateVpc",
+          "ec2:CreateVpcEndpoint",
+          "ec2:DeleteFlowLogs",
+          "ec2:DeleteInternetGateway",
+          "ec2:DeleteNatGateway",
+          "ec2:DeleteRoute",
+          "ec2:DeleteRouteTable",
+          "ec2:DeleteSecurityGroup",
+          "ec2:DeleteSubnet",
+          "ec2:DeleteTags",
+          "ec2:DeleteVpc",
+          "ec2:DeleteVpcEndpoints",
+          "ec2:DetachInternetGateway",
+          "ec2:DisassociateAddress",
+          "ec2:DisassociateRouteTable",
+          "ec2:ModifySecurityGroupRules",
+          "ec2:ModifySubnetAttribute",
+          "ec2:ModifyVpcAttribute",
+          "ec2:ModifyVpcEndpoint",
+          "ec2:ReleaseAddress",
+          "ec2:ReplaceRoute",
+          "ec2:RevokeSecurityGroupEgress",
+          "ec2:RevokeSecurityGroupIngress",
+          "ec2:UpdateSecurityGroupRuleDescriptionsEgress",
+          "ec2:UpdateSecurityGroupRuleDescriptionsIngress",
+        ]
+        # EC2 resources of this account and region, and the AWS-owned prefix lists that routes
+        # and gateway endpoints refer to.
+        Resource = ["${local.arn.ec2}:*", "arn:${local.partition}:ec2:${local.region}:aws:prefix-list/*"]
+      },
+      {
+        Sid    = "TheLoadBalancer"
+        Effect = "Allow"
+        Action = [
+          "elasticloadbalancing:AddTags",
+          "elasticloadbalancing:CreateListener",
+          "elasticloadbalancing:CreateLoadBalancer",
+          "elasticloadbalancing:CreateTargetGroup",
+          "elasticloadbalancing:DeleteListener",
+          "elasticloadbalancing:DeleteLoadBalancer",
+          "elasticloadbalancing:DeleteTargetGroup",
+          "elasticloadbalancing:ModifyListener",
+          "elasticloadbalancing:ModifyListenerAttributes",
+          "elasticloadbalancing:ModifyLoadBalancerAttributes",
+          "elasticloadbalancing:ModifyTargetGroup",
+          "elasticloadbalancing:ModifyTargetGroupAttributes",
+          "elasticloadbalancing:RemoveTags",
+          "elasticloadbalancing:SetSecurityGroups",
+          "elasticloadbalancing:SetSubnets",
+          "elasticloadbalancing:SetWebAcl",
+        ]
+        Resource = [
+          "${local.arn.elb}:loadbalancer/app/${local.name}/*",
+          "${local.arn.elb}:listener/app/${local.name}/*",
+          "${local.arn.elb}:targetgroup/${local.name}-*/*",
+        ]
+      },
+      {
+        Sid    = "TheClusterAndService"
+        Effect = "Allow"
+        Action = [
+          "ecs:CreateCluster",
+          "ecs:CreateService",
+          "ecs:DeleteCluster",
+          "ecs:DeleteService",
+          "ecs:PutClusterCapacityProviders",
+          "ecs:TagResource",
+          "ecs:UntagResource",
+          "ecs:UpdateCluster",
+          "ecs:UpdateClusterSettings",
+          "ecs:UpdateService",
+        ]
+        Resource = [
+          "${local.arn.ecs}:cluster/${local.name}",
+          "${local.arn.ecs}:service/${local.name}/${local.name}",
+          "${local.arn.ecs}:task-definition/${local.name}:*",
+        ]
+      },
+      {
+        # Register and deregister have no resource-level permissions: limited to the region.
+        Sid       = "TaskDefinitions"
+        Effect    = "Allow"
+        Action    = ["ecs:DeregisterTaskDefinition", "ecs:RegisterTaskDefinition"]
+        Resource  = "*"
+        Condition = local.in_region
+      },
+      {
+        # The deploy role's own name does not match: it cannot widen its own permissions.
+        Sid    = "TheStacksRoles"
+        Effect = "Allow"
+        Action = [
+          "iam:CreateRole",
+          "iam:DeleteRole",
+          "iam:DeleteRolePolicy",
+          "iam:PutRolePolicy",
+          "iam:TagRole",
+          "iam:UntagRole",
+          "iam:UpdateAssumeRolePolicy",
+          "iam:UpdateRole",
+        ]
+        Resource = "${local.arn.iam}:role/${local.name}-*"
+      },
+      {
+        Sid       = "PassTheStacksRolesToTheirServices"
+        Effect    = "Allow"
+        Action    = ["iam:PassRole"]
+        Resource  = "${local.arn.iam}:role/${local.name}-*"
+        Condition = { StringEquals = { "iam:PassedToService" = ["ecs-tasks.amazonaws.com", "vpc-flow-logs.amazonaws.com"] } }
+      },
+      {
+        Sid      = "ServiceLinkedRoles"
+        Effect   = "Allow"
+        Action   = ["iam:CreateServiceLinkedRole"]
+        Resource = "${local.arn.iam}:role/aws-service-role/*"
+        Condition = { StringEquals = { "iam:AWSServiceName" = [
+          "ecs.amazonaws.com",
+          "ecs.application-autoscaling.amazonaws.com",
+          "elasticloadbalancing.amazonaws.com",
+        ] } }
+      },
+      {
+        Sid    = "TheStacksLogGroups"
+        Effect = "Allow"
+        Action = [
+          "logs:AssociateKmsKey",
+          "logs:CreateLogGroup",
+          "logs:DeleteLogGroup",
+          "logs:DeleteRetentionPolicy",
+          "logs:DisassociateKmsKey",
+          "logs:PutRetentionPolicy",
+          "logs:TagLogGroup",
+          "logs:TagResource",
+          "logs:UntagLogGroup",
+          "logs:UntagResource",
+        ]
+        Resource = [
+          "${local.arn.logs}:log-group:/ecs/${local.name}",
+          "${local.arn.logs}:log-group:/ecs/${local.name}:*",
+          "${local.arn.logs}:log-group:/vpc/${local.name}/*",
+        ]
+      },
+      {
+        Sid    = "TheStacksTable"
+        Effect = "Allow"
+        Action = [
+          "dynamodb:CreateTable",
+          "dynamodb:DeleteTable",
+          "dynamodb:TagResource",
+          "dynamodb:UntagResource",
+          "dynamodb:UpdateContinuousBackups",
+          "dynamodb:UpdateTable",
+          "dynamodb:UpdateTimeToLive",
+        ]
+        Resource = "${local.arn.ddb}:table/${local.name}-*"
+      },
+      {
+        Sid    = "Autoscaling"
+        Effect = "Allow"
+        Action = [
+          "application-autoscaling:DeleteScalingPolicy",
+          "application-autoscaling:DeregisterScalableTarget",
+          "application-autoscaling:PutScalingPolicy",
+          "application-autoscaling:RegisterScalableTarget",
+          "application-autoscaling:TagResource",
+          "application-autoscaling:UntagResource",
+        ]
+        Resource = "${local.arn.scaling}:scalable-target/*"
+      },
+      {
+        # Target tracking policies create their alarms with the caller's permissions.
+        Sid      = "TargetTrackingAlarms"
+        Effect   = "Allow"
+        Action   = ["cloudwatch:DeleteAlarms", "cloudwatch:PutMetricAlarm"]
+        Resource = "${local.arn.alarm}:alarm:TargetTracking-service/${local.name}/${local.name}-*"
+      },
+      {
+        # A key's ARN exists only after creation: keys of this account and region, the stack's aliases.
+        Sid    = "KeysOfTheStack"
+        Effect = "Allow"
+        Action = [
+          "kms:CreateAlias",
+          "kms:DeleteAlias",
+          "kms:EnableKeyRotation",
+          "kms:PutKeyPolicy",
+          "kms:ScheduleKeyDeletion",
+          "kms:TagResource",
+          "kms:UntagResource",
+        ]
+        Resource = ["${local.arn.kms}:key/*", "${local.arn.kms}:alias/dynamodb-${local.name}-*"]
+      },
+      {
+        Sid       = "CreateKeys"
+        Effect    = "Allow"
+        Action    = ["kms:CreateKey"] # no resource-level permissions
+        Resource  = "*"
+        Condition = local.in_region
+      },
+    ],
+  )
+}
+
+# --- The roles -----------------------------------------------------------------------------------
+
+resource "aws_iam_role" "deploy" {
+  # Not "<name>-...": the deploy role may manage the stack's roles, never itself.
+  name                 = "github-deploy-${local.name}"
+  description          = "Assumed by GitHub Actions (${var.github_repository}) to push the image and apply the ${local.name} stack"
+  assume_role_policy   = local.trust_policies.deploy
+  max_session_duration = var.max_session_duration
+
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy" "deploy" {
+  name   = "deploy-${local.name}"
+  role   = aws_iam_role.deploy.id
+  policy = jsonencode({ Version = "2012-10-17", Statement = concat(local.read_statements, local.deploy_statements) })
+}
+
+resource "aws_iam_role" "plan" {
+  count = var.enable_plan_role ? 1 : 0
+
+  name                 = "github-plan-${local.name}"
+  description          = "Assumed by pull requests of ${var.github_repository} to show the Terraform plan (read only)"
+  assume_role_policy   = local.trust_policies.plan
+  max_session_duration = var.max_session_duration
+
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy" "plan" {
+  count = var.enable_plan_role ? 1 : 0
+
+  name   = "plan-${local.name}"
+  role   = aws_iam_role.plan[0].id
+  policy = jsonencode({ Version = "2012-10-17", Statement = local.read_statements })
+}

@@ -1,0 +1,14 @@
+output "deploy_role_arn" {
+  description = "ARN of the role the deploy workflow assumes (the repository variable `AWS_DEPLOY_ROLE_ARN`)."
+  value       = aws_iam_role.deploy.arn
+}
+
+output "plan_role_arn" {
+  description = "ARN of the read-only role pull requests assume to show the plan (`AWS_PLAN_ROLE_ARN`), or `null`."
+  value       = one(aws_iam_role.plan[*].arn)
+}
+
+output "oidc_provider_arn" {
+  description = "ARN of the GitHub OIDC identity provider the roles trust."
+  value       = local.oidc_provider_arn
+}

@@ -1,0 +1,200 @@
+# Rules of the optional GitHub OIDC module (deploy from GitHub Actions without long-lived keys),
+# in plan mode against a mocked provider: who may assume each role, and that each role can do
+# only what a deployment (or a pull request's plan) needs.
+
+mock_provider "aws" {
+  override_during = plan
+
+  mock_data "aws_region" {
+    defaults = { name = "eu-west-1" }
+  }
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "123456789012" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_resource "aws_iam_openid_connect_provider" {
+    defaults = { arn = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com" }
+  }
+  mock_resource "aws_iam_role" {
+    defaults = { arn = "arn:aws:iam::123456789012:role/github-deploy-leave-calendar" }
+  }
+}
+
+variables {
+  github_repository = "acme/leave-calendar"
+  state_bucket      = "acme-terraform-state"
+}
+
+run "only_main_deploys_and_only_pull_requests_plan" {
+  command = plan
+
+  module {
+    source = "./modules/github_oidc"
+  }
+
+  assert {
+    condition = jsondecode(aws_iam_role.deploy.assume_role_policy).Statement[0].Condition.StringEquals == {
+      "token.actions.githubusercontent.com:aud" = "sts.amazonaws.com"
+      "token.actions.githubusercontent.com:sub" = ["repo:acme/leave-calendar:ref:refs/heads/main"]
+    }
+    error_message = "The deploy role must trust exactly the repository's main branch, with GitHub's audience."
+  }
+
+  assert {
+    condition     = jsondecode(aws_iam_role.plan[0].assume_role_policy).Statement[0].Condition.StringEquals["token.actions.githubusercontent.com:sub"] == ["repo:acme/leave-calendar:pull_request"]
+    error_message = "The plan role must trust exactly the repository's pull requests."
+  }
+
+  assert {
+    condition     = jsondecode(aws_iam_role.deploy.assume_role_policy).Statement[0].Principal.Federated == "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
+    error_message = "The roles must trust GitHub's OIDC identity provider, and only it."
+  }
+
+  assert {
+    condition     = !startswith(aws_iam_role.deploy.name, "leave-calendar-")
+    error_message = "The deploy role may manage the stack's roles (leave-calendar-*), so its own name must not match: it could widen its own permissions."
+  }
+
+  assert {
+    condition     = aws_iam_role.deploy.max_session_duration == 3600
+    error_message = "Sessions last an hour by default."
+  }
+}
+
+run "deploy_permissions_are_explicit_and_scoped" {
+  command = plan
+
+  module {
+    source = "./modules/github_oidc"
+  }
+
+  # Statements whose resource is `*`: only actions AWS offers no resource-level permission for.
+  assert {
+    condition = alltrue([
+      for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement : s.Resource != "*" || alltrue([
+        for a in s.Action : contains([
+          "sts:GetCallerIdentity", "ecr:GetAuthorizationToken", "kms:CreateKey",
+          "ecs:RegisterTaskDefinition", "ecs:DeregisterTaskDefinition",
+        ], a) || can(regex(":(Describe|List|Get)[A-Za-z]*$", a))
+      ])
+    ])
+    error_message = "Only reads and actions without resource-level permissions may have the resource `*`."
+  }
+
+  assert {
+    condition = alltrue([
+      for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement :
+      s.Resource != "*" || s.Sid == "WhoAmI" || s.Sid == "LogInToTheRegistry" || try(s.Condition.StringEquals["aws:RequestedRegion"] == "eu-west-1", false)
+    ])
+    error_message = "Every other statement with the resource `*` must be limited to the stack's region."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement : [for a in s.Action : !strcontains(a, "*")]
+    ]))
+    error_message = "No wildcard in any action: every action is named."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement : [
+        for r in flatten([s.Resource]) : r == "*" || startswith(r, "arn:aws:s3:::acme-terraform-state") || strcontains(r, ":123456789012:") || strcontains(r, ":eu-west-1:aws:prefix-list/")
+      ]
+    ]))
+    error_message = "Every resource must be in this account (or the state bucket)."
+  }
+
+  assert {
+    condition = alltrue([
+      for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement :
+      !contains(s.Action, "iam:PassRole") || try(
+        s.Resource == "arn:aws:iam::123456789012:role/leave-calendar-*" &&
+        s.Condition.StringEquals["iam:PassedToService"] == ["ecs-tasks.amazonaws.com", "vpc-flow-logs.amazonaws.com"],
+        false
+      )
+    ])
+    error_message = "iam:PassRole must be limited to the stack's roles, passed to ECS tasks and flow logs only."
+  }
+
+  assert {
+    condition = alltrue([
+      for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement :
+      !anytrue([for a in s.Action : startswith(a, "iam:") && a != "iam:PassRole" && a != "iam:CreateServiceLinkedRole" && !startswith(a, "iam:Get") && !startswith(a, "iam:List")]) ||
+      s.Resource == "arn:aws:iam::123456789012:role/leave-calendar-*"
+    ])
+    error_message = "The deploy role may change only the stack's own roles."
+  }
+
+  assert {
+    condition = contains([
+      for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement : s.Resource if s.Sid == "PushAndManageTheRepository"
+    ], "arn:aws:ecr:eu-west-1:123456789012:repository/leave-calendar")
+    error_message = "Pushing is allowed to the stack's repository only."
+  }
+
+  assert {
+    condition = contains([
+      for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement : s.Resource if s.Sid == "WriteStateAndLock"
+    ], "arn:aws:s3:::acme-terraform-state/leave-calendar/*")
+    error_message = "The deploy role must write the state and its lock file, under the state's prefix only."
+  }
+}
+
+run "the_plan_role_only_reads" {
+  command = plan
+
+  module {
+    source = "./modules/github_oidc"
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for s in jsondecode(aws_iam_role_policy.plan[0].policy).Statement : [
+        for a in s.Action : can(regex(":(Describe|List|Get)[A-Za-z]*$", a))
+      ]
+    ]))
+    error_message = "The pull-request role may only describe, list and get."
+  }
+}
+
+run "an_existing_identity_provider_can_be_reused" {
+  command = plan
+
+  module {
+    source = "./modules/github_oidc"
+  }
+
+  variables {
+    create_oidc_provider = false
+    oidc_provider_arn    = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
+    enable_plan_role     = false
+    state_bucket         = null
+  }
+
+  assert {
+    condition     = length(aws_iam_openid_connect_provider.github) == 0 && length(aws_iam_role.plan) == 0
+    error_message = "With an existing identity provider and no plan role, only the deploy role is created."
+  }
+
+  assert {
+    condition     = !anytrue([for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement : startswith(s.Sid, "ListState") || startswith(s.Sid, "WriteState")])
+    error_message = "Without a state bucket there are no state permissions."
+  }
+}
+
+run "wildcard_subjects_are_refused" {
+  command = plan
+
+  module {
+    source = "./modules/github_oidc"
+  }
+
+  variables {
+    deploy_subjects = ["ref:refs/heads/*"]
+  }
+
+  expect_failures = [var.deploy_subjects]
+}
