@@ -585,12 +585,8 @@ mod pages {
 async fn idempotency_keys_make_creates_safe_to_retry() {
     let app = spawn_app().await;
     let post = |key: &'static str, body: Value| {
-        let request = app
-            .client
-            .post(app.url("/api/v1/bookings"))
-            .header("idempotency-key", key)
-            .json(&body);
-        async move { request.send().await.unwrap() }
+        let app = &app;
+        async move { app.post_json_with_key("/api/v1/bookings", key, &body).await }
     };
     let body = json!({"user_name": "Kim", "from_date": "2026-08-03", "to_date": "2026-08-04"});
     let first = post("order-42", body.clone()).await;

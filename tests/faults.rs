@@ -153,23 +153,13 @@ async fn a_lost_create_response_stores_one_booking() {
     let other = json!({"user_name": "Bea", "from_date": "2026-03-09", "to_date": "2026-03-10"});
     proxy.set_for(Some("TransactWriteItems"), Fault::LoseResponse, None);
     let first = app
-        .client
-        .post(app.url("/api/v1/bookings"))
-        .header("idempotency-key", key)
-        .json(&other)
-        .send()
-        .await
-        .unwrap();
+        .post_json_with_key("/api/v1/bookings", key, &other)
+        .await;
     assert_eq!(first.status(), 503);
     proxy.clear();
     let retry = app
-        .client
-        .post(app.url("/api/v1/bookings"))
-        .header("idempotency-key", key)
-        .json(&other)
-        .send()
-        .await
-        .unwrap();
+        .post_json_with_key("/api/v1/bookings", key, &other)
+        .await;
     assert_eq!(retry.status(), 201);
     assert_eq!(retry.headers()["idempotent-replayed"], "true");
 

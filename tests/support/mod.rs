@@ -74,6 +74,21 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// A create with an `Idempotency-Key` header.
+    pub async fn post_json_with_key(
+        &self,
+        path: &str,
+        key: &str,
+        body: &serde_json::Value,
+    ) -> reqwest::Response {
+        let request = self
+            .client
+            .post(self.url(path))
+            .header("idempotency-key", key)
+            .json(body);
+        request.send().await.expect("request sent")
+    }
+
     pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
         self.client
             .post(self.url(path))
