@@ -196,14 +196,7 @@ mod pages {
     async fn booking_through_the_form_redirects_to_its_month_and_shows_it() {
         let app = spawn_app().await;
         let response = app
-            .post_form(
-                "/",
-                &[
-                    ("user_name", "Grace Hopper"),
-                    ("from_date", "2026-02-26"),
-                    ("to_date", "2026-03-03"),
-                ],
-            )
+            .post_booking_form("Grace Hopper", "2026-02-26", "2026-03-03")
             .await;
         assert_eq!(response.status(), 303, "post/redirect/get");
         assert_eq!(response.headers()["location"], "/?month=2026-02");
@@ -232,14 +225,7 @@ mod pages {
         let app = spawn_app().await;
         app.book("Alan", "2026-06-10", "2026-06-12").await;
         let response = app
-            .post_form(
-                "/",
-                &[
-                    ("user_name", "alan"),
-                    ("from_date", "2026-06-12"),
-                    ("to_date", "2026-06-14"),
-                ],
-            )
+            .post_booking_form("alan", "2026-06-12", "2026-06-14")
             .await;
         assert_eq!(response.status(), 409);
         let page = response.text().await.unwrap();
@@ -253,14 +239,7 @@ mod pages {
         );
 
         let invalid = app
-            .post_form(
-                "/",
-                &[
-                    ("user_name", "Alan"),
-                    ("from_date", "2026-02-30"),
-                    ("to_date", "2026-03-01"),
-                ],
-            )
+            .post_booking_form("Alan", "2026-02-30", "2026-03-01")
             .await;
         assert_eq!(invalid.status(), 422);
         let page = invalid.text().await.unwrap();
@@ -276,14 +255,7 @@ mod pages {
         );
 
         let reversed = app
-            .post_form(
-                "/",
-                &[
-                    ("user_name", "Alan"),
-                    ("from_date", "2026-03-05"),
-                    ("to_date", "2026-03-01"),
-                ],
-            )
+            .post_booking_form("Alan", "2026-03-05", "2026-03-01")
             .await;
         assert_eq!(reversed.status(), 422);
         assert!(
@@ -393,14 +365,7 @@ mod pages {
             .unwrap();
         assert_eq!(same.status(), 303);
         let plain = app
-            .post_form(
-                "/",
-                &[
-                    ("user_name", "Script"),
-                    ("from_date", "2026-05-04"),
-                    ("to_date", "2026-05-05"),
-                ],
-            )
+            .post_booking_form("Script", "2026-05-04", "2026-05-05")
             .await;
         assert_eq!(plain.status(), 303);
 
@@ -434,14 +399,7 @@ mod pages {
     async fn the_form_remembers_the_last_name_booked_with() {
         let app = spawn_app().await;
         let response = app
-            .post_form(
-                "/",
-                &[
-                    ("user_name", "  Zoë <O'Neil> "),
-                    ("from_date", "2026-08-03"),
-                    ("to_date", "2026-08-04"),
-                ],
-            )
+            .post_booking_form("  Zoë <O'Neil> ", "2026-08-03", "2026-08-04")
             .await;
         assert_eq!(response.status(), 303);
         let cookie = response.headers()["set-cookie"]
@@ -473,14 +431,7 @@ mod pages {
 
         // A refused booking sets no cookie; a bad cookie is ignored.
         let refused = app
-            .post_form(
-                "/",
-                &[
-                    ("user_name", "Other"),
-                    ("from_date", "2026-08-05"),
-                    ("to_date", "2026-08-01"),
-                ],
-            )
+            .post_booking_form("Other", "2026-08-05", "2026-08-01")
             .await;
         assert_eq!(refused.status(), 422);
         assert!(refused.headers().get("set-cookie").is_none());

@@ -98,6 +98,15 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// Posts the booking form of the month page, as a browser without JavaScript does.
+    pub async fn post_booking_form(&self, name: &str, from: &str, to: &str) -> reqwest::Response {
+        self.post_form(
+            "/",
+            &[("user_name", name), ("from_date", from), ("to_date", to)],
+        )
+        .await
+    }
+
     pub async fn delete(&self, path: &str) -> reqwest::Response {
         self.client
             .delete(self.url(path))
