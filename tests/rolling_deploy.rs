@@ -38,10 +38,9 @@ struct Outcome {
 /// Concurrent clients through the load balancer until stopped: `GET /health` and the month's
 /// bookings; the first client also books, every other request, a new person each time.
 ///
-/// Only one client books, and in another month than the one listed: moto copies the whole
-/// table for every `TransactWriteItems` and fails (HTTP 500) when the table changes meanwhile,
-/// and its reads are not safe against a write to the partition they read. DynamoDB has no such
-/// limits; the emulator does, and this test is about the load balancer, not about it.
+/// Only one client books, and in another month than the one listed: the emulator serves one
+/// request at a time (see `tests/support/moto_serialized.py`), so writes are kept few to keep
+/// its queue short; this test is about the load balancer, not about the store.
 struct Load {
     stop: Arc<AtomicBool>,
     outcomes: Arc<Mutex<Vec<Outcome>>>,
