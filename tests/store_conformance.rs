@@ -54,6 +54,7 @@ conformance!(
     delete_removes_everything_and_frees_the_days,
     overlap_with_the_same_person_is_refused,
     concurrent_overlapping_bookings_store_exactly_one,
+    concurrent_writes_each_get_their_own_answer,
     empty_month_lists_nothing,
     spanning_bookings_appear_in_every_month_they_touch,
     pagination_loses_and_repeats_nothing,
@@ -214,6 +215,63 @@ async fn concurrent_overlapping_bookings_store_exactly_one(store: Arc<dyn LeaveS
         list_all(&*store, query(month("2026-05"), 50)).await.len(),
         1
     );
+}
+
+/// Creates and deletes of many people at once, some refused: a refusal or a missing booking
+/// affects only its own write (the embedded store commits concurrent writes together).
+async fn concurrent_writes_each_get_their_own_answer(store: Arc<dyn LeaveStore>) {
+    let leaving: Vec<Booking> = (0..8)
+        .map(|i| booking(&format!("Leaver {i}"), "2026-07-20", "2026-07-21"))
+        .collect();
+    for b in &leaving {
+        store.create_new(b).await.unwrap();
+    }
+    // Each person asks for two overlapping bookings and one apart from them.
+    let wanted: Vec<[Booking; 3]> = (0..8)
+        .map(|i| {
+            let name = format!("Person {i}");
+            [
+                booking(&name, "2026-07-01", "2026-07-03"),
+                booking(&name, "2026-07-03", "2026-07-05"),
+                booking(&name, "2026-07-10", "2026-07-11"),
+            ]
+        })
+        .collect();
+    let mut creates = Vec::new();
+    for b in wanted.iter().flatten() {
+        let (store, b) = (Arc::clone(&store), b.clone());
+        creates.push(tokio::spawn(async move { store.create_new(&b).await }));
+    }
+    let mut deletes = Vec::new();
+    for id in leaving.iter().map(|b| b.id).chain([BookingId::generate()]) {
+        let store = Arc::clone(&store);
+        deletes.push(tokio::spawn(async move { store.delete(id).await }));
+    }
+
+    let mut answers = Vec::new();
+    for create in creates {
+        answers.push(create.await.unwrap());
+    }
+    let mut expected = HashSet::new();
+    for (person, answers) in wanted.iter().zip(answers.chunks(3)) {
+        match answers {
+            [Ok(()), Err(Error::Conflict { .. }), Ok(())] => expected.insert(person[0].id),
+            [Err(Error::Conflict { .. }), Ok(()), Ok(())] => expected.insert(person[1].id),
+            other => panic!("{}: {other:?}", person[0].user_name),
+        };
+        expected.insert(person[2].id);
+    }
+    let mut deleted = Vec::new();
+    for delete in deletes {
+        deleted.push(delete.await.unwrap());
+    }
+    let (unknown, known) = deleted.split_last().unwrap();
+    assert!(known.iter().all(Result::is_ok), "{known:?}");
+    assert!(matches!(unknown, Err(Error::NotFound)), "{unknown:?}");
+
+    let listed = list_all(&*store, query(month("2026-07"), 100)).await;
+    assert_eq!(ids(&listed).into_iter().collect::<HashSet<_>>(), expected);
+    assert_eq!(listed.len(), expected.len());
 }
 
 async fn empty_month_lists_nothing(store: Arc<dyn LeaveStore>) {

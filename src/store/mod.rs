@@ -80,8 +80,6 @@ pub trait LeaveStore: Send + Sync + 'static {
     async fn ping(&self) -> Result<()>;
 }
 
-/// Keeps the first `limit` of `candidates` (already in listing order) and sets the cursor when
-/// there was at least one more: backends fetch `limit + 1` to know that without a second read.
 /// The answer to a create whose idempotency key was used before for `earlier`.
 fn replay(booking: &Booking, earlier: Result<Booking>) -> Result<Created> {
     match earlier {
@@ -102,6 +100,8 @@ fn idempotency_expiry() -> i64 {
     jiff::Timestamp::now().as_second() + IDEMPOTENCY_TTL.as_secs() as i64
 }
 
+/// Keeps the first `limit` of `candidates` (already in listing order) and sets the cursor when
+/// there was at least one more: backends fetch `limit + 1` to know that without a second read.
 fn into_page(mut candidates: Vec<Booking>, limit: usize) -> Page {
     let next = if candidates.len() > limit {
         candidates.truncate(limit);

@@ -1,0 +1,145 @@
+//! The embedded backend: a redb database file in a data directory (ACID, one writer at a time).
+
+mod transaction;
+mod writer;
+
+use std::path::Path;
+use std::sync::{Arc, mpsc};
+
+use async_trait::async_trait;
+use redb::{Database, TableDefinition};
+use tokio::sync::oneshot;
+
+use super::plan::{self, Partition};
+use super::record::Record;
+use super::{Created, Error, LeaveStore, ListQuery, Page, Result, into_page};
+use crate::domain::{Booking, BookingId, IdempotencyKey};
+use writer::Write;
+
+/// Booking id → record.
+const BOOKINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("bookings");
+/// (month `YYYY-MM`, sort key) → record, for every month a booking touches.
+const BY_MONTH: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("by_month");
+/// (person key, sort key) → record.
+const BY_PERSON: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("by_person");
+/// Idempotency key → (booking id, expiry in Unix seconds).
+const IDEMPOTENCY: TableDefinition<&str, (&str, i64)> = TableDefinition::new("idempotency");
+
+const FILE_NAME: &str = "leave-calendar.redb";
+
+/// Page cache size. redb's default (1 GiB) lets memory grow with the database; a team's
+/// calendar works well within a few MiB, and the process stays small under load.
+const CACHE_BYTES: usize = 8 * 1024 * 1024;
+
+pub struct EmbeddedStore {
+    db: Arc<Database>,
+    /// Creates and deletes go to the writer thread, see [`writer`].
+    writes: mpsc::Sender<Write>,
+}
+
+impl EmbeddedStore {
+    /// Opens (or creates) the database in `data_dir`, creating the directory if needed.
+    pub fn open(data_dir: &Path) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| anyhow::anyhow!("cannot create DATA_DIR {}: {e}", data_dir.display()))?;
+        let path = data_dir.join(FILE_NAME);
+        let db = redb::Builder::new()
+            .set_cache_size(CACHE_BYTES)
+            .create(&path)
+            .map_err(|e| anyhow::anyhow!("cannot open database {}: {e}", path.display()))?;
+        // Create the tables once so that readers never meet a missing table.
+        let txn = db.begin_write()?;
+        drop(transaction::WriteTables::open(&txn)?);
+        txn.commit()?;
+        let db = Arc::new(db);
+        let writes = writer::spawn(Arc::clone(&db))
+            .map_err(|e| anyhow::anyhow!("cannot start the storage writer: {e}"))?;
+        Ok(Self { db, writes })
+    }
+
+    /// Runs a read on the calling thread. Reads come from redb's cache or the OS page cache in
+    /// microseconds; handing them to the blocking pool cost two thread switches per request,
+    /// more than the read itself.
+    fn read<T>(&self, work: impl FnOnce(&Database) -> Result<T>) -> Result<T> {
+        work(&self.db)
+    }
+
+    /// Queues `write` for the writer thread and waits for its answer, which comes once the
+    /// transaction holding it is committed.
+    async fn write<T>(&self, write: Write, answer: oneshot::Receiver<Result<T>>) -> Result<T> {
+        let stopped = || Error::Internal("the storage writer has stopped".to_owned());
+        self.writes.send(write).map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> Error {
+    Error::Internal(e.to_string())
+}
+
+fn encode(booking: &Booking) -> Result<Vec<u8>> {
+    serde_json::to_vec(&Record::from(booking)).map_err(internal)
+}
+
+fn decode(bytes: &[u8]) -> Result<Booking> {
+    serde_json::from_slice::<Record>(bytes)
+        .map_err(internal)?
+        .try_into()
+}
+
+#[async_trait]
+impl LeaveStore for EmbeddedStore {
+    async fn create(
+        &self,
+        booking: &Booking,
+        idempotency_key: Option<&IdempotencyKey>,
+    ) -> Result<Created> {
+        let (write, answer) = Write::create(booking.clone(), idempotency_key.cloned());
+        self.write(write, answer).await
+    }
+
+    async fn get(&self, id: BookingId) -> Result<Booking> {
+        self.read(move |db| {
+            let txn = db.begin_read().map_err(internal)?;
+            let bookings = txn.open_table(BOOKINGS).map_err(internal)?;
+            let found = bookings.get(id.to_string().as_str()).map_err(internal)?;
+            decode(found.ok_or(Error::NotFound)?.value())
+        })
+    }
+
+    async fn delete(&self, id: BookingId) -> Result<()> {
+        let (write, answer) = Write::delete(id);
+        self.write(write, answer).await
+    }
+
+    async fn list(&self, query: &ListQuery) -> Result<Page> {
+        self.read(move |db| {
+            let txn = db.begin_read().map_err(internal)?;
+            let by_month = txn.open_table(BY_MONTH).map_err(internal)?;
+            let by_person = txn.open_table(BY_PERSON).map_err(internal)?;
+            let mut found = Vec::new();
+            for segment in plan::segments(query) {
+                let (table, partition) = match &segment.partition {
+                    Partition::Month(month) => (&by_month, month.to_string()),
+                    Partition::Person(key) => (&by_person, key.clone()),
+                };
+                let bounds = (partition.as_str(), segment.lo.as_str())
+                    ..=(partition.as_str(), segment.hi.as_str());
+                for entry in table.range(bounds).map_err(internal)? {
+                    let booking = decode(entry.map_err(internal)?.1.value())?;
+                    if plan::keeps(&segment, query, &booking) {
+                        found.push(booking);
+                        if found.len() > query.limit {
+                            return Ok(into_page(found, query.limit));
+                        }
+                    }
+                }
+            }
+            Ok(into_page(found, query.limit))
+        })
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.read(|db| db.begin_read().map(drop).map_err(internal))
+    }
+}

@@ -1,0 +1,225 @@
+//! The one thread that writes to the database, with group commit.
+//!
+//! redb runs one write transaction at a time and a durable commit waits for the disk, so under
+//! concurrent creates most of a create's cost was the commit and the thread switches around it.
+//! Here every write is queued to one thread, which takes all the writes waiting (up to
+//! [`MAX_BATCH`]), applies them one after another in one transaction and commits once. Each
+//! write still sees the writes before it (two overlapping bookings in one batch: the second is
+//! refused), and each answer is sent only after the commit that holds it is on disk.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::mpsc;
+
+use redb::{Database, WriteTransaction};
+use tokio::sync::oneshot;
+
+use super::transaction::{self, WriteTables};
+use crate::domain::{Booking, BookingId, IdempotencyKey};
+use crate::store::{Created, Error, Result};
+
+/// At most this many writes share a commit, so that one transaction stays small. The queue
+/// itself is bounded by the service's concurrency limit: each queued write is a request in flight.
+const MAX_BATCH: usize = 64;
+
+/// A write waiting for the writer thread.
+pub(super) enum Write {
+    Create {
+        booking: Booking,
+        key: Option<IdempotencyKey>,
+        answer: Answer<Created>,
+    },
+    Delete {
+        id: BookingId,
+        answer: Answer<()>,
+    },
+}
+
+/// Where a write's result goes, and the result kept until its transaction is committed.
+pub(super) struct Answer<T> {
+    reply: oneshot::Sender<Result<T>>,
+    outcome: Option<Result<T>>,
+}
+
+impl<T> Answer<T> {
+    /// Keeps `outcome` to send after the commit. A refusal (overlap, not found, key reused) is
+    /// this write's own answer; an internal failure may have left the transaction half-written,
+    /// so it is returned for the whole transaction to be abandoned.
+    fn keep(&mut self, outcome: Result<T>) -> Result<(), String> {
+        if let Err(Error::Internal(detail)) = &outcome {
+            return Err(detail.clone());
+        }
+        self.outcome = Some(outcome);
+        Ok(())
+    }
+
+    /// Sends the kept outcome, or `failure` when the transaction was not committed.
+    fn finish(mut self, failure: Option<&str>) {
+        let result = match failure {
+            None => self.outcome.take().unwrap_or_else(|| {
+                Err(Error::Internal(
+                    "write committed without an outcome".to_owned(),
+                ))
+            }),
+            Some(detail) => Err(Error::Internal(detail.to_owned())),
+        };
+        // The caller may have gone (its client hung up); the write stands all the same.
+        let _ = self.reply.send(result);
+    }
+}
+
+impl Write {
+    pub(super) fn create(
+        booking: Booking,
+        key: Option<IdempotencyKey>,
+    ) -> (Self, oneshot::Receiver<Result<Created>>) {
+        let (answer, receiver) = answer();
+        (
+            Self::Create {
+                booking,
+                key,
+                answer,
+            },
+            receiver,
+        )
+    }
+
+    pub(super) fn delete(id: BookingId) -> (Self, oneshot::Receiver<Result<()>>) {
+        let (answer, receiver) = answer();
+        (Self::Delete { id, answer }, receiver)
+    }
+
+    fn apply(&mut self, tables: &mut WriteTables<'_>) -> Result<(), String> {
+        match self {
+            Self::Create {
+                booking,
+                key,
+                answer,
+            } => answer.keep(transaction::create(tables, booking, key.as_ref())),
+            Self::Delete { id, answer } => answer.keep(transaction::delete(tables, *id)),
+        }
+    }
+
+    fn finish(self, failure: Option<&str>) {
+        match self {
+            Self::Create { answer, .. } => answer.finish(failure),
+            Self::Delete { answer, .. } => answer.finish(failure),
+        }
+    }
+}
+
+fn answer<T>() -> (Answer<T>, oneshot::Receiver<Result<T>>) {
+    let (reply, receiver) = oneshot::channel();
+    (
+        Answer {
+            reply,
+            outcome: None,
+        },
+        receiver,
+    )
+}
+
+/// Starts the writer thread. It ends when every sender is dropped, after the writes queued.
+pub(super) fn spawn(db: Arc<Database>) -> std::io::Result<mpsc::Sender<Write>> {
+    let (sender, queue) = mpsc::channel::<Write>();
+    std::thread::Builder::new()
+        .name("store-writer".to_owned())
+        .spawn(move || {
+            while let Ok(first) = queue.recv() {
+                let mut batch = vec![first];
+                batch.extend(queue.try_iter().take(MAX_BATCH - 1));
+                write_batch(&db, batch);
+            }
+        })?;
+    Ok(sender)
+}
+
+/// Commits `batch` in one transaction and answers every write in it. When the transaction
+/// fails as a whole, each write is tried again in a transaction of its own, so that one bad
+/// write (or a bug that panics) fails alone.
+fn write_batch(db: &Database, mut batch: Vec<Write>) {
+    let committed = catch_unwind(AssertUnwindSafe(|| commit(db, &mut batch)))
+        .unwrap_or_else(|_| Err("storage write panicked".to_owned()));
+    match committed {
+        Ok(()) => batch.into_iter().for_each(|write| write.finish(None)),
+        Err(detail) if batch.len() == 1 => batch.into_iter().for_each(|w| w.finish(Some(&detail))),
+        Err(_) => batch
+            .into_iter()
+            .for_each(|write| write_batch(db, vec![write])),
+    }
+}
+
+/// Applies `batch` in one write transaction and commits it durably. On an error the
+/// transaction is dropped uncommitted, which rolls it back.
+fn commit(db: &Database, batch: &mut [Write]) -> Result<(), String> {
+    let txn: WriteTransaction = db.begin_write().map_err(|e| e.to_string())?;
+    {
+        let mut tables = WriteTables::open(&txn).map_err(|e| e.to_string())?;
+        for write in batch.iter_mut() {
+            write.apply(&mut tables)?;
+        }
+    }
+    txn.commit().map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{DateRange, PersonName, parse_date};
+    use crate::store::embedded::{BOOKINGS, BY_PERSON, EmbeddedStore};
+
+    fn booking(name: &str, first: &str, last: &str) -> Booking {
+        let day = |text| parse_date("day", text).unwrap();
+        Booking::new(
+            PersonName::parse(name).unwrap(),
+            DateRange::booking(day(first), day(last)).unwrap(),
+        )
+    }
+
+    /// A write that fails inside a shared transaction, here on a corrupted record, fails alone:
+    /// the others in its batch are committed without it.
+    #[test]
+    fn a_failing_write_does_not_fail_the_others_in_its_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        let txn = store.db.begin_write().unwrap();
+        txn.open_table(BY_PERSON)
+            .unwrap()
+            .insert(("zoe", "2026-04-01#CORRUPT"), b"not a record".as_slice())
+            .unwrap();
+        txn.commit().unwrap();
+
+        let before = booking("Ann", "2026-04-02", "2026-04-03");
+        let corrupted = booking("Zoe", "2026-04-02", "2026-04-03");
+        let after = booking("Bob", "2026-04-02", "2026-04-03");
+        let (writes, answers): (Vec<_>, Vec<_>) = [&before, &corrupted, &after]
+            .into_iter()
+            .map(|b| Write::create(b.clone(), None))
+            .unzip();
+        write_batch(&store.db, writes);
+
+        let answers: Vec<_> = answers.into_iter().map(|a| a.blocking_recv()).collect();
+        assert!(
+            matches!(answers[0], Ok(Ok(Created::New))),
+            "{:?}",
+            answers[0]
+        );
+        assert!(
+            matches!(answers[1], Ok(Err(Error::Internal(_)))),
+            "{:?}",
+            answers[1]
+        );
+        assert!(
+            matches!(answers[2], Ok(Ok(Created::New))),
+            "{:?}",
+            answers[2]
+        );
+        let txn = store.db.begin_read().unwrap();
+        let bookings = txn.open_table(BOOKINGS).unwrap();
+        let stored = |b: &Booking| bookings.get(b.id.to_string().as_str()).unwrap().is_some();
+        assert_eq!(
+            [&before, &corrupted, &after].map(stored),
+            [true, false, true]
+        );
+    }
+}
