@@ -296,6 +296,8 @@ impl DynamoStore {
                 )
                 // One more than needed: the resume position itself may come back first.
                 .limit(i32::try_from(wanted + 1).unwrap_or(i32::MAX))
+                // Only what a booking needs: not the keys, which parsing would pay for too.
+                .projection_expression(RECORD_ATTRIBUTES.join(", "))
                 .set_exclusive_start_key(start_key.take());
             if let Some(day) = segment.ends_on_or_after {
                 request = request
@@ -303,7 +305,7 @@ impl DynamoStore {
                     .expression_attribute_values(":ends", AttributeValue::S(day.to_string()));
             }
             let output = request.send().await.map_err(classify)?;
-            for item in output.items() {
+            for item in output.items.unwrap_or_default() {
                 let booking: Booking = record(item)?.try_into()?;
                 if plan::keeps(segment, query, &booking) {
                     found.push(booking);
@@ -376,7 +378,7 @@ impl LeaveStore for DynamoStore {
             .send()
             .await
             .map_err(classify)?;
-        record(output.item().ok_or(Error::NotFound)?)?.try_into()
+        record(output.item.ok_or(Error::NotFound)?)?.try_into()
     }
 
     async fn delete(&self, id: BookingId) -> Result<()> {
@@ -441,33 +443,32 @@ fn key(pk: String, sk: String) -> HashMap<String, AttributeValue> {
     ])
 }
 
+/// The attributes that hold a booking's [`Record`], in the order of its fields.
+const RECORD_ATTRIBUTES: [&str; 5] = ["id", "user_name", "from_date", "to_date", "created_at"];
+
 fn item(pk: String, sk: String, r: &Record) -> HashMap<String, AttributeValue> {
     let mut item = key(pk, sk);
-    for (name, value) in [
-        ("id", &r.id),
-        ("user_name", &r.user_name),
-        ("from_date", &r.from_date),
-        ("to_date", &r.to_date),
-        ("created_at", &r.created_at),
-    ] {
+    let values = [&r.id, &r.user_name, &r.from_date, &r.to_date, &r.created_at];
+    for (name, value) in RECORD_ATTRIBUTES.into_iter().zip(values) {
         item.insert(name.to_owned(), AttributeValue::S(value.clone()));
     }
     item
 }
 
-fn record(item: &HashMap<String, AttributeValue>) -> Result<Record> {
-    let text = |name: &str| {
-        item.get(name)
-            .and_then(|v| v.as_s().ok())
-            .cloned()
-            .ok_or_else(|| Error::Internal(format!("stored item lacks string attribute {name}")))
-    };
+fn record(mut item: HashMap<String, AttributeValue>) -> Result<Record> {
+    let [id, user_name, from_date, to_date, created_at] =
+        RECORD_ATTRIBUTES.map(|name| match item.remove(name) {
+            Some(AttributeValue::S(text)) => Ok(text),
+            _ => Err(Error::Internal(format!(
+                "stored item lacks string attribute {name}"
+            ))),
+        });
     Ok(Record {
-        id: text("id")?,
-        user_name: text("user_name")?,
-        from_date: text("from_date")?,
-        to_date: text("to_date")?,
-        created_at: text("created_at")?,
+        id: id?,
+        user_name: user_name?,
+        from_date: from_date?,
+        to_date: to_date?,
+        created_at: created_at?,
     })
 }
 
