@@ -11,7 +11,7 @@ use redb::{Database, TableDefinition};
 use tokio::sync::oneshot;
 
 use super::plan::{self, Partition};
-use super::record::Record;
+use super::record;
 use super::{Created, Error, LeaveStore, ListQuery, Page, Result, into_page};
 use crate::domain::{Booking, BookingId, IdempotencyKey};
 use writer::Write;
@@ -78,13 +78,11 @@ fn internal(e: impl std::fmt::Display) -> Error {
 }
 
 fn encode(booking: &Booking) -> Result<Vec<u8>> {
-    serde_json::to_vec(&Record::from(booking)).map_err(internal)
+    record::to_json(booking).map(String::into_bytes)
 }
 
 fn decode(bytes: &[u8]) -> Result<Booking> {
-    serde_json::from_slice::<Record>(bytes)
-        .map_err(internal)?
-        .try_into()
+    record::from_json(bytes)
 }
 
 #[async_trait]

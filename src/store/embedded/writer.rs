@@ -11,7 +11,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::mpsc;
 
-use redb::{Database, WriteTransaction};
+use redb::Database;
 use tokio::sync::oneshot;
 
 use super::transaction::{self, WriteTables};
@@ -152,7 +152,7 @@ fn write_batch(db: &Database, mut batch: Vec<Write>) {
 /// Applies `batch` in one write transaction and commits it durably. On an error the
 /// transaction is dropped uncommitted, which rolls it back.
 fn commit(db: &Database, batch: &mut [Write]) -> Result<(), String> {
-    let txn: WriteTransaction = db.begin_write().map_err(|e| e.to_string())?;
+    let txn = db.begin_write().map_err(|e| e.to_string())?;
     {
         let mut tables = WriteTables::open(&txn).map_err(|e| e.to_string())?;
         for write in batch.iter_mut() {
