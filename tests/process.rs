@@ -108,6 +108,37 @@ fn json_logs_are_one_object_per_line_with_request_ids() {
     assert_eq!(logged["status"], 400);
 }
 
+/// The load balancer's health checks would be most of the log at INFO: a successful `/health`
+/// is logged at DEBUG, everything else (`/ready` included) at INFO.
+#[test]
+fn health_checks_are_logged_only_at_debug() {
+    let logged_paths = |level: &str| {
+        let data = tempfile::tempdir().unwrap();
+        let mut server = Server::start(&[
+            ("DATA_DIR", data.path().to_str().unwrap()),
+            ("LOG_FORMAT", "json"),
+            ("LOG_LEVEL", level),
+        ]);
+        for path in ["/health", "/ready", "/no-such-page"] {
+            reqwest::blocking::get(server.url(path)).unwrap();
+        }
+        server.terminate();
+        server.wait(Duration::from_secs(10));
+        let mut paths: Vec<String> = server
+            .lines()
+            .iter()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|o| o["message"] == "finished processing request")
+            .map(|o| o["span"]["path"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        paths.sort();
+        paths.dedup();
+        paths
+    };
+    assert_eq!(logged_paths("info"), ["/no-such-page", "/ready"]);
+    assert!(logged_paths("debug").contains(&"/health".to_owned()));
+}
+
 #[test]
 fn healthcheck_subcommand_reports_the_server_state() {
     let data = tempfile::tempdir().unwrap();

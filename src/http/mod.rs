@@ -13,17 +13,18 @@ pub mod openapi;
 mod pages;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, HeaderValue, Request, header};
+use axum::http::{HeaderName, HeaderValue, Request, Response, header};
 use tower::ServiceBuilder;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use tracing::Level;
+use tower_http::trace::{DefaultOnResponse, OnResponse, TraceLayer};
+use tracing::{Level, Span};
 
 pub use error::{Error, Problem};
 
@@ -63,6 +64,25 @@ impl MakeRequestId for MakeUlid {
     }
 }
 
+/// One line per answered request, at INFO, but at DEBUG for a successful routine answer
+/// ([`health::Routine`]).
+#[derive(Debug, Clone, Copy)]
+struct AccessLog;
+
+impl<B> OnResponse<B> for AccessLog {
+    fn on_response(self, response: &Response<B>, latency: Duration, span: &Span) {
+        let routine = response.extensions().get::<health::Routine>().is_some();
+        let level = if routine && response.status().is_success() {
+            Level::DEBUG
+        } else {
+            Level::INFO
+        };
+        DefaultOnResponse::new()
+            .level(level)
+            .on_response(response, latency, span);
+    }
+}
+
 /// The whole application as a router, ready to serve.
 pub fn router(state: AppState, settings: &Settings) -> Router {
     let security_headers = ServiceBuilder::new()
@@ -82,7 +102,7 @@ pub fn router(state: AppState, settings: &Settings) -> Router {
             tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %request_id)
         })
         .on_request(())
-        .on_response(DefaultOnResponse::new().level(Level::INFO));
+        .on_response(AccessLog);
 
     Router::new()
         .merge(pages::router())
