@@ -61,8 +61,14 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start(argv, env, stdout=subprocess.DEVNULL):
-    process = subprocess.Popen(argv, env=env, stdout=stdout, stderr=subprocess.STDOUT)
+def pinned(argv, cpus):
+    """`argv` run on the CPUs `cpus` ("0", "1"), or anywhere when `cpus` is None."""
+    return ["taskset", "-c", cpus, *argv] if cpus else argv
+
+
+def start(argv, env, stdout=subprocess.DEVNULL, cpus=None):
+    # taskset execs the program: the pid stays the program's.
+    process = subprocess.Popen(pinned(argv, cpus), env=env, stdout=stdout, stderr=subprocess.STDOUT)
     children.append(process)
     return process
 
@@ -96,11 +102,11 @@ def health_status(port):
     return int(match.group(1)) if match else None
 
 
-def start_until_healthy(argv, env, port, stdout=subprocess.DEVNULL, limit=20.0):
+def start_until_healthy(argv, env, port, stdout=subprocess.DEVNULL, limit=20.0, cpus=None):
     """Starts a server and polls /health in a tight loop; returns (process, seconds from exec
     to the first 200)."""
     began = time.perf_counter()
-    process = start(argv, env, stdout)
+    process = start(argv, env, stdout, cpus)
     while True:
         if health_status(port) == 200:
             return process, time.perf_counter() - began
@@ -157,14 +163,14 @@ def seconds(text):
     return float(number) * UNIT[unit]
 
 
-def wrk(url, duration, connections, script=None, script_args=()):
+def wrk(url, duration, connections, script=None, script_args=(), cpus=None):
     argv = ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{duration}s", "--timeout", "5s", "--latency"]
     if script:
         argv += ["-s", script]
     argv.append(url)
     if script_args:
         argv += ["--", *script_args]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 30)
+    done = subprocess.run(pinned(argv, cpus), capture_output=True, text=True, timeout=duration + 30)
     out = done.stdout
     if done.returncode != 0:
         raise SystemExit(f"wrk failed: {done.stderr}{out}")
@@ -189,8 +195,9 @@ def wrk(url, duration, connections, script=None, script_args=()):
 class Target:
     """A running server under measurement."""
 
-    def __init__(self, name, process, port, counter=None):
+    def __init__(self, name, process, port, counter=None, wrk_cpus=None):
         self.name, self.process, self.port, self.counter = name, process, port, counter
+        self.wrk_cpus = wrk_cpus
         self.rss_idle_kib = status_kib(process.pid, "VmRSS")
         self.rss_load_kib = 0
 
@@ -202,12 +209,12 @@ class Target:
         url = self.url(path)
         connections = connections or args.connections
         duration = duration or args.duration
-        wrk(url, args.warmup, connections, script, warm_script_args)
+        wrk(url, args.warmup, connections, script, warm_script_args, self.wrk_cpus)
         if self.counter:
             self.counter.reset()
         user, system = cpu_seconds(self.process.pid)
         with RssSampler(self.process.pid) as rss:
-            result = wrk(url, duration, connections, script, script_args)
+            result = wrk(url, duration, connections, script, script_args, self.wrk_cpus)
         user_after, system_after = cpu_seconds(self.process.pid)
         self.rss_load_kib = max(self.rss_load_kib, rss.peak_kib)
         result["connections"] = connections
@@ -298,13 +305,39 @@ def app_env(log_level, extra):
     return env
 
 
-def start_app(name, log_level, extra, logs_dir, counter=None):
+def start_app(name, log_level, extra, logs_dir, counter=None, cpus=None, wrk_cpus=None):
     port = free_port()
     env = app_env(log_level, {**extra, "PORT": str(port)})
     log_file = open(os.path.join(logs_dir, f"{name}.log"), "w")
-    process, _ = start_until_healthy([APP], env, port, stdout=log_file)
+    process, _ = start_until_healthy([APP], env, port, stdout=log_file, cpus=cpus)
     time.sleep(0.3)  # let start-up settle before reading the idle RSS
-    return Target(name, process, port, counter)
+    return Target(name, process, port, counter, wrk_cpus)
+
+
+def median_load(target, repeats, *args, **kwargs):
+    """`load` `repeats` times; the run with the median CPU per request, with the CPU figures of
+    every run and the largest RSS. `target` is a Target, or a function giving a new Target for
+    each run (stopped after it)."""
+    def run(i):
+        fresh = callable(target)
+        server = target(i) if fresh else target
+        # create.lua names people after its first argument: every run needs its own.
+        tagged = dict(kwargs)
+        for key in ("script_args", "warm_script_args"):
+            if key in kwargs:
+                tag, *rest = kwargs[key]
+                tagged[key] = (f"{tag}-{i}", *rest)
+        result = server.load(*args, **tagged)
+        if fresh:
+            stop(server.process)
+        return result
+
+    runs = sorted((run(i) for i in range(repeats)), key=lambda r: r["cpu_us_per_request"])
+    median = dict(runs[len(runs) // 2])
+    median["cpu_us_runs"] = [r["cpu_us_per_request"] for r in runs]
+    median["rss_load_kib"] = max(r["rss_load_kib"] for r in runs)
+    median["failures"] = sum(r["failures"] for r in runs)
+    return median
 
 
 def time_to_healthy(extra, runs, work):
@@ -383,6 +416,7 @@ def main():
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--dynamo-connections", type=int, default=4, help="for the month page and list on moto")
     parser.add_argument("--dynamo-duration", type=int, default=8, help="seconds per measured run on moto")
+    parser.add_argument("--dynamo-repeats", type=int, default=3, help="runs per case on moto (the median counts)")
     parser.add_argument("--json", help="also write every figure to this file")
     args = parser.parse_args()
     for path in (APP, HYPER):
@@ -399,6 +433,7 @@ def main():
         "wrk": subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.split(" [")[0].strip(),
         "connections": args.connections,
         "duration_s": args.duration,
+        "dynamo_repeats": args.dynamo_repeats,
     }
     try:
         results["binary_bytes"] = stripped_size(APP, work)
@@ -451,13 +486,19 @@ def run(args, work, results):
     log("DynamoDB (moto) behind the counting proxy, LOG_LEVEL=info")
     moto_server = os.path.join(ROOT, ".venv", "bin", "moto_server")
     moto_port, proxy_port = free_port(), free_port()
-    start([moto_server, "-H", "127.0.0.1", "-p", str(moto_port)], dict(os.environ))
+    # moto and the proxy are Python and keep a core busy while they answer. Sharing cores with
+    # them, the app's CPU per request varied by up to 2x between runs of the same build (its
+    # caches were cold at every request); on a machine with 2 cores or more they run, with
+    # wrk, on core 0 and the app alone on core 1.
+    pin = (os.cpu_count() or 1) >= 2 and shutil.which("taskset") is not None
+    others, app_cpu = ("0", "1") if pin else (None, None)
+    results["dynamo_pinned"] = pin
+    start([moto_server, "-H", "127.0.0.1", "-p", str(moto_port)], dict(os.environ), cpus=others)
     wait_port(moto_port)
-    start([sys.executable, os.path.join(BENCH, "dynamo_proxy.py"), str(proxy_port), f"http://127.0.0.1:{moto_port}"], dict(os.environ))
+    start([sys.executable, os.path.join(BENCH, "dynamo_proxy.py"), str(proxy_port), f"http://127.0.0.1:{moto_port}"], dict(os.environ), cpus=others)
     wait_port(proxy_port)
-    table, create_table_name = "leave-bench", "leave-bench-creates"
+    table = "leave-bench"
     create_table(f"http://127.0.0.1:{moto_port}", table)
-    create_table(f"http://127.0.0.1:{moto_port}", create_table_name)
     dynamo = {
         "STORE": "dynamodb",
         "DYNAMODB_TABLE": table,
@@ -469,27 +510,36 @@ def run(args, work, results):
     }
     results["healthy_dynamo_s"] = time_to_healthy(dynamo, 3, work)
     counter = Counter(proxy_port)
-    app = start_app("dynamodb-info", "info", dynamo, work, counter)
+    app = start_app("dynamodb-info", "info", dynamo, work, counter, cpus=app_cpu, wrk_cpus=others)
     seed(app)
     results["dynamo_single"] = single_request_counts(app, counter)
+
     # moto serves one request at a time (it is Python): more connections only queue in it, the
     # SDK's attempt timeout then fires and retries inflate the app's CPU. And moto copies the
     # whole table for every TransactWriteItems and answers 500 when another transaction
-    # changes it meanwhile: creates on moto are measured one at a time.
-    # Creates go to a table of their own: moto's copy of the table per transaction grows with
-    # it, and the seeded month must keep its 50 bookings.
-    creator = start_app("dynamodb-creates", "info", {**dynamo, "DYNAMODB_TABLE": create_table_name}, work, counter)
+    # changes it meanwhile: creates on moto are measured one at a time, each run on a new table
+    # (the copy grows with the table, and the seeded month must keep its 50 bookings) with an
+    # instance of its own. Emptying a table between runs raced with transactions still in moto.
+    def creator(run):
+        name = f"leave-bench-creates-{run}"
+        create_table(f"http://127.0.0.1:{moto_port}", name)
+        return start_app(
+            f"dynamodb-creates-{run}", "info", {**dynamo, "DYNAMODB_TABLE": name}, work, counter,
+            cpus=app_cpu, wrk_cpus=others,
+        )
+
+    # Few requests per run (moto is slow), so each case runs several times; the median counts.
     results["dynamo_info"] = cases(
         app, args, connections=args.dynamo_connections, create_target=creator,
-        create_connections=1, duration=args.dynamo_duration,
+        create_connections=1, duration=args.dynamo_duration, repeats=args.dynamo_repeats,
     )
     # Readiness is one GetItem that finds nothing: the fixed cost of one DynamoDB call.
-    results["dynamo_info"]["ready"] = app.load(
-        "GET /ready", "/ready", args, connections=args.dynamo_connections, duration=args.dynamo_duration
+    results["dynamo_info"]["ready"] = median_load(
+        app, args.dynamo_repeats, "GET /ready", "/ready", args,
+        connections=args.dynamo_connections, duration=args.dynamo_duration,
     )
-    results["rss_load_kib_dynamo"] = max(app.rss_load_kib, creator.rss_load_kib)
+    results["rss_load_kib_dynamo"] = max(app.rss_load_kib, results["dynamo_info"]["create"]["rss_load_kib"])
     stop(app.process)
-    stop(creator.process)
 
 
 def single_request_counts(app, counter):
@@ -509,13 +559,15 @@ def single_request_counts(app, counter):
     return counts
 
 
-def cases(target, args, connections=None, create_target=None, create_connections=None, duration=None):
+def cases(target, args, connections=None, create_target=None, create_connections=None, duration=None, repeats=1):
     create_target = create_target or target
-    tag = f"{create_target.name}-{time.monotonic_ns()}"
+    tag = f"creates-{time.monotonic_ns()}"
     return {
-        "page": target.load("month page", f"/?month={PAGE_MONTH}", args, connections=connections, duration=duration),
-        "list": target.load("API list", f"/api/v1/bookings?month={PAGE_MONTH}", args, connections=connections, duration=duration),
-        "create": create_target.load(
+        "page": median_load(target, repeats, "month page", f"/?month={PAGE_MONTH}", args, connections=connections, duration=duration),
+        "list": median_load(target, repeats, "API list", f"/api/v1/bookings?month={PAGE_MONTH}", args, connections=connections, duration=duration),
+        "create": median_load(
+            create_target,
+            repeats,
             "create",
             "/api/v1/bookings",
             args,
@@ -545,7 +597,9 @@ def report(r):
       f"{r['connections']} connections, {r['duration_s']} s per case on 127.0.0.1.")
     p("App: release build, LOG_FORMAT=json, LOG_LEVEL=info unless noted (the container's settings), "
       "logs to a file. CPU from /proc/PID/stat (10 ms ticks) over each run. DynamoDB = moto behind "
-      "a counting proxy, with fewer connections (moto is single-threaded and fails concurrent transactions).")
+      "a counting proxy, with fewer connections (moto is single-threaded and fails concurrent transactions), "
+      f"{r['dynamo_repeats']} runs per case of which the median counts"
+      + ("; moto, the proxy and wrk on core 0, the app alone on core 1." if r["dynamo_pinned"] else "."))
     p("")
     p("| measure | figure | target | |")
     p("|---|---|---|---|")
@@ -563,9 +617,11 @@ def report(r):
             ok = mark(cpu <= limit) if case != "list" else ""
             c = r[key][case]
             split = f"user {c['user_us_per_request']:.0f} + system {c['system_us_per_request']:.0f}"
+            if len(c.get("cpu_us_runs", [])) > 1:
+                split += f"; runs {min(c['cpu_us_runs']):.0f}–{max(c['cpu_us_runs']):.0f}"
             p(f"| app CPU per {label}, {store} | {cpu:.0f} µs ({split}) | {target} | {ok} |")
     ready = r["dynamo_info"]["ready"]
-    p(f"| app CPU per `/ready` (one GetItem, no item), DynamoDB | {ready['cpu_us_per_request']:.0f} µs | — | |")
+    p(f"| app CPU per `/ready` (one GetItem, no item), DynamoDB | {ready['cpu_us_per_request']:.0f} µs (runs {min(ready['cpu_us_runs']):.0f}–{max(ready['cpu_us_runs']):.0f}) | — | |")
     for case, label in [("page", "month page"), ("list", "API list"), ("create", "create")]:
         cpu = r["embedded_warn"][case]["cpu_us_per_request"]
         p(f"| app CPU per {label}, embedded, LOG_LEVEL=warn | {cpu:.0f} µs | — | |")
