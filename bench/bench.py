@@ -514,8 +514,8 @@ def run(args, work, results):
     seed(app)
     results["dynamo_single"] = single_request_counts(app, counter)
 
-    # moto serves one request at a time (it is Python): more connections only queue in it, the
-    # SDK's attempt timeout then fires and retries inflate the app's CPU. And moto copies the
+    # moto is threaded but bound by Python's lock: more connections only queue in it, the SDK's
+    # attempt timeout then fires and retries inflate the app's CPU. And moto copies the
     # whole table for every TransactWriteItems and answers 500 when another transaction
     # changes it meanwhile: creates on moto are measured one at a time, each run on a new table
     # (the copy grows with the table, and the seeded month must keep its 50 bookings) with an
@@ -597,7 +597,7 @@ def report(r):
       f"{r['connections']} connections, {r['duration_s']} s per case on 127.0.0.1.")
     p("App: release build, LOG_FORMAT=json, LOG_LEVEL=info unless noted (the container's settings), "
       "logs to a file. CPU from /proc/PID/stat (10 ms ticks) over each run. DynamoDB = moto behind "
-      "a counting proxy, with fewer connections (moto is single-threaded and fails concurrent transactions), "
+      "a counting proxy, with fewer connections (moto is bound by Python's lock and fails concurrent transactions), "
       f"{r['dynamo_repeats']} runs per case of which the median counts"
       + ("; moto, the proxy and wrk on core 0, the app alone on core 1." if r["dynamo_pinned"] else "."))
     p("")
