@@ -61,6 +61,13 @@ pub struct DeleteForm {
     month: Option<String>,
 }
 
+impl DeleteForm {
+    /// The month the person came from, when the link names one.
+    fn month(&self) -> Option<Month> {
+        self.month.as_deref()?.parse().ok()
+    }
+}
+
 /// The month calendar, with the booking form filled in with the name last booked with.
 pub async fn calendar_get(
     State(state): State<AppState>,
@@ -206,9 +213,7 @@ pub async fn booking_delete_confirm(
     Path(id): Path<String>,
     Query(back): Query<DeleteForm>,
 ) -> Result<Response, PageError> {
-    let id: BookingId = id.parse().map_err(|e: crate::domain::InvalidId| {
-        PageError::new(StatusCode::BAD_REQUEST, e.to_string())
-    })?;
+    let id: BookingId = id.parse().map_err(Error::from)?;
     let booking = match state.store.get(id).await {
         Ok(booking) => booking,
         Err(store::Error::NotFound) => {
@@ -219,10 +224,9 @@ pub async fn booking_delete_confirm(
         }
         Err(other) => return Err(PageError::from(Error::from(other))),
     };
-    let month = match back.month.as_deref().map(str::parse::<Month>) {
-        Some(Ok(month)) => month,
-        _ => Month::containing(booking.days.first()),
-    };
+    let month = back
+        .month()
+        .unwrap_or_else(|| Month::containing(booking.days.first()));
     let view = ConfirmDeleteView {
         title: format!("Delete {}'s leave", booking.user_name),
         booking: BookingRow::new(&booking, 0),
@@ -243,17 +247,15 @@ pub async fn booking_delete(
     Path(id): Path<String>,
     Query(back): Query<DeleteForm>,
 ) -> Result<Response, PageError> {
-    let id: BookingId = id.parse().map_err(|e: crate::domain::InvalidId| {
-        PageError::new(StatusCode::BAD_REQUEST, e.to_string())
-    })?;
+    let id: BookingId = id.parse().map_err(Error::from)?;
     match state.store.delete(id).await {
         // Deleting twice (a double click, a reload) ends where the person wanted to be.
         Ok(()) | Err(store::Error::NotFound) => {}
         Err(other) => return Err(PageError::from(Error::from(other))),
     }
-    let target = match back.month.as_deref().map(str::parse::<Month>) {
-        Some(Ok(month)) => format!("/?month={month}"),
-        _ => "/".to_owned(),
+    let target = match back.month() {
+        Some(month) => format!("/?month={month}"),
+        None => "/".to_owned(),
     };
     Ok(Redirect::to(&target).into_response())
 }

@@ -165,15 +165,10 @@ fn commit(db: &Database, batch: &mut [Write]) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{DateRange, PersonName, parse_date};
     use crate::store::embedded::{BOOKINGS, BY_PERSON, EmbeddedStore};
 
     fn booking(name: &str, first: &str, last: &str) -> Booking {
-        let day = |text| parse_date("day", text).unwrap();
-        Booking::new(
-            PersonName::parse(name).unwrap(),
-            DateRange::booking(day(first), day(last)).unwrap(),
-        )
+        Booking::parse(name, first, last).unwrap()
     }
 
     /// A write that fails inside a shared transaction, here on a corrupted record, fails alone:
