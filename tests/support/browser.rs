@@ -6,7 +6,7 @@
 //! `apt-get install chromium chromium-driver`). When they are missing the tests fail with a
 //! message saying so: they never pass silently without a browser.
 
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -16,6 +16,8 @@ use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
+
+use super::process::free_port;
 
 /// A running chromedriver, stopped with every browser it started when dropped.
 pub struct Driver {
@@ -70,13 +72,6 @@ fn find_program(variable: &str, name: &str) -> PathBuf {
                  chromium-driver`). `scripts/test rust` runs every other test."
             )
         })
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|listener| listener.local_addr())
-        .expect("a free loopback port")
-        .port()
 }
 
 impl Driver {

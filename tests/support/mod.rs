@@ -99,6 +99,14 @@ impl TestApp {
     }
 
     /// Posts the booking form of the month page, as a browser without JavaScript does.
+    /// Books through the API and returns the new booking's id.
+    pub async fn book_id(&self, name: &str, from: &str, to: &str) -> String {
+        self.book(name, from, to).await["id"]
+            .as_str()
+            .expect("id")
+            .to_owned()
+    }
+
     pub async fn post_booking_form(&self, name: &str, from: &str, to: &str) -> reqwest::Response {
         self.post_form(
             "/",

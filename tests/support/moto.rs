@@ -7,7 +7,6 @@
 //! Terraform creates, so the tests exercise the production key design.
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
@@ -31,10 +30,7 @@ pub fn endpoint() -> &'static str {
 /// The server dies with the test process: it is started under a shell that kills it as soon as
 /// its standard input (a pipe held by this process) closes.
 pub fn start_server() -> String {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
+    let port = super::process::free_port();
     let script = format!(
         "'{}' '{}' -H 127.0.0.1 -p {port} >/dev/null 2>&1 & pid=$!; echo started; read _; kill $pid",
         python().display(),

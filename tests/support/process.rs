@@ -33,6 +33,8 @@ pub struct Server {
     pub port: u16,
     child: Child,
     pub stdout: Arc<Mutex<Vec<String>>>,
+    /// Collects stdout into `stdout` until the process closes it.
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Server {
@@ -50,7 +52,7 @@ impl Server {
         let stdout = Arc::new(Mutex::new(Vec::new()));
         let lines = Arc::clone(&stdout);
         let pipe = child.stdout.take().expect("stdout");
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(pipe).lines().map_while(Result::ok) {
                 lines.lock().unwrap().push(line);
             }
@@ -58,6 +60,7 @@ impl Server {
         let server = Self {
             port,
             child,
+            reader: Some(reader),
             stdout,
         };
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -95,6 +98,10 @@ impl Server {
         let deadline = Instant::now() + limit;
         loop {
             if let Some(status) = self.child.try_wait().expect("wait") {
+                // Every line written before the exit is in `stdout` once the reader is done.
+                if let Some(reader) = self.reader.take() {
+                    let _ = reader.join();
+                }
                 return status;
             }
             assert!(
