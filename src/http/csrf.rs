@@ -2,7 +2,8 @@
 //! able to book or delete leave through a visitor's browser.
 //!
 //! Browsers say where a request comes from: `Sec-Fetch-Site` (fetch metadata) and, for posts,
-//! `Origin`. A state-changing request is refused when either says it comes from elsewhere.
+//! `Origin`. `Sec-Fetch-Site` decides when present (only `same-origin` and `none` pass);
+//! otherwise `Origin`, when present, must name the request's own host.
 //! Requests carrying neither header come from programs (curl, scripts, the original app's
 //! clients), which cannot be tricked into posting by a web page, so they pass.
 

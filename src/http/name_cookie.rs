@@ -3,6 +3,8 @@
 //! field. The cookie holds nothing but the name, percent-encoded, and is validated like any
 //! other input when it comes back.
 
+use std::fmt::Write as _;
+
 use axum::http::{HeaderMap, HeaderValue, header};
 
 use crate::domain::PersonName;
@@ -50,7 +52,8 @@ fn encode(text: &str) -> String {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
             out.push(char::from(byte));
         } else {
-            out.push_str(&format!("%{byte:02X}"));
+            // Writing to a String cannot fail.
+            let _ = write!(out, "%{byte:02X}");
         }
     }
     out

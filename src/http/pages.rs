@@ -408,15 +408,7 @@ impl CalendarView {
             previous: month.previous().map(|m| m.to_string()),
             next: month.next().map(|m| m.to_string()),
             current: Month::current().to_string(),
-            weekdays: [
-                ("Mon", "Monday"),
-                ("Tue", "Tuesday"),
-                ("Wed", "Wednesday"),
-                ("Thu", "Thursday"),
-                ("Fri", "Friday"),
-                ("Sat", "Saturday"),
-                ("Sun", "Sunday"),
-            ],
+            weekdays: WEEKDAYS,
             weeks,
             bookings: rows,
             truncated,
@@ -452,15 +444,26 @@ fn grid_weeks(month: Month) -> Vec<Vec<Date>> {
     days.chunks(7).map(<[Date]>::to_vec).collect()
 }
 
+/// Short and full weekday names, Monday first.
+const WEEKDAYS: [(&str, &str); 7] = [
+    ("Mon", "Monday"),
+    ("Tue", "Tuesday"),
+    ("Wed", "Wednesday"),
+    ("Thu", "Thursday"),
+    ("Fri", "Friday"),
+    ("Sat", "Saturday"),
+    ("Sun", "Sunday"),
+];
+
 /// Dates as people read them, with no day/month ambiguity: "Mon 2 Mar 2026".
 fn human_date(date: Date) -> String {
     // By hand rather than with strftime: a month page formats some 150 dates, and parsing the
     // format string each time was a measurable share of the page's CPU.
-    const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
-    let weekday = WEEKDAYS[usize::try_from(date.weekday().to_monday_zero_offset()).unwrap_or(0)];
+    let (weekday, _) =
+        WEEKDAYS[usize::try_from(date.weekday().to_monday_zero_offset()).unwrap_or(0)];
     let month = MONTHS[usize::try_from(date.month() - 1).unwrap_or(0)];
     format!("{weekday} {} {month} {}", date.day(), date.year())
 }

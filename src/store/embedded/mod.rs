@@ -57,13 +57,6 @@ impl EmbeddedStore {
         Ok(Self { db, writes })
     }
 
-    /// Runs a read on the calling thread. Reads come from redb's cache or the OS page cache in
-    /// microseconds; handing them to the blocking pool cost two thread switches per request,
-    /// more than the read itself.
-    fn read<T>(&self, work: impl FnOnce(&Database) -> Result<T>) -> Result<T> {
-        work(&self.db)
-    }
-
     /// Queues `write` for the writer thread and waits for its answer, which comes once the
     /// transaction holding it is committed.
     async fn write<T>(&self, write: Write, answer: oneshot::Receiver<Result<T>>) -> Result<T> {
@@ -85,6 +78,9 @@ fn decode(bytes: &[u8]) -> Result<Booking> {
     record::from_json(bytes)
 }
 
+// Reads run on the calling thread: they come from redb's cache or the OS page cache in
+// microseconds, and handing them to the blocking pool cost two thread switches per request,
+// more than the read itself.
 #[async_trait]
 impl LeaveStore for EmbeddedStore {
     async fn create(
@@ -97,12 +93,10 @@ impl LeaveStore for EmbeddedStore {
     }
 
     async fn get(&self, id: BookingId) -> Result<Booking> {
-        self.read(move |db| {
-            let txn = db.begin_read().map_err(internal)?;
-            let bookings = txn.open_table(BOOKINGS).map_err(internal)?;
-            let found = bookings.get(id.to_string().as_str()).map_err(internal)?;
-            decode(found.ok_or(Error::NotFound)?.value())
-        })
+        let txn = self.db.begin_read().map_err(internal)?;
+        let bookings = txn.open_table(BOOKINGS).map_err(internal)?;
+        let found = bookings.get(id.to_string().as_str()).map_err(internal)?;
+        decode(found.ok_or(Error::NotFound)?.value())
     }
 
     async fn delete(&self, id: BookingId) -> Result<()> {
@@ -111,33 +105,31 @@ impl LeaveStore for EmbeddedStore {
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Page> {
-        self.read(move |db| {
-            let txn = db.begin_read().map_err(internal)?;
-            let by_month = txn.open_table(BY_MONTH).map_err(internal)?;
-            let by_person = txn.open_table(BY_PERSON).map_err(internal)?;
-            let mut found = Vec::new();
-            for segment in plan::segments(query) {
-                let (table, partition) = match &segment.partition {
-                    Partition::Month(month) => (&by_month, month.to_string()),
-                    Partition::Person(key) => (&by_person, key.clone()),
-                };
-                let bounds = (partition.as_str(), segment.lo.as_str())
-                    ..=(partition.as_str(), segment.hi.as_str());
-                for entry in table.range(bounds).map_err(internal)? {
-                    let booking = decode(entry.map_err(internal)?.1.value())?;
-                    if plan::keeps(&segment, query, &booking) {
-                        found.push(booking);
-                        if found.len() > query.limit {
-                            return Ok(into_page(found, query.limit));
-                        }
+        let txn = self.db.begin_read().map_err(internal)?;
+        let by_month = txn.open_table(BY_MONTH).map_err(internal)?;
+        let by_person = txn.open_table(BY_PERSON).map_err(internal)?;
+        let mut found = Vec::new();
+        for segment in plan::segments(query) {
+            let (table, partition) = match &segment.partition {
+                Partition::Month(month) => (&by_month, month.to_string()),
+                Partition::Person(key) => (&by_person, key.clone()),
+            };
+            let bounds = (partition.as_str(), segment.lo.as_str())
+                ..=(partition.as_str(), segment.hi.as_str());
+            for entry in table.range(bounds).map_err(internal)? {
+                let booking = decode(entry.map_err(internal)?.1.value())?;
+                if plan::keeps(&segment, query, &booking) {
+                    found.push(booking);
+                    if found.len() > query.limit {
+                        return Ok(into_page(found, query.limit));
                     }
                 }
             }
-            Ok(into_page(found, query.limit))
-        })
+        }
+        Ok(into_page(found, query.limit))
     }
 
     async fn ping(&self) -> Result<()> {
-        self.read(|db| db.begin_read().map(drop).map_err(internal))
+        self.db.begin_read().map(drop).map_err(internal)
     }
 }

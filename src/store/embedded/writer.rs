@@ -18,8 +18,9 @@ use super::transaction::{self, WriteTables};
 use crate::domain::{Booking, BookingId, IdempotencyKey};
 use crate::store::{Created, Error, Result};
 
-/// At most this many writes share a commit, so that one transaction stays small. The queue
-/// itself is bounded by the service's concurrency limit: each queued write is a request in flight.
+/// At most this many writes share a commit, so that one transaction stays small. The queue is
+/// bounded by the service's concurrency limit while writes finish within the request deadline;
+/// a write whose request timed out stays queued and is still committed.
 const MAX_BATCH: usize = 64;
 
 /// A write waiting for the writer thread.
