@@ -14,11 +14,9 @@ mock_provider "aws" {
   mock_data "aws_partition" {
     defaults = { partition = "aws" }
   }
+  # Another account than the caller's, so that only the created provider's ARN can match.
   mock_resource "aws_iam_openid_connect_provider" {
-    defaults = { arn = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com" }
-  }
-  mock_resource "aws_iam_role" {
-    defaults = { arn = "arn:aws:iam::123456789012:role/github-deploy-leave-calendar" }
+    defaults = { arn = "arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com" }
   }
 }
 
@@ -48,7 +46,7 @@ run "only_main_deploys_and_only_pull_requests_plan" {
   }
 
   assert {
-    condition     = jsondecode(aws_iam_role.deploy.assume_role_policy).Statement[0].Principal.Federated == "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
+    condition     = jsondecode(aws_iam_role.deploy.assume_role_policy).Statement[0].Principal.Federated == aws_iam_openid_connect_provider.github[0].arn
     error_message = "The roles must trust GitHub's OIDC identity provider, and only it."
   }
 
@@ -169,9 +167,14 @@ run "an_existing_identity_provider_can_be_reused" {
 
   variables {
     create_oidc_provider = false
-    oidc_provider_arn    = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
+    oidc_provider_arn    = "arn:aws:iam::222222222222:oidc-provider/token.actions.githubusercontent.com"
     enable_plan_role     = false
     state_bucket         = null
+  }
+
+  assert {
+    condition     = jsondecode(aws_iam_role.deploy.assume_role_policy).Statement[0].Principal.Federated == var.oidc_provider_arn
+    error_message = "With an existing identity provider, the deploy role trusts that one."
   }
 
   assert {

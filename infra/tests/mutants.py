@@ -35,7 +35,7 @@ MUTANTS = [
      "aws_nat_gateway.this[0].id",
      "one NAT gateway per AZ used by its own AZ"),
     ("network", "modules/network/main.tf",
-     'local.nat_count = var.nat_mode == "one_per_az"'.replace("local.nat_count", "nat_count"),
+     'nat_count = var.nat_mode == "one_per_az"',
      'nat_count = var.nat_mode == "single"',
      "NAT mode selects the NAT count"),
     ("network", "modules/network/main.tf",
