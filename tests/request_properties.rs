@@ -10,6 +10,8 @@ use http_body_util::BodyExt;
 use leave_calendar::config::Settings;
 use leave_calendar::domain::Booking;
 use leave_calendar::http::{AppState, router};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -60,6 +62,9 @@ thread_local! {
     static HARNESS: Harness = Harness::new();
 }
 
+/// Makes every valid create's person new, so that none can overlap another case's booking.
+static NEXT_PERSON: AtomicUsize = AtomicUsize::new(0);
+
 fn send(request: Request<Body>) -> (StatusCode, Option<String>) {
     HARNESS.with(|h| h.send(request))
 }
@@ -104,6 +109,22 @@ fn field_value(text: impl Strategy<Value = String> + 'static) -> impl Strategy<V
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// The arbitrary cases below are seldom all valid at once; these always are,
+    /// and each person is new, so nothing can overlap: every one must be stored.
+    #[test]
+    fn valid_creates_are_stored(
+        name in "[A-Za-z][A-Za-z ]{0,10}[A-Za-z]",
+        offset in 0i64..3650,
+        extra_days in 0i64..90,
+    ) {
+        let person = format!("{name} {}", NEXT_PERSON.fetch_add(1, Ordering::Relaxed));
+        let from = jiff::civil::date(2024, 1, 1) + jiff::Span::new().days(offset);
+        let to = from + jiff::Span::new().days(extra_days);
+        let body = json!({"user_name": person, "from_date": from.to_string(), "to_date": to.to_string()});
+        let (status, detail) = send(post_json(serde_json::to_vec(&body).unwrap()));
+        prop_assert_eq!(status, StatusCode::CREATED, "{:?}", detail);
+    }
 
     #[test]
     fn creates_succeed_exactly_when_the_rules_allow(
