@@ -31,7 +31,6 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, CancellationReason, Delete, Put, ReturnValuesOnConditionCheckFailure,
     TransactWriteItem, Update,
 };
-use aws_smithy_runtime_api::client::result::ServiceError;
 use jiff::civil::Date;
 
 use super::plan::{self, Partition};
@@ -254,13 +253,12 @@ impl DynamoStore {
                 .await;
             let reasons = match sent {
                 Ok(_) => return Ok(()),
-                Err(SdkError::ServiceError(e)) => match e.err() {
-                    TransactWriteItemsError::TransactionCanceledException(c) => {
+                Err(err) => match err.as_service_error() {
+                    Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
                         c.cancellation_reasons.clone().unwrap_or_default()
                     }
-                    _ => return Err(TransactError::Failed(classify_service_error(e))),
+                    _ => return Err(TransactError::Failed(classify(err))),
                 },
-                Err(other) => return Err(TransactError::Failed(classify(other))),
             };
             attempt += 1;
             let has = |code| reasons.iter().any(|r| r.code() == Some(code));
@@ -515,7 +513,11 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     match err {
-        SdkError::ServiceError(e) => classify_service_error(e),
+        SdkError::ServiceError(e) => {
+            // Any 5xx answer counts, even one without a DynamoDB error code (a failing proxy).
+            let server_side = e.raw().status().is_server_error();
+            classify_service(e.into_err(), server_side)
+        }
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
             Error::Unavailable(format!(
                 "{}",
@@ -529,25 +531,18 @@ where
     }
 }
 
-/// A service error: a known transient code, or any 5xx answer (even one without a DynamoDB
-/// error code, as from a failing proxy), is worth retrying later.
-fn classify_service_error<E: ProvideErrorMetadata + std::error::Error>(
-    err: ServiceError<E, HttpResponse>,
+/// A service error: a known transient code, or an answer with a 5xx status, is worth retrying
+/// later.
+fn classify_service<E: ProvideErrorMetadata + std::error::Error>(
+    err: E,
+    server_side: bool,
 ) -> Error {
-    let server_side = err.raw().status().is_server_error();
-    match classify_service(err.into_err()) {
-        Error::Internal(detail) if server_side => Error::Unavailable(detail),
-        other => other,
-    }
-}
-
-fn classify_service<E: ProvideErrorMetadata + std::error::Error>(err: E) -> Error {
     let detail = format!(
         "{}: {}",
         err.code().unwrap_or("unknown"),
         err.message().unwrap_or("")
     );
-    if err.code().is_some_and(|c| TRANSIENT_CODES.contains(&c)) {
+    if server_side || err.code().is_some_and(|c| TRANSIENT_CODES.contains(&c)) {
         Error::Unavailable(detail)
     } else {
         Error::Internal(detail)
