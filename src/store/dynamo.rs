@@ -193,13 +193,19 @@ impl DynamoStore {
         let mut items = Vec::new();
         if creating {
             let record = record::to_json(booking)?;
+            let last_day = booking.days.last().to_string();
             items.push(self.put(
-                item(booking_pk, "BOOKING".into(), booking, &record),
+                item(booking_pk, "BOOKING".into(), &record, &last_day),
                 Some("attribute_not_exists(pk)"),
             )?);
             for month in booking.days.months() {
                 items.push(self.put(
-                    item(format!("MONTH#{month}"), sort_key.clone(), booking, &record),
+                    item(
+                        format!("MONTH#{month}"),
+                        sort_key.clone(),
+                        &record,
+                        &last_day,
+                    ),
                     None,
                 )?);
             }
@@ -207,8 +213,8 @@ impl DynamoStore {
                 item(
                     format!("PERSON#{person_key}"),
                     format!("BOOKING#{sort_key}"),
-                    booking,
                     &record,
+                    &last_day,
                 ),
                 None,
             )?);
@@ -452,13 +458,10 @@ fn key(pk: String, sk: String) -> HashMap<String, AttributeValue> {
 
 /// A booking's item: its keys, the booking as its stored JSON, and its last day on its own,
 /// for the filter of listings that start mid-booking.
-fn item(pk: String, sk: String, booking: &Booking, json: &str) -> HashMap<String, AttributeValue> {
+fn item(pk: String, sk: String, json: &str, last_day: &str) -> HashMap<String, AttributeValue> {
     let mut item = key(pk, sk);
     item.insert(BOOKING.to_owned(), AttributeValue::S(json.to_owned()));
-    item.insert(
-        LAST_DAY.to_owned(),
-        AttributeValue::S(booking.days.last().to_string()),
-    );
+    item.insert(LAST_DAY.to_owned(), AttributeValue::S(last_day.to_owned()));
     item
 }
 
