@@ -3,8 +3,11 @@
 //! field. The cookie holds nothing but the name, percent-encoded, and is validated like any
 //! other input when it comes back.
 
+use std::convert::Infallible;
 use std::fmt::Write as _;
 
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 
 use crate::domain::PersonName;
@@ -30,6 +33,18 @@ pub fn set_cookie(name: &PersonName, request: &HeaderMap) -> HeaderValue {
     );
     // Percent-encoding leaves only ASCII letters, digits, `-._~%`: always a valid header value.
     HeaderValue::try_from(value).expect("percent-encoded cookie is a valid header value")
+}
+
+/// The remembered name, as an extractor: it reads the request's headers where they are (the
+/// `HeaderMap` extractor would copy them all).
+pub struct Remembered(pub Option<PersonName>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Remembered {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(read(&parts.headers)))
+    }
 }
 
 /// The remembered name, if the request carries a valid one.

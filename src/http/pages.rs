@@ -71,7 +71,7 @@ impl DeleteForm {
 /// The month calendar, with the booking form filled in with the name last booked with.
 pub async fn calendar_get(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    name_cookie::Remembered(remembered): name_cookie::Remembered,
     Query(params): Query<CalendarParams>,
 ) -> Result<Response, PageError> {
     let month = match params.month.as_deref() {
@@ -81,9 +81,7 @@ pub async fn calendar_get(
         })?,
     };
     let form = BookingForm {
-        user_name: name_cookie::read(&headers)
-            .map(|name| name.to_string())
-            .unwrap_or_default(),
+        user_name: remembered.map(|name| name.to_string()).unwrap_or_default(),
         ..BookingForm::default()
     };
     render_calendar(&state, month, form, None).await
