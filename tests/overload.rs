@@ -9,7 +9,7 @@ use std::time::Duration;
 use leave_calendar::config::Settings;
 use leave_calendar::store::dynamo::DynamoStore;
 use support::fault_proxy::{Fault, FaultProxy};
-use support::process::Server;
+use support::process::{Server, dynamo_env};
 use support::{TestStore, moto, spawn_app_with};
 
 const LIST: &str = "/api/v1/bookings?month=2026-03";
@@ -85,16 +85,9 @@ async fn excess_requests_are_shed_at_once_and_service_recovers() {
 async fn memory_stays_bounded_under_overload() {
     let proxy = FaultProxy::start(moto::endpoint()).await;
     let table = moto::fresh_table().await;
-    let server = Server::start(&[
-        ("STORE", "dynamodb"),
-        ("DYNAMODB_TABLE", &table),
-        ("AWS_REGION", "eu-west-1"),
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "test"),
-        ("AWS_ENDPOINT_URL_DYNAMODB", &proxy.url),
-        ("MAX_CONCURRENT_REQUESTS", "8"),
-        ("LOG_LEVEL", "warn"),
-    ]);
+    let mut env = dynamo_env(&table, &proxy.url);
+    env.extend([("MAX_CONCURRENT_REQUESTS", "8"), ("LOG_LEVEL", "warn")]);
+    let server = Server::start(&env);
     proxy.set(Fault::Latency(Duration::from_millis(300)));
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(0)

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use support::fault_proxy::{Fault, FaultProxy};
-use support::process::{Server, command, free_port};
+use support::process::{Server, command, dynamo_env, free_port};
 
 fn failed_start(env: &[(&str, &str)]) -> String {
     let output = command(env).output().expect("binary runs");
@@ -166,16 +166,12 @@ async fn sigterm_drains_in_flight_requests_within_the_bound() {
     slow_store.set(Fault::Latency(Duration::from_secs(3)));
     let table = support::moto::fresh_table().await;
     for (bound, request_done) in [("10", true), ("1", false)] {
-        let mut server = Server::start(&[
-            ("STORE", "dynamodb"),
-            ("DYNAMODB_TABLE", &table),
-            ("AWS_REGION", "eu-west-1"),
-            ("AWS_ACCESS_KEY_ID", "test"),
-            ("AWS_SECRET_ACCESS_KEY", "test"),
-            ("AWS_ENDPOINT_URL_DYNAMODB", &slow_store.url),
+        let mut env = dynamo_env(&table, &slow_store.url);
+        env.extend([
             ("STORE_TIMEOUT_MS", "20000"),
             ("SHUTDOWN_TIMEOUT_SECS", bound),
         ]);
+        let mut server = Server::start(&env);
         let url = server.url("/api/v1/bookings?month=2026-03");
         let in_flight =
             tokio::spawn(async move { reqwest::get(url).await.map(|r| r.status().as_u16()) });
@@ -206,14 +202,7 @@ async fn sigterm_drains_in_flight_requests_within_the_bound() {
 fn the_binary_reads_dynamodb_settings_from_the_standard_environment() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let table = runtime.block_on(support::moto::fresh_table());
-    let server = Server::start(&[
-        ("STORE", "dynamodb"),
-        ("DYNAMODB_TABLE", &table),
-        ("AWS_REGION", "eu-west-1"),
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "test"),
-        ("AWS_ENDPOINT_URL_DYNAMODB", support::moto::endpoint()),
-    ]);
+    let server = Server::start(&dynamo_env(&table, support::moto::endpoint()));
     let client = reqwest::blocking::Client::new();
     assert_eq!(
         client.get(server.url("/ready")).send().unwrap().status(),

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use support::haproxy::{CHECK_INTERVAL, Haproxy};
 use support::moto;
-use support::process::Server;
+use support::process::{Server, dynamo_env};
 
 const INSTANCES: usize = 3;
 const CLIENTS: usize = 8;
@@ -163,24 +163,14 @@ fn rolling_replacement_drops_nothing_and_a_killed_instance_costs_only_until_mark
     // A moto server of its own: this load on the shared one makes it interleave the other
     // tests' transactions (moto does not isolate them).
     let endpoint = moto::start_server();
-    let table = format!("rolling-{}", ulid::Ulid::new().to_string().to_lowercase());
-    tokio::runtime::Runtime::new()
+    let table = tokio::runtime::Runtime::new()
         .expect("runtime")
-        .block_on(moto::create_table(
-            &moto::client_for(&endpoint, Duration::from_secs(10)),
-            &table,
-        ));
-    let env = [
-        ("STORE", "dynamodb"),
-        ("DYNAMODB_TABLE", table.as_str()),
-        ("AWS_REGION", "eu-west-1"),
-        ("AWS_ENDPOINT_URL_DYNAMODB", endpoint.as_str()),
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "test"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-        ("LOG_LEVEL", "warn"),
-        ("SHUTDOWN_TIMEOUT_SECS", "10"),
-    ];
+        .block_on(moto::fresh_table_on(&moto::client_for(
+            &endpoint,
+            Duration::from_secs(10),
+        )));
+    let mut env = dynamo_env(&table, &endpoint);
+    env.extend([("LOG_LEVEL", "warn"), ("SHUTDOWN_TIMEOUT_SECS", "10")]);
     let mut instances: Vec<Server> = (0..INSTANCES).map(|_| Server::start(&env)).collect();
     let mut retired: Vec<Server> = Vec::new();
     let ports: Vec<u16> = instances.iter().map(|s| s.port).collect();

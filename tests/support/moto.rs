@@ -94,10 +94,15 @@ pub fn client() -> Client {
     client_for(endpoint(), Duration::from_secs(10))
 }
 
-/// A new, empty table with the production schema.
+/// A new, empty table with the production schema, on the shared emulator.
 pub async fn fresh_table() -> String {
+    fresh_table_on(&client()).await
+}
+
+/// A new, empty table with the production schema, on the emulator `client` talks to.
+pub async fn fresh_table_on(client: &Client) -> String {
     let name = format!("leave-{}", ulid::Ulid::new().to_string().to_lowercase());
-    create_table(&client(), &name).await;
+    create_table(client, &name).await;
     name
 }
 

@@ -29,6 +29,20 @@ pub fn command(env: &[(&str, &str)]) -> Command {
     command
 }
 
+/// The settings of an instance on DynamoDB: `table` at `endpoint` (the emulator, or a proxy in
+/// front of it), with the emulator's credentials. Callers add their own settings.
+pub fn dynamo_env<'a>(table: &'a str, endpoint: &'a str) -> Vec<(&'static str, &'a str)> {
+    vec![
+        ("STORE", "dynamodb"),
+        ("DYNAMODB_TABLE", table),
+        ("AWS_REGION", "eu-west-1"),
+        ("AWS_ENDPOINT_URL_DYNAMODB", endpoint),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ]
+}
+
 pub struct Server {
     pub port: u16,
     child: Child,
