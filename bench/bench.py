@@ -33,6 +33,8 @@ import urllib.error
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
+from create_table import create_table  # noqa: E402
 BENCH = os.path.join(ROOT, "bench")
 APP = os.path.join(ROOT, "target", "release", "leave-calendar")
 HYPER = os.path.join(ROOT, "target", "release", "examples", "hyper_ceiling")
@@ -351,27 +353,6 @@ def time_to_healthy(extra, runs, work):
         stop(process)
         times.append(elapsed)
     return times
-
-
-def create_table(endpoint, name):
-    import boto3  # from the project's .venv (moto depends on it)
-
-    with open(os.path.join(ROOT, "schema", "dynamodb-table.json")) as f:
-        schema = json.load(f)
-    keys = [(schema["hash_key"], "HASH"), (schema["range_key"], "RANGE")]
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=endpoint,
-        region_name="eu-west-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
-    client.create_table(
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": k["name"], "AttributeType": k["type"]} for k, _ in keys],
-        KeySchema=[{"AttributeName": k["name"], "KeyType": kind} for k, kind in keys],
-    )
 
 
 def wait_port(port, limit=30.0):
