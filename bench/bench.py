@@ -6,12 +6,14 @@ model. Every load run is bounded (wrk -d), every process it starts is stopped at
 
 Measures, in one run:
 - GET /health requests/s of the app and of a minimal hyper server (the ceiling);
-- app CPU time per request (utime+stime from /proc/PID/stat over the run / requests) for the
+- app CPU time per request (the process's CPU-time clock over the run / requests) for the
   month page with 50 bookings, the API list of that month and a booking creation, on the
-  embedded store and on the DynamoDB emulator (moto);
+  embedded store, on the DynamoDB emulator (moto), and on moto's answers replayed at once;
 - p50/p99 latency, RSS idle and under load, time from exec to the first 200 on /health,
   the size of the stripped release binary;
-- DynamoDB requests per create and per month page, counted by a proxy (dynamo_proxy.py).
+- DynamoDB requests per create and per month page, counted by a proxy (dynamo_proxy.py);
+- the CPU of one request at a time after the process idled 0, 5 or 40 ms: creates on
+  DynamoDB's protocol and on the embedded store, and the hyper server's GET /health.
 """
 
 import argparse
@@ -39,6 +41,11 @@ BENCH = os.path.join(ROOT, "bench")
 APP = os.path.join(ROOT, "target", "release", "leave-calendar")
 HYPER = os.path.join(ROOT, "target", "release", "examples", "hyper_ceiling")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+# Idle time between the creates of one connection (the replaying proxy's answer delay, or
+# wrk's pause on the embedded store): none, about DynamoDB's latency, about moto's for a
+# transaction.
+IDLE_MS = (0, 5, 40)
 
 PAGE_MONTH = "2031-03"  # the month seeded with 50 bookings
 CREATE_FROM, CREATE_TO = "2031-06-10", "2031-06-10"  # creates go to another month
@@ -120,11 +127,18 @@ def start_until_healthy(argv, env, port, stdout=subprocess.DEVNULL, limit=20.0, 
 
 
 def cpu_seconds(pid):
-    """(user, system) CPU seconds of the process so far, its exited threads included."""
+    """(total, user, system) CPU seconds of the process so far, its exited threads included.
+
+    The total comes from the process's CPU-time clock, in nanoseconds; user and system from
+    /proc/PID/stat, in clock ticks (10 ms), which only split the total. A slow run on DynamoDB
+    adds up a few ticks, so ticks alone made its figure jump by a tick's worth between runs."""
+    # clock_getcpuclockid(3) for another process: the clock id the kernel builds from the pid
+    # (CPUCLOCK_SCHED of the whole thread group), which Python's time module does not expose.
+    total = time.clock_gettime(((~pid) << 3) | 2)
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     # fields[0] is field 3 (state); utime and stime are fields 14 and 15.
-    return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
+    return total, int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
 
 
 def status_kib(pid, key):
@@ -165,14 +179,17 @@ def seconds(text):
     return float(number) * UNIT[unit]
 
 
-def wrk(url, duration, connections, script=None, script_args=(), cpus=None):
+def wrk(url, duration, connections, script=None, script_args=(), cpus=None, pause_ms=None):
     argv = ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{duration}s", "--timeout", "5s", "--latency"]
     if script:
         argv += ["-s", script]
     argv.append(url)
     if script_args:
         argv += ["--", *script_args]
-    done = subprocess.run(pinned(argv, cpus), capture_output=True, text=True, timeout=duration + 30)
+    env = dict(os.environ)
+    if pause_ms is not None:
+        env["WRK_PAUSE_MS"] = str(pause_ms)  # read by create.lua and pause.lua
+    done = subprocess.run(pinned(argv, cpus), capture_output=True, text=True, timeout=duration + 30, env=env)
     out = done.stdout
     if done.returncode != 0:
         raise SystemExit(f"wrk failed: {done.stderr}{out}")
@@ -206,23 +223,27 @@ class Target:
     def url(self, path):
         return f"http://127.0.0.1:{self.port}{path}"
 
-    def load(self, label, path, args, script=None, script_args=(), warm_script_args=(), connections=None, duration=None):
+    def load(self, label, path, args, script=None, script_args=(), warm_script_args=(), connections=None, duration=None, pause_ms=None):
         """wrk for a short warm-up, then the measured run; CPU and RSS over the measured run."""
         url = self.url(path)
         connections = connections or args.connections
         duration = duration or args.duration
-        wrk(url, args.warmup, connections, script, warm_script_args, self.wrk_cpus)
+        wrk(url, args.warmup, connections, script, warm_script_args, self.wrk_cpus, pause_ms)
         if self.counter:
             self.counter.reset()
-        user, system = cpu_seconds(self.process.pid)
+        total, user, system = cpu_seconds(self.process.pid)
         with RssSampler(self.process.pid) as rss:
-            result = wrk(url, duration, connections, script, script_args, self.wrk_cpus)
-        user_after, system_after = cpu_seconds(self.process.pid)
+            result = wrk(url, duration, connections, script, script_args, self.wrk_cpus, pause_ms)
+        total_after, user_after, system_after = cpu_seconds(self.process.pid)
         self.rss_load_kib = max(self.rss_load_kib, rss.peak_kib)
         result["connections"] = connections
-        result["cpu_us_per_request"] = (user_after - user + system_after - system) / result["requests"] * 1e6
-        result["user_us_per_request"] = (user_after - user) / result["requests"] * 1e6
-        result["system_us_per_request"] = (system_after - system) / result["requests"] * 1e6
+        cpu_us = (total_after - total) / result["requests"] * 1e6
+        ticks = (user_after - user) + (system_after - system)
+        # A run too short for one tick has no split: call it all user time.
+        user_share = (user_after - user) / ticks if ticks else 1.0
+        result["cpu_us_per_request"] = cpu_us
+        result["user_us_per_request"] = cpu_us * user_share
+        result["system_us_per_request"] = cpu_us * (1 - user_share)
         result["rss_load_kib"] = rss.peak_kib
         if self.counter:
             counts = self.counter.counts()
@@ -257,6 +278,11 @@ class Counter:
 
     def counts(self):
         return json.loads(self._get("/__counts"))
+
+    def replay(self, delay_ms=0):
+        """From now on the proxy answers with the emulator's recorded answers, after
+        `delay_ms`."""
+        self._get(f"/__replay?delay_ms={delay_ms}")
 
 
 def request(method, url, body=None):
@@ -519,8 +545,52 @@ def run(args, work, results):
         app, args.dynamo_repeats, "GET /ready", "/ready", args,
         connections=args.dynamo_connections, duration=args.dynamo_duration,
     )
+    # moto answers in milliseconds to seconds, so the app idles before each event of the runs
+    # above. The same app and protocol again, with the proxy
+    # answering at once from moto's recorded answers: the app's CPU when it is kept busy.
+    log("DynamoDB protocol, moto's answers replayed at once by the proxy")
+    counter.replay()
+    results["dynamo_replay"] = cases(app, args)
+    results["dynamo_replay"]["ready"] = app.load("GET /ready", "/ready", args)
+    # One create at a time, with the answer held back as long as a real store or the emulator
+    # takes: how the CPU per request grows with the time the app idles in between.
+    results["dynamo_replay_delayed"] = {}
+    for delay_ms in IDLE_MS:
+        counter.replay(delay_ms)
+        results["dynamo_replay_delayed"][delay_ms] = one_create_at_a_time(app, args, f"answers after {delay_ms} ms")
     results["rss_load_kib_dynamo"] = max(app.rss_load_kib, results["dynamo_info"]["create"]["rss_load_kib"])
     stop(app.process)
+
+    # The same on the embedded store, pinned like the DynamoDB instance, with wrk pausing as
+    # long before each request.
+    paced = start_app("embedded-paced", "info", {**embedded, "DATA_DIR": os.path.join(work, "paced")}, work, cpus=app_cpu, wrk_cpus=others)
+    results["embedded_paced"] = {
+        pause_ms: one_create_at_a_time(paced, args, f"after a pause of {pause_ms} ms", pause_ms)
+        for pause_ms in IDLE_MS
+    }
+    stop(paced.process)
+
+    # The floor: a bare hyper server answering one request at a time after the same pauses.
+    hyper_port = free_port()
+    hyper, _ = start_until_healthy([HYPER], {"PORT": str(hyper_port)}, hyper_port, cpus=app_cpu)
+    hyper_target = Target("hyper", hyper, hyper_port, wrk_cpus=others)
+    results["hyper_paced"] = {
+        pause_ms: hyper_target.load(
+            f"GET /health, after a pause of {pause_ms} ms", "/health", args,
+            script=os.path.join(BENCH, "pause.lua"), connections=1, pause_ms=pause_ms,
+        )
+        for pause_ms in IDLE_MS
+    }
+    stop(hyper)
+
+
+def one_create_at_a_time(target, args, label, pause_ms=None):
+    tag = f"one-at-a-time-{time.monotonic_ns()}"
+    return target.load(
+        f"create, {label}", "/api/v1/bookings", args,
+        script=os.path.join(BENCH, "create.lua"), script_args=(tag, CREATE_FROM, CREATE_TO),
+        warm_script_args=(tag + "-warm", CREATE_FROM, CREATE_TO), connections=1, pause_ms=pause_ms,
+    )
 
 
 def single_request_counts(app, counter):
@@ -577,7 +647,7 @@ def report(r):
     p(f"Leave Calendar benchmark, {r['date']}: {r['nproc']} cores ({r['cpu']}), {r['wrk']}, "
       f"{r['connections']} connections, {r['duration_s']} s per case on 127.0.0.1.")
     p("App: release build, LOG_FORMAT=json, LOG_LEVEL=info unless noted (the container's settings), "
-      "logs to a file. CPU from /proc/PID/stat (10 ms ticks) over each run. DynamoDB = moto behind "
+      "logs to a file. CPU from the process's CPU-time clock over each run, split into user and system by /proc/PID/stat. DynamoDB = moto behind "
       "a counting proxy, with fewer connections (moto is bound by Python's lock and fails concurrent transactions), "
       f"{r['dynamo_repeats']} runs per case of which the median counts"
       + ("; moto, the proxy and wrk on core 0, the app alone on core 1." if r["dynamo_pinned"] else "."))
@@ -603,6 +673,20 @@ def report(r):
             p(f"| app CPU per {label}, {store} | {cpu:.0f} µs ({split}) | {target} | {ok} |")
     ready = r["dynamo_info"]["ready"]
     p(f"| app CPU per `/ready` (one GetItem, no item), DynamoDB | {ready['cpu_us_per_request']:.0f} µs (runs {min(ready['cpu_us_runs']):.0f}–{max(ready['cpu_us_runs']):.0f}) | — | |")
+    replay = r["dynamo_replay"]
+    for case, label in [("page", "month page"), ("list", "API list"), ("create", "create"), ("ready", "`/ready`")]:
+        c = replay[case]
+        p(f"| app CPU per {label}, DynamoDB protocol, answers replayed at once | {c['cpu_us_per_request']:.0f} µs ({c['rps']:,.0f} req/s) | — | |")
+    delayed = r["dynamo_replay_delayed"]
+    paced = r["embedded_paced"]
+    idle = " / ".join(str(ms) for ms in delayed)
+    for label, runs in [
+        ("app CPU per create, one at a time, DynamoDB protocol, answer replayed after", delayed),
+        ("app CPU per create, one at a time, embedded, wrk pausing before each for", paced),
+        ("hyper ceiling CPU per `/health`, one at a time, wrk pausing before each for", r["hyper_paced"]),
+    ]:
+        figures = " / ".join(f"{c['cpu_us_per_request']:.0f}" for c in runs.values())
+        p(f"| {label} {idle} ms | {figures} µs | — | |")
     for case, label in [("page", "month page"), ("list", "API list"), ("create", "create")]:
         cpu = r["embedded_warn"][case]["cpu_us_per_request"]
         p(f"| app CPU per {label}, embedded, LOG_LEVEL=warn | {cpu:.0f} µs | — | |")
@@ -634,10 +718,11 @@ def report(r):
     p(f"| DynamoDB requests per HTTP request under load | {under_load} | — | |")
     failures = {
         f"{key}/{case}": r[key][case]["failures"]
-        for key in ("embedded_info", "embedded_warn", "dynamo_info")
+        for key in ("embedded_info", "embedded_warn", "dynamo_info", "dynamo_replay")
         for case in ("page", "list", "create")
     }
-    failures["ready"] = ready["failures"]
+    failures["ready"] = ready["failures"] + replay["ready"]["failures"]
+    failures["one at a time"] = sum(c["failures"] for c in [*delayed.values(), *paced.values(), *r["hyper_paced"].values()])
     failures["health"] = r["health_failures"] + warn["failures"]
     total_failures = sum(failures.values())
     p(f"| failed, non-2xx or (creates) non-201 answers, all runs | {total_failures} | 0 | {mark(total_failures == 0)} |")

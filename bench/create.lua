@@ -5,6 +5,14 @@
 -- wrk ... -s create.lua URL -- RUN_TAG FROM_DATE TO_DATE
 -- RUN_TAG keeps the names of one wrk run apart from those of the runs before it.
 
+-- With WRK_PAUSE_MS in the environment, each connection waits that long before each request.
+local pause_ms = tonumber(os.getenv("WRK_PAUSE_MS") or "")
+if pause_ms then
+  function delay()
+    return pause_ms
+  end
+end
+
 threads = {}
 
 function setup(thread)

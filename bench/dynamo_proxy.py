@@ -6,6 +6,13 @@ unchanged. `GET /__counts` returns the counts as JSON and `GET /__reset` zeroes 
 benchmark reads them around single requests and around each load run, so the number of
 DynamoDB requests per page or per create is counted, not assumed.
 
+It also keeps the emulator's successful answers. After `GET /__replay` it stops forwarding and
+answers each request at once with the answer the emulator gave to the same request (same
+operation and body), or else to the last request of the same operation: the app then speaks
+DynamoDB's protocol to a server that answers in well under a millisecond, as the benchmark's
+second set of DynamoDB figures needs (see the README). `GET /__replay?delay_ms=N` answers after
+N milliseconds instead.
+
 Usage: python dynamo_proxy.py LISTEN_PORT UPSTREAM_URL
 """
 
@@ -14,6 +21,7 @@ import json
 import socket
 import sys
 import threading
+import time
 import urllib.parse
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,10 +36,17 @@ HOP_BY_HOP = {
     "transfer-encoding",
     "upgrade",
     "content-length",
+    # send_response writes its own; a replayed Date would drift ever further into the past.
+    "date",
+    "server",
 }
 
 counts = Counter()
 counts_lock = threading.Lock()
+# Successful answers, (status, reason, headers, body), by (operation, request body) and by
+# operation alone (the last one).
+answers = {}
+last_answers = {}
 
 
 class Proxy(BaseHTTPRequestHandler):
@@ -40,6 +55,7 @@ class Proxy(BaseHTTPRequestHandler):
     # the client's delayed ACK stall every response by tens of milliseconds.
     disable_nagle_algorithm = True
     upstream = None  # (host, port), set in main
+    replay_delay_s = None  # seconds before a replayed answer; None while forwarding
 
     def log_message(self, *args):
         pass
@@ -61,6 +77,10 @@ class Proxy(BaseHTTPRequestHandler):
             with counts_lock:
                 counts.clear()
             self._reply(204, b"")
+        elif self.path.startswith("/__replay"):
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+            Proxy.replay_delay_s = float(query.get("delay_ms", ["0"])[0]) / 1000
+            self._reply(204, b"")
         else:
             self._forward()
 
@@ -74,8 +94,18 @@ class Proxy(BaseHTTPRequestHandler):
         operation = target.rsplit(".", 1)[-1] if target else f"(no target) {self.command}"
         with counts_lock:
             counts[operation] += 1
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
-        status, reason, response_headers, response_body = self._upstream(body, headers)
+        if self.replay_delay_s is not None:
+            answer = answers.get((operation, body)) or last_answers.get(operation)
+            if answer is None:
+                self._reply(502, f"no recorded answer to {operation}".encode())
+                return
+            time.sleep(self.replay_delay_s)
+        else:
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+            answer = self._upstream(body, headers)
+            if answer[0] == 200:
+                answers[(operation, body)] = last_answers[operation] = answer
+        status, reason, response_headers, response_body = answer
         self.send_response(status, reason)
         for name, value in response_headers:
             if name.lower() not in HOP_BY_HOP:
