@@ -25,7 +25,7 @@ variables {
   state_bucket      = "acme-terraform-state"
 }
 
-run "only_main_deploys_and_only_pull_requests_plan" {
+run "only_the_production_environment_deploys_and_only_pull_requests_plan" {
   command = plan
 
   module {
@@ -35,9 +35,9 @@ run "only_main_deploys_and_only_pull_requests_plan" {
   assert {
     condition = jsondecode(aws_iam_role.deploy.assume_role_policy).Statement[0].Condition.StringEquals == {
       "token.actions.githubusercontent.com:aud" = "sts.amazonaws.com"
-      "token.actions.githubusercontent.com:sub" = ["repo:acme/leave-calendar:ref:refs/heads/main"]
+      "token.actions.githubusercontent.com:sub" = ["repo:acme/leave-calendar:environment:production"]
     }
-    error_message = "The deploy role must trust exactly the repository's main branch, with GitHub's audience."
+    error_message = "The deploy role must trust exactly the repository's production environment (ci.yml's deploy job), with GitHub's audience."
   }
 
   assert {
@@ -185,6 +185,23 @@ run "an_existing_identity_provider_can_be_reused" {
   assert {
     condition     = !anytrue([for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement : startswith(s.Sid, "ListState") || startswith(s.Sid, "WriteState")])
     error_message = "Without a state bucket there are no state permissions."
+  }
+}
+
+run "other_subjects_replace_the_default" {
+  command = plan
+
+  module {
+    source = "./modules/github_oidc"
+  }
+
+  variables {
+    deploy_subjects = ["ref:refs/heads/main"]
+  }
+
+  assert {
+    condition     = jsondecode(aws_iam_role.deploy.assume_role_policy).Statement[0].Condition.StringEquals["token.actions.githubusercontent.com:sub"] == ["repo:acme/leave-calendar:ref:refs/heads/main"]
+    error_message = "The deploy role must trust exactly the subjects given."
   }
 }
 

@@ -9,9 +9,9 @@ variable "github_repository" {
 }
 
 variable "deploy_subjects" {
-  description = "OIDC subjects (after `repo:<owner>/<name>:`) allowed to assume the deploy role, e.g. `ref:refs/heads/main` or `environment:production`."
+  description = "OIDC subjects (after `repo:<owner>/<name>:`) allowed to assume the deploy role. The default is the subject of the deploy job of .github/workflows/ci.yml, which runs in the `production` environment (limit that environment to the main branch in the repository's settings); a job without an environment has `ref:refs/heads/main`."
   type        = list(string)
-  default     = ["ref:refs/heads/main"]
+  default     = ["environment:production"]
 
   validation {
     condition     = length(var.deploy_subjects) > 0 && alltrue([for s in var.deploy_subjects : !strcontains(s, "*")])
