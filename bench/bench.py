@@ -461,16 +461,14 @@ def run(args, work, results):
     results["healthy_embedded_s"] = time_to_healthy(embedded, 5, work)
 
     log("GET /health: hyper ceiling and the app, twice each, alternating")
-    hyper_port = free_port()
-    hyper, _ = start_until_healthy([HYPER], {"PORT": str(hyper_port)}, hyper_port)
-    hyper_target = Target("hyper", hyper, hyper_port)
+    hyper_target = start_hyper()
     app = start_app("embedded-info", "info", {**embedded, "DATA_DIR": os.path.join(work, "info")}, work)
     results["rss_idle_kib"] = app.rss_idle_kib
     health_app, health_hyper = [], []
     for _ in range(2):
         health_hyper.append(hyper_target.load("GET /health", "/health", args))
         health_app.append(app.load("GET /health", "/health", args))
-    stop(hyper)
+    stop(hyper_target.process)
     results["health_hyper"] = max(health_hyper, key=lambda r: r["rps"])
     results["health_app"] = max(health_app, key=lambda r: r["rps"])
     results["health_failures"] = sum(r["failures"] for r in health_hyper + health_app)
@@ -571,9 +569,7 @@ def run(args, work, results):
     stop(paced.process)
 
     # The floor: a bare hyper server answering one request at a time after the same pauses.
-    hyper_port = free_port()
-    hyper, _ = start_until_healthy([HYPER], {"PORT": str(hyper_port)}, hyper_port, cpus=app_cpu)
-    hyper_target = Target("hyper", hyper, hyper_port, wrk_cpus=others)
+    hyper_target = start_hyper(cpus=app_cpu, wrk_cpus=others)
     results["hyper_paced"] = {
         pause_ms: hyper_target.load(
             f"GET /health, after a pause of {pause_ms} ms", "/health", args,
@@ -581,15 +577,30 @@ def run(args, work, results):
         )
         for pause_ms in IDLE_MS
     }
-    stop(hyper)
+    stop(hyper_target.process)
+
+
+def start_hyper(cpus=None, wrk_cpus=None):
+    port = free_port()
+    process, _ = start_until_healthy([HYPER], {"PORT": str(port)}, port, cpus=cpus)
+    return Target("hyper", process, port, wrk_cpus=wrk_cpus)
+
+
+def create_script(run_name):
+    """`load` arguments for creates through create.lua, with people named after `run_name`
+    and the time, apart from those of every other run."""
+    tag = f"{run_name}-{time.monotonic_ns()}"
+    return {
+        "script": os.path.join(BENCH, "create.lua"),
+        "script_args": (tag, CREATE_FROM, CREATE_TO),
+        "warm_script_args": (tag + "-warm", CREATE_FROM, CREATE_TO),
+    }
 
 
 def one_create_at_a_time(target, args, label, pause_ms=None):
-    tag = f"one-at-a-time-{time.monotonic_ns()}"
     return target.load(
-        f"create, {label}", "/api/v1/bookings", args,
-        script=os.path.join(BENCH, "create.lua"), script_args=(tag, CREATE_FROM, CREATE_TO),
-        warm_script_args=(tag + "-warm", CREATE_FROM, CREATE_TO), connections=1, pause_ms=pause_ms,
+        f"create, {label}", "/api/v1/bookings", args, connections=1, pause_ms=pause_ms,
+        **create_script("one-at-a-time"),
     )
 
 
@@ -612,7 +623,6 @@ def single_request_counts(app, counter):
 
 def cases(target, args, connections=None, create_target=None, create_connections=None, duration=None, repeats=1):
     create_target = create_target or target
-    tag = f"creates-{time.monotonic_ns()}"
     return {
         "page": median_load(target, repeats, "month page", f"/?month={PAGE_MONTH}", args, connections=connections, duration=duration),
         "list": median_load(target, repeats, "API list", f"/api/v1/bookings?month={PAGE_MONTH}", args, connections=connections, duration=duration),
@@ -622,11 +632,9 @@ def cases(target, args, connections=None, create_target=None, create_connections
             "create",
             "/api/v1/bookings",
             args,
-            script=os.path.join(BENCH, "create.lua"),
-            script_args=(tag, CREATE_FROM, CREATE_TO),
-            warm_script_args=(tag + "-warm", CREATE_FROM, CREATE_TO),
             connections=create_connections,
             duration=duration,
+            **create_script("creates"),
         ),
     }
 
