@@ -8,7 +8,8 @@ Measures, in one run:
 - GET /health requests/s of the app and of a minimal hyper server (the ceiling);
 - app CPU time per request (the process's CPU-time clock over the run / requests) for the
   month page with 50 bookings, the API list of that month and a booking creation, on the
-  embedded store, on the DynamoDB emulator (moto), and on moto's answers replayed at once;
+  embedded store, on the DynamoDB emulator (moto), and on moto's answers replayed at once or
+  after about DynamoDB's latency;
 - p50/p99 latency, RSS idle and under load, time from exec to the first 200 on /health,
   the size of the stripped release binary;
 - DynamoDB requests per create and per month page, counted by a proxy (dynamo_proxy.py);
@@ -46,6 +47,10 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 # wrk's pause on the embedded store): none, about DynamoDB's latency, about moto's for a
 # transaction.
 IDLE_MS = (0, 5, 40)
+
+# DynamoDB's answer time for the runs with 16 connections: about a read's and about a
+# transaction's inside a region. Each answer varies from half to 1.5 times that.
+DYNAMODB_LATENCY_MS = (5, 20)
 
 PAGE_MONTH = "2031-03"  # the month seeded with 50 bookings
 CREATE_FROM, CREATE_TO = "2031-06-10", "2031-06-10"  # creates go to another month
@@ -279,10 +284,10 @@ class Counter:
     def counts(self):
         return json.loads(self._get("/__counts"))
 
-    def replay(self, delay_ms=0):
+    def replay(self, delay_ms=0, jitter=False):
         """From now on the proxy answers with the emulator's recorded answers, after
-        `delay_ms`."""
-        self._get(f"/__replay?delay_ms={delay_ms}")
+        `delay_ms`, or with `jitter` after a random time from half to 1.5 times that."""
+        self._get(f"/__replay?delay_ms={delay_ms}&jitter={int(jitter)}")
 
 
 def request(method, url, body=None):
@@ -550,6 +555,14 @@ def run(args, work, results):
     counter.replay()
     results["dynamo_replay"] = cases(app, args)
     results["dynamo_replay"]["ready"] = app.load("GET /ready", "/ready", args)
+    # As in production: every answer takes DynamoDB's time, and 16 connections keep the app
+    # busy meanwhile. The jitter keeps the connections from moving in step, which would hand
+    # the app its work in batches.
+    results["dynamo_latency"] = {}
+    for latency_ms in DYNAMODB_LATENCY_MS:
+        log(f"DynamoDB protocol, answers replayed after about {latency_ms} ms")
+        counter.replay(latency_ms, jitter=True)
+        results["dynamo_latency"][latency_ms] = cases(app, args)
     # One create at a time, with the answer held back as long as a real store or the emulator
     # takes: how the CPU per request grows with the time the app idles in between.
     results["dynamo_replay_delayed"] = {}
@@ -685,6 +698,10 @@ def report(r):
     for case, label in [("page", "month page"), ("list", "API list"), ("create", "create"), ("ready", "`/ready`")]:
         c = replay[case]
         p(f"| app CPU per {label}, DynamoDB protocol, answers replayed at once | {c['cpu_us_per_request']:.0f} µs ({c['rps']:,.0f} req/s) | — | |")
+    for latency_ms, runs in r["dynamo_latency"].items():
+        for case, label in [("page", "month page"), ("list", "API list"), ("create", "create")]:
+            c = runs[case]
+            p(f"| app CPU per {label}, DynamoDB protocol, answers after {latency_ms / 2:g}–{latency_ms * 1.5:g} ms | {c['cpu_us_per_request']:.0f} µs ({c['rps']:,.0f} req/s) | — | |")
     delayed = r["dynamo_replay_delayed"]
     paced = r["embedded_paced"]
     idle = " / ".join(str(ms) for ms in delayed)
@@ -729,6 +746,11 @@ def report(r):
         for key in ("embedded_info", "embedded_warn", "dynamo_info", "dynamo_replay")
         for case in ("page", "list", "create")
     }
+    failures.update(
+        (f"dynamo_latency {latency_ms}/{case}", runs[case]["failures"])
+        for latency_ms, runs in r["dynamo_latency"].items()
+        for case in ("page", "list", "create")
+    )
     failures["ready"] = ready["failures"] + replay["ready"]["failures"]
     failures["one at a time"] = sum(c["failures"] for c in [*delayed.values(), *paced.values(), *r["hyper_paced"].values()])
     failures["health"] = r["health_failures"] + warn["failures"]

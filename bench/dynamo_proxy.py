@@ -11,13 +11,15 @@ answers each request at once with the answer the emulator gave to the same reque
 operation and body), or else to the last request of the same operation: the app then speaks
 DynamoDB's protocol to a server that answers in well under a millisecond, as the benchmark's
 second set of DynamoDB figures needs (see the README). `GET /__replay?delay_ms=N` answers after
-N milliseconds instead.
+N milliseconds instead, and `GET /__replay?delay_ms=N&jitter=1` after a random time between
+N/2 and 3N/2 milliseconds, as a real store's latency varies.
 
 Usage: python dynamo_proxy.py LISTEN_PORT UPSTREAM_URL
 """
 
 import http.client
 import json
+import random
 import socket
 import sys
 import threading
@@ -56,6 +58,7 @@ class Proxy(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     upstream = None  # (host, port), set in main
     replay_delay_s = None  # seconds before a replayed answer; None while forwarding
+    replay_jitter = False  # whether that delay varies, from half to one and a half times
 
     def log_message(self, *args):
         pass
@@ -80,6 +83,7 @@ class Proxy(BaseHTTPRequestHandler):
         elif self.path.startswith("/__replay"):
             query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
             Proxy.replay_delay_s = float(query.get("delay_ms", ["0"])[0]) / 1000
+            Proxy.replay_jitter = query.get("jitter", ["0"])[0] == "1"
             self._reply(204, b"")
         else:
             self._forward()
@@ -99,7 +103,8 @@ class Proxy(BaseHTTPRequestHandler):
             if answer is None:
                 self._reply(502, f"no recorded answer to {operation}".encode())
                 return
-            time.sleep(self.replay_delay_s)
+            spread = random.uniform(0.5, 1.5) if self.replay_jitter else 1.0
+            time.sleep(self.replay_delay_s * spread)
         else:
             headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
             answer = self._upstream(body, headers)
