@@ -138,16 +138,15 @@ async fn every_documented_operation_is_served() {
     let doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
     let mut operations = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {
-        let concrete = path.replace("{id}", "01ARZ3NDEKTSV4RRFFQ69G5FAV");
+        // A malformed id: a mounted handler refuses it with 400, where an unmounted path
+        // would fall through to 404 (a well-formed unknown id would be a 404 either way).
+        let concrete = path.replace("{id}", "not-a-booking-id");
         for method in item.as_object().unwrap().keys() {
             let request = app
                 .client
                 .request(method.to_uppercase().parse().unwrap(), app.url(&concrete));
             let status = request.send().await.unwrap().status();
-            assert!(
-                status != 404 || concrete.contains("01ARZ"),
-                "{method} {path} is not routed"
-            );
+            assert_ne!(status, 404, "{method} {path} is not routed");
             assert_ne!(status, 405, "{method} {path} is not routed");
             operations += 1;
         }

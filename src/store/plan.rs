@@ -44,12 +44,17 @@ pub(crate) fn segments(query: &ListQuery) -> Vec<Segment> {
     };
 
     if let Some(person) = &query.person {
-        return vec![Segment {
+        let segment = Segment {
             partition: Partition::Person(person.key()),
             lo: from_resume(range.earliest_overlapping_start().to_string()),
             hi,
             ends_on_or_after: Some(range.first()),
-        }];
+        };
+        return segment
+            .is_readable()
+            .then_some(segment)
+            .into_iter()
+            .collect();
     }
 
     // A booking that spans several months is stored in each of them; it is read from the first
@@ -73,7 +78,17 @@ pub(crate) fn segments(query: &ListQuery) -> Vec<Segment> {
                 ends_on_or_after: is_first.then_some(range.first()),
             }
         })
+        .filter(Segment::is_readable)
         .collect()
+}
+
+impl Segment {
+    /// A cursor from another listing can resume past the end of this one: nothing follows it
+    /// here, and DynamoDB refuses a `BETWEEN` whose bounds are reversed (a 400 that would
+    /// surface as a 500), so such a segment is not read at all.
+    fn is_readable(&self) -> bool {
+        self.lo <= self.hi
+    }
 }
 
 /// Whether a booking read from a segment belongs in the answer.
@@ -90,4 +105,52 @@ pub(crate) fn keeps(segment: &Segment, query: &ListQuery, booking: &Booking) -> 
 /// The sort key of a booking in every partition.
 pub(crate) fn sort_key(booking: &Booking) -> String {
     super::Cursor::after(booking).sort_key()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{BookingId, DateRange, PersonName};
+    use crate::store::Cursor;
+
+    fn listing(first: Date, last: Date, person: Option<&str>, after: Option<Date>) -> ListQuery {
+        ListQuery {
+            range: DateRange::listing(first, last).unwrap(),
+            person: person.map(|p| PersonName::parse(p).unwrap()),
+            limit: 10,
+            after: after.map(|first_day| Cursor {
+                first_day,
+                id: BookingId::generate(),
+            }),
+        }
+    }
+
+    #[test]
+    fn a_cursor_past_the_range_reads_nothing() {
+        let (may, march) = (
+            jiff::civil::date(2026, 5, 14),
+            jiff::civil::date(2026, 3, 1),
+        );
+        let march_end = jiff::civil::date(2026, 3, 31);
+        for person in [None, Some("Ann")] {
+            let query = listing(march, march_end, person, Some(may));
+            assert_eq!(segments(&query), [], "{person:?}");
+        }
+    }
+
+    #[test]
+    fn every_segment_reads_a_range_in_order() {
+        let first = jiff::civil::date(2026, 1, 1);
+        for resume in 0..120 {
+            let after = first
+                .checked_add(jiff::Span::new().days(resume - 40))
+                .unwrap();
+            for person in [None, Some("Ann")] {
+                let query = listing(first, jiff::civil::date(2026, 2, 28), person, Some(after));
+                for segment in segments(&query) {
+                    assert!(segment.lo <= segment.hi, "{after} {person:?}: {segment:?}");
+                }
+            }
+        }
+    }
 }
