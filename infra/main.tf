@@ -5,7 +5,6 @@ locals {
   # Exactly the DynamoDB calls the application makes (TransactWriteItems is authorised through
   # the per-item actions). The task role and the DynamoDB endpoint policy both use this list.
   dynamodb_actions = [
-    "dynamodb:ConditionCheckItem",
     "dynamodb:DeleteItem",
     "dynamodb:GetItem",
     "dynamodb:PutItem",

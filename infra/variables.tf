@@ -53,7 +53,7 @@ variable "image_tag" {
 # --- Network -----------------------------------------------------------------------------------
 
 variable "vpc_cidr" {
-  description = "IPv4 CIDR block of the VPC (prefix `/16` to `/24`)."
+  description = "IPv4 CIDR block of the VPC (prefix `/16` to `/23`)."
   type        = string
   default     = "10.0.0.0/16"
 }

@@ -134,6 +134,24 @@ run "deploy_permissions_are_explicit_and_scoped" {
   }
 
   assert {
+    condition = anytrue([
+      for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement :
+      contains(s.Action, "kms:CreateGrant") && try(s.Condition.StringEquals["kms:ViaService"] == "dynamodb.eu-west-1.amazonaws.com" && s.Condition.Bool["kms:GrantIsForAWSResource"] == "true", false)
+      ]) && alltrue([
+      for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement :
+      !contains(s.Action, "kms:CreateGrant") || try(s.Condition.StringEquals["kms:ViaService"] == "dynamodb.eu-west-1.amazonaws.com", false)
+    ])
+    error_message = "A table with a customer key needs kms:CreateGrant, for DynamoDB only."
+  }
+
+  assert {
+    condition = length([
+      for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement : s if contains(s.Action, "wafv2:AssociateWebACL") && contains(s.Action, "wafv2:DisassociateWebACL") && contains(flatten([s.Resource]), "arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/*/*")
+    ]) == 1
+    error_message = "The optional web ACL must be attachable to the load balancer."
+  }
+
+  assert {
     condition = contains([
       for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement : s.Resource if s.Sid == "WriteStateAndLock"
     ], "arn:aws:s3:::acme-terraform-state/leave-calendar/*")

@@ -59,6 +59,11 @@ run "http_only_without_certificate" {
   }
 
   assert {
+    condition     = aws_lb_target_group.this.name == "lc-8080"
+    error_message = "The target group's name must carry its port, so that a new port gets a group of its own."
+  }
+
+  assert {
     condition     = aws_lb_target_group.this.health_check[0].path == "/health" && aws_lb_target_group.this.health_check[0].matcher == "200" && aws_lb_target_group.this.health_check[0].enabled
     error_message = "The target group's health check must expect 200 from /health."
   }
@@ -169,6 +174,38 @@ run "ingress_restricted_to_given_cidrs" {
     condition     = alltrue([for r in aws_vpc_security_group_ingress_rule.listener : r.cidr_ipv4 == "203.0.113.0/24"])
     error_message = "Listener ingress must come from allowed_ingress_cidrs only."
   }
+}
+
+run "web_acl_is_attached_when_given" {
+  command = plan
+
+  module {
+    source = "./modules/load_balancer"
+  }
+
+  variables {
+    web_acl_arn = "arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/lc-acl/a1b2c3d4-5678-90ab-cdef-222222222222"
+  }
+
+  assert {
+    condition     = length(aws_wafv2_web_acl_association.this) == 1 && aws_wafv2_web_acl_association.this[0].web_acl_arn == var.web_acl_arn
+    error_message = "The given web ACL must be associated with the load balancer."
+  }
+}
+
+# A CloudFront web ACL (scope global) cannot protect a load balancer.
+run "rejects_global_web_acl" {
+  command = plan
+
+  module {
+    source = "./modules/load_balancer"
+  }
+
+  variables {
+    web_acl_arn = "arn:aws:wafv2:us-east-1:123456789012:global/webacl/lc-acl/a1b2c3d4-5678-90ab-cdef-111111111111"
+  }
+
+  expect_failures = [var.web_acl_arn]
 }
 
 run "rejects_weak_tls_policy" {

@@ -160,6 +160,22 @@ MUTANTS = [
      'table_schema = jsondecode(file("${path.module}/../schema/dynamodb-table.json"))',
      'table_schema = { hash_key = { name = "id", type = "S" } }',
      "root reads the schema file"),
+    ("service", "modules/service/main.tf",
+     "condition     = self.task_definition == aws_ecs_task_definition.this.arn",
+     'condition     = self.task_definition != ""',
+     "a rolled-back deployment fails the apply"),
+    ("load_balancer", "modules/load_balancer/main.tf",
+     'name                 = "${var.name}-${var.app_port}"', 'name                 = "${var.name}-app"',
+     "target group named after its port"),
+    ("load_balancer", "modules/load_balancer/variables.tf",
+     "[0-9]{12}:regional/webacl/", "[0-9]{12}:[a-z]+/webacl/",
+     "regional web ACLs only"),
+    ("network", "modules/network/variables.tf",
+     "(1[6-9]|2[0-3])$", "(1[6-9]|2[0-4])$",
+     "subnets big enough for a load balancer"),
+    ("github_oidc", "modules/github_oidc/main.tf",
+     '"kms:ViaService" = "dynamodb.${local.region}.amazonaws.com"', '"kms:ViaService" = "*"',
+     "key grants through DynamoDB only"),
 ]
 
 

@@ -340,6 +340,38 @@ run "rejects_bad_cidr" {
   expect_failures = [var.vpc_cidr]
 }
 
+# A /24 VPC would give /28 subnets, too small for a load balancer (/27 and 8 free addresses).
+run "rejects_subnets_too_small_for_a_load_balancer" {
+  command = plan
+
+  module {
+    source = "./modules/network"
+  }
+
+  variables {
+    vpc_cidr = "10.0.0.0/24"
+  }
+
+  expect_failures = [var.vpc_cidr]
+}
+
+run "smallest_vpc_gives_load_balancer_sized_subnets" {
+  command = plan
+
+  module {
+    source = "./modules/network"
+  }
+
+  variables {
+    vpc_cidr = "10.0.0.0/23"
+  }
+
+  assert {
+    condition     = alltrue([for s in concat(aws_subnet.public, aws_subnet.private) : endswith(s.cidr_block, "/27")])
+    error_message = "A /23 VPC must give /27 subnets."
+  }
+}
+
 run "rejects_non_network_address" {
   command = plan
 

@@ -27,6 +27,34 @@ mock_provider "aws" {
   }
 }
 
+# The same for the runs that apply: there, computed values must be made once, at apply, or the
+# apply would not match its plan.
+mock_provider "aws" {
+  alias = "applying"
+
+  mock_data "aws_region" {
+    defaults = { name = "eu-west-1" }
+  }
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "123456789012" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_resource "aws_ecs_cluster" {
+    defaults = { arn = "arn:aws:ecs:eu-west-1:123456789012:cluster/lc" }
+  }
+  mock_resource "aws_cloudwatch_log_group" {
+    defaults = { arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/lc" }
+  }
+  mock_resource "aws_iam_role" {
+    defaults = { arn = "arn:aws:iam::123456789012:role/lc" }
+  }
+  mock_resource "aws_ecs_task_definition" {
+    defaults = { arn = "arn:aws:ecs:eu-west-1:123456789012:task-definition/lc:1" }
+  }
+}
+
 variables {
   name                    = "lc"
   vpc_id                  = "vpc-0123456789abcdef0"
@@ -41,7 +69,6 @@ variables {
   table_name              = "lc-leave"
   table_arn               = "arn:aws:dynamodb:eu-west-1:123456789012:table/lc-leave"
   dynamodb_actions = [
-    "dynamodb:ConditionCheckItem",
     "dynamodb:DeleteItem",
     "dynamodb:GetItem",
     "dynamodb:PutItem",
@@ -297,7 +324,7 @@ run "least_privilege_iam" {
 
   assert {
     condition = (
-      toset(jsondecode(aws_iam_role_policy.task.policy).Statement[0].Action) == toset(["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"]) &&
+      toset(jsondecode(aws_iam_role_policy.task.policy).Statement[0].Action) == toset(["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]) &&
       !contains(jsondecode(aws_iam_role_policy.task.policy).Statement[0].Action, "dynamodb:Scan")
     )
     error_message = "The task role must allow exactly the app's DynamoDB actions, never Scan."
@@ -381,9 +408,47 @@ run "steady_state_wait_can_be_turned_off" {
   }
 
   assert {
-    condition     = aws_ecs_service.this.wait_for_steady_state == false
-    error_message = "wait_for_steady_state must follow the variable."
+    condition     = aws_ecs_service.this.wait_for_steady_state == false && length(data.aws_ecs_service.deployed) == 0
+    error_message = "wait_for_steady_state must follow the variable, and without the wait nothing checks the deployment."
   }
+}
+
+# Applied against the mocked provider: the service read back after the wait runs the task
+# definition this apply registered.
+run "deployment_that_completed_passes" {
+  command   = apply
+  providers = { aws = aws.applying }
+
+  module {
+    source = "./modules/service"
+  }
+
+  override_data {
+    target = data.aws_ecs_service.deployed[0]
+    values = { task_definition = "arn:aws:ecs:eu-west-1:123456789012:task-definition/lc:1" }
+  }
+
+  assert {
+    condition     = data.aws_ecs_service.deployed[0].task_definition == aws_ecs_task_definition.this.arn
+    error_message = "The check must read the service back after the apply."
+  }
+}
+
+# The circuit breaker rolled the service back to the previous task definition: the check fails.
+# (An overridden data source is read when planning, so this run plans.)
+run "deployment_rolled_back_fails_the_apply" {
+  command = plan
+
+  module {
+    source = "./modules/service"
+  }
+
+  override_data {
+    target = data.aws_ecs_service.deployed[0]
+    values = { task_definition = "arn:aws:ecs:eu-west-1:123456789012:task-definition/lc:0" }
+  }
+
+  expect_failures = [data.aws_ecs_service.deployed[0]]
 }
 
 run "rejects_invalid_fargate_pair" {

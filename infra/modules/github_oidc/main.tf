@@ -24,6 +24,7 @@ locals {
     kms     = "arn:${local.partition}:kms:${local.region}:${local.account_id}"
     scaling = "arn:${local.partition}:application-autoscaling:${local.region}:${local.account_id}"
     alarm   = "arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}"
+    waf     = "arn:${local.partition}:wafv2:${local.region}:${local.account_id}"
     iam     = "arn:${local.partition}:iam::${local.account_id}"
   }
 
@@ -411,6 +412,26 @@ locals {
           "kms:UntagResource",
         ]
         Resource = ["${local.arn.kms}:key/*", "${local.arn.kms}:alias/dynamodb-${local.name}-*"]
+      },
+      {
+        # Creating a table encrypted with a customer key makes DynamoDB take a grant on it with
+        # the caller's permissions; only DynamoDB may use this one, for the table.
+        Sid      = "TableKeyGrantsForDynamoDB"
+        Effect   = "Allow"
+        Action   = ["kms:CreateGrant"]
+        Resource = "${local.arn.kms}:key/*"
+        Condition = {
+          StringEquals = { "kms:ViaService" = "dynamodb.${local.region}.amazonaws.com" }
+          Bool         = { "kms:GrantIsForAWSResource" = "true" }
+        }
+      },
+      {
+        # The optional web ACL (`web_acl_arn`): associating it needs these on the ACL as well as
+        # elasticloadbalancing:SetWebAcl on the load balancer.
+        Sid      = "AttachAWebAclToTheLoadBalancer"
+        Effect   = "Allow"
+        Action   = ["wafv2:AssociateWebACL", "wafv2:DisassociateWebACL"]
+        Resource = ["${local.arn.waf}:regional/webacl/*/*", "${local.arn.elb}:loadbalancer/app/${local.name}/*"]
       },
       {
         Sid       = "CreateKeys"

@@ -76,7 +76,10 @@ resource "aws_wafv2_web_acl_association" "this" {
 
 resource "aws_lb_target_group" "this" {
   #checkov:skip=CKV_AWS_378:TLS ends at the load balancer; from there traffic stays inside the VPC's private subnets, and the application serves plain HTTP on its port.
-  name                 = "${var.name}-app"
+  # The port is part of the name: a new port needs a new target group (AWS cannot change a
+  # group's port), created before the old one is destroyed, which a listener and the service
+  # hold until they move to the new one; two groups cannot share a name.
+  name                 = "${var.name}-${var.app_port}"
   target_type          = "ip"
   protocol             = "HTTP"
   port                 = var.app_port
@@ -95,7 +98,11 @@ resource "aws_lb_target_group" "this" {
     unhealthy_threshold = 3
   }
 
-  tags = merge(var.tags, { Name = "${var.name}-app" })
+  tags = merge(var.tags, { Name = "${var.name}-${var.app_port}" })
+
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 
 resource "aws_lb_listener" "http" {

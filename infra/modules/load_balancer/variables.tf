@@ -132,6 +132,12 @@ variable "web_acl_arn" {
   description = "ARN of a regional AWS WAFv2 web ACL to associate with the load balancer, or `null` for none."
   type        = string
   default     = null
+
+  validation {
+    # A load balancer takes regional web ACLs only; CloudFront's (global) are refused by AWS.
+    condition     = var.web_acl_arn == null || can(regex("^arn:[a-z-]+:wafv2:[a-z0-9-]+:[0-9]{12}:regional/webacl/[A-Za-z0-9_-]{1,128}/[0-9a-f-]{36}$", var.web_acl_arn))
+    error_message = "web_acl_arn must be the ARN of a regional WAFv2 web ACL: arn:aws:wafv2:<region>:<account>:regional/webacl/<name>/<id>."
+  }
 }
 
 variable "tags" {

@@ -19,8 +19,17 @@ output "public_subnet_ids" {
 }
 
 output "private_subnet_ids" {
-  description = "IDs of the private subnets (one per AZ): for the tasks."
+  description = "IDs of the private subnets (one per AZ): for the tasks. Available only once the subnets can reach AWS (their route tables, NAT routes and endpoints exist), so that tasks started in them can pull the image and write logs from their first start."
   value       = aws_subnet.private[*].id
+
+  depends_on = [
+    aws_route_table_association.private,
+    aws_route.private_nat,
+    aws_vpc_endpoint.dynamodb,
+    aws_vpc_endpoint.s3,
+    aws_vpc_endpoint.interface,
+    aws_vpc_security_group_ingress_rule.endpoints_https,
+  ]
 }
 
 output "private_route_table_ids" {

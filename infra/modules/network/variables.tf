@@ -9,13 +9,13 @@ variable "name" {
 }
 
 variable "vpc_cidr" {
-  description = "IPv4 CIDR block of the VPC, a prefix between `/16` and `/24` (each subnet is 4 bits longer, so `/24` gives `/28` subnets, the smallest AWS allows)."
+  description = "IPv4 CIDR block of the VPC, a prefix between `/16` and `/23` (each subnet is 4 bits longer, so `/23` gives `/27` subnets, the smallest a load balancer's subnet may be: it needs 8 free addresses to scale)."
   type        = string
   default     = "10.0.0.0/16"
 
   validation {
-    condition     = can(cidrhost(var.vpc_cidr, 0)) && can(regex("^[0-9.]+/(1[6-9]|2[0-4])$", var.vpc_cidr))
-    error_message = "The VPC CIDR must be a valid IPv4 CIDR block with a prefix length between /16 and /24."
+    condition     = can(cidrhost(var.vpc_cidr, 0)) && can(regex("^[0-9.]+/(1[6-9]|2[0-3])$", var.vpc_cidr))
+    error_message = "The VPC CIDR must be a valid IPv4 CIDR block with a prefix length between /16 and /23 (subnets of /27 at least, as load balancers need)."
   }
 
   validation {

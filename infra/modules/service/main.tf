@@ -191,3 +191,22 @@ resource "aws_ecs_service" "this" {
   # The roles' policies must exist before tasks start, and stay until the tasks are gone.
   depends_on = [aws_iam_role_policy.execution, aws_iam_role_policy.task]
 }
+
+# The service as ECS runs it once the apply's wait for a steady state is over. When the new
+# tasks never become healthy, the circuit breaker rolls the service back to the previous task
+# definition; the service is then steady again and the provider's wait reports success
+# (hashicorp/terraform-provider-aws#19519). The task definition the service runs after the wait
+# tells the two apart: if it is not the one this apply registered, the apply fails.
+data "aws_ecs_service" "deployed" {
+  count = var.wait_for_steady_state ? 1 : 0
+
+  cluster_arn  = aws_ecs_cluster.this.arn
+  service_name = aws_ecs_service.this.name
+
+  lifecycle {
+    postcondition {
+      condition     = self.task_definition == aws_ecs_task_definition.this.arn
+      error_message = "The deployment of ${aws_ecs_task_definition.this.arn} failed: ECS rolled the service back to ${self.task_definition}, which keeps serving. The service's events and the tasks' logs say why the new tasks did not become healthy."
+    }
+  }
+}

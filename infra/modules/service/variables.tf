@@ -302,7 +302,7 @@ variable "enable_container_insights" {
 }
 
 variable "wait_for_steady_state" {
-  description = "Make `terraform apply` wait until the deployment is steady, so a deployment that the circuit breaker rolls back (a broken image) fails the apply."
+  description = "Make `terraform apply` wait until the deployment is steady and then check that the service runs the new task definition, so a deployment that the circuit breaker rolls back (a broken image) fails the apply."
   type        = bool
   default     = true
 }
