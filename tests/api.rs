@@ -499,6 +499,73 @@ mod pages {
     }
 
     /// The `<td>` of one day in the month grid.
+    #[tokio::test]
+    async fn the_same_form_sent_twice_books_once() {
+        let app = spawn_app().await;
+        let key = form_key(&app.get("/?month=2026-04").await.text().await.unwrap());
+        let other = form_key(&app.get("/?month=2026-04").await.text().await.unwrap());
+        assert_ne!(key, other, "every form shown gets a key of its own");
+        let april = async || -> usize {
+            let page: Value = app
+                .get("/api/v1/bookings?month=2026-04")
+                .await
+                .json()
+                .await
+                .unwrap();
+            page["items"].as_array().unwrap().len()
+        };
+
+        // A double click, or the form sent again after its answer was lost.
+        let form = [
+            ("user_name", "Ada"),
+            ("from_date", "2026-04-06"),
+            ("to_date", "2026-04-07"),
+            ("idempotency_key", &key),
+        ];
+        for attempt in 0..2 {
+            let response = app.post_form("/", &form).await;
+            assert_eq!(response.status(), 303, "attempt {attempt}");
+            assert_eq!(response.headers()["location"], "/?month=2026-04");
+        }
+        assert_eq!(april().await, 1, "booked once");
+
+        // The same form, changed after it was sent (the browser's back button): refused with
+        // a fresh form, nothing more booked.
+        let changed = [
+            ("user_name", "Ada"),
+            ("from_date", "2026-04-20"),
+            ("to_date", "2026-04-20"),
+            ("idempotency_key", &key),
+        ];
+        let response = app.post_form("/", &changed).await;
+        assert_eq!(response.status(), 422);
+        let page = response.text().await.unwrap();
+        assert!(
+            page.contains("This form was already sent for another booking."),
+            "{page}"
+        );
+        assert!(page.contains(r#"value="2026-04-20""#), "input kept");
+        let fresh = form_key(&page);
+        assert_ne!(fresh, key);
+        assert_eq!(april().await, 1);
+        let resent = [
+            ("user_name", "Ada"),
+            ("from_date", "2026-04-20"),
+            ("to_date", "2026-04-20"),
+            ("idempotency_key", &fresh),
+        ];
+        assert_eq!(app.post_form("/", &resent).await.status(), 303);
+        assert_eq!(april().await, 2);
+    }
+
+    /// The hidden idempotency key of the booking form in `page`.
+    fn form_key(page: &str) -> String {
+        let marker = r#"name="idempotency_key" value=""#;
+        let start = page.find(marker).expect("the form has a key") + marker.len();
+        let end = page[start..].find('"').unwrap();
+        page[start..start + end].to_owned()
+    }
+
     fn cell_html<'a>(page: &'a str, date: &str) -> &'a str {
         let start = page
             .find(&format!(r#"data-date="{date}""#))

@@ -316,6 +316,28 @@ async fn bad_page_input_gets_a_page_with_the_message() {
         .post_booking_form(&"é".repeat(101), "2026-03-01", "2026-03-01")
         .await;
     assert_eq!(long_name.status(), 422);
+    for bad_key in ["k".repeat(256), "é".to_owned(), "two words".to_owned()] {
+        let response = app
+            .post_form(
+                "/",
+                &[
+                    ("user_name", "Ada"),
+                    ("from_date", "2026-03-01"),
+                    ("to_date", "2026-03-01"),
+                    ("idempotency_key", &bad_key),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), 400, "{bad_key}");
+        assert!(
+            response
+                .text()
+                .await
+                .unwrap()
+                .contains("The form is damaged"),
+            "{bad_key}"
+        );
+    }
     assert_nothing_stored(&app).await;
 }
 

@@ -172,6 +172,18 @@ async fn overlap_with_the_same_person_is_refused(store: Arc<dyn LeaveStore>) {
             other => panic!("{first}..{last}: expected a conflict, got {other:?}"),
         }
     }
+    // One name typed with a composed "ë" and with "e" and a combining diaeresis: one person.
+    store
+        .create_new(&booking("Zo\u{eb}", "2026-05-04", "2026-05-05"))
+        .await
+        .unwrap();
+    let decomposed = store
+        .create_new(&booking("ZOE\u{308}", "2026-05-05", "2026-05-06"))
+        .await;
+    assert!(
+        matches!(decomposed, Err(Error::Conflict { .. })),
+        "{decomposed:?}"
+    );
     // Adjacent days and other people are fine.
     store
         .create_new(&booking("alice", "2026-03-13", "2026-03-13"))

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use icu_normalizer::ComposingNormalizerBorrowed;
+
 /// Longest accepted name, in characters.
 pub const MAX_NAME_CHARS: usize = 100;
 
@@ -21,19 +23,23 @@ pub enum InvalidName {
 }
 
 impl PersonName {
+    /// Trims the name and brings it to Unicode's composed form (NFC): "Zoë" typed as `e` plus a
+    /// combining diaeresis (as some keyboards and systems send it) is then the same name, and
+    /// the same person, as "Zoë" typed as one character.
     pub fn parse(raw: &str) -> Result<Self, InvalidName> {
-        let trimmed = raw.trim();
-        if trimmed.is_empty() {
+        let composed = ComposingNormalizerBorrowed::new_nfc().normalize(raw.trim());
+        let name = composed.as_ref();
+        if name.is_empty() {
             return Err(InvalidName::Empty);
         }
-        let chars = trimmed.chars().count();
+        let chars = name.chars().count();
         if chars > MAX_NAME_CHARS {
             return Err(InvalidName::TooLong(chars));
         }
-        if trimmed.chars().any(char::is_control) {
+        if name.chars().any(char::is_control) {
             return Err(InvalidName::ControlCharacter);
         }
-        Ok(Self(trimmed.to_owned()))
+        Ok(Self(composed.into_owned()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -63,6 +69,19 @@ mod tests {
         let name = PersonName::parse("  Ada Lovelace \t").unwrap();
         assert_eq!(name.as_str(), "Ada Lovelace");
         assert_eq!(name.key(), "ada lovelace");
+    }
+
+    #[test]
+    fn composed_and_decomposed_spellings_are_one_person() {
+        let composed = PersonName::parse("Zo\u{eb} Brontë").unwrap();
+        let decomposed = PersonName::parse("zoe\u{308} bronte\u{308}").unwrap();
+        assert_eq!(composed.key(), decomposed.key());
+        assert_eq!(decomposed.as_str(), "zo\u{eb} bront\u{eb}", "kept composed");
+        assert_eq!(
+            PersonName::parse(&"e\u{301}".repeat(100)).map(|n| n.as_str().chars().count()),
+            Ok(100),
+            "the limit counts composed characters"
+        );
     }
 
     #[test]

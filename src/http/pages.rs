@@ -19,10 +19,10 @@ use super::error::Error;
 use super::extract::{Path, Query};
 use super::{csrf, name_cookie};
 use crate::domain::{
-    Booking, BookingId, DateRange, InvalidBooking, InvalidDate, InvalidName, InvalidRange, Month,
-    parse_date, today,
+    Booking, BookingId, DateRange, IdempotencyKey, InvalidBooking, InvalidDate, InvalidName,
+    InvalidRange, Month, parse_date, today,
 };
-use crate::store::{self, ListQuery};
+use crate::store::{self, Created, ListQuery};
 
 /// Bookings one month page shows at most; a month with more says so.
 const MONTH_PAGE_LIMIT: usize = 1000;
@@ -54,6 +54,10 @@ pub struct BookingForm {
     from_date: String,
     #[serde(default)]
     to_date: String,
+    /// New in every form the page renders: the same form sent twice (a double click, or sent
+    /// again after an answer that never came) books once. Empty from clients that omit it.
+    #[serde(default)]
+    idempotency_key: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -101,20 +105,43 @@ pub async fn calendar_post(
             return Err(PageError::new(err.status(), err.detail()));
         }
     };
+    let key =
+        match form.idempotency_key.as_str() {
+            "" => None,
+            raw => Some(IdempotencyKey::parse(raw).map_err(|_| {
+                PageError::new(StatusCode::BAD_REQUEST, INVALID_FORM_KEY.to_owned())
+            })?),
+        };
     let refused = match Booking::parse(&form.user_name, &form.from_date, &form.to_date) {
-        Ok(booking) => match state.store.create(&booking, None).await {
-            Ok(_) => {
-                tracing::info!(id = %booking.id, "booking created");
-                let month = Month::containing(booking.days.first());
+        Ok(booking) => match state.store.create(&booking, key.as_ref()).await {
+            Ok(created) => {
+                let booked = match created {
+                    Created::New => {
+                        tracing::info!(id = %booking.id, "booking created");
+                        booking
+                    }
+                    Created::Replayed(earlier) => {
+                        tracing::info!(id = %earlier.id, "form sent again; booked before");
+                        earlier
+                    }
+                };
+                let month = Month::containing(booked.days.first());
                 return Ok((
                     [(
                         header::SET_COOKIE,
-                        name_cookie::set_cookie(&booking.user_name, &headers),
+                        name_cookie::set_cookie(&booked.user_name, &headers),
                     )],
                     Redirect::to(&format!("/?month={month}")),
                 )
                     .into_response());
             }
+            Err(store::Error::KeyReused(_)) => Refusal {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                message: "This form was already sent for another booking. Check the calendar \
+                          below, then send the form again."
+                    .to_owned(),
+                field: "",
+            },
             Err(store::Error::Conflict { first_day }) => Refusal {
                 status: StatusCode::CONFLICT,
                 message: format!(
@@ -133,6 +160,10 @@ pub async fn calendar_post(
         .unwrap_or_else(|_| Month::current());
     render_calendar(&state, month, form, Some(refused)).await
 }
+
+/// The form's hidden key was altered: not something a person can fix on the page.
+const INVALID_FORM_KEY: &str = "The form is damaged (its idempotency_key must be 1 to 255 visible \
+                                ASCII characters). Reload the page and send it again.";
 
 /// Why the form was refused, for the person who filled it in: the message and the field at
 /// fault (its `id`), which the page marks as invalid.
@@ -261,9 +292,12 @@ pub async fn booking_delete(
 async fn render_calendar(
     state: &AppState,
     month: Month,
-    form: BookingForm,
+    mut form: BookingForm,
     refusal: Option<Refusal>,
 ) -> Result<Response, PageError> {
+    // Every form shown gets a key of its own, a refused one too: what it books next is a new
+    // request, which the refused one's key must not be tied to.
+    form.idempotency_key = ulid::Ulid::new().to_string();
     let status = refusal.as_ref().map_or(StatusCode::OK, |r| r.status);
     let query = ListQuery {
         range: month.days(),
