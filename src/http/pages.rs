@@ -137,8 +137,8 @@ pub async fn calendar_post(
             }
             Err(store::Error::KeyReused(_)) => Refusal {
                 status: StatusCode::UNPROCESSABLE_ENTITY,
-                message: "This form was already sent for another booking. Check the calendar \
-                          below, then send the form again."
+                message: "This form was already sent for another booking. Check the \
+                          calendar, then send the form again."
                     .to_owned(),
                 field: "",
             },
