@@ -558,6 +558,43 @@ mod pages {
         assert_eq!(april().await, 2);
     }
 
+    #[tokio::test]
+    async fn browsers_get_errors_as_pages_and_the_api_stays_json() {
+        let app = spawn_app().await;
+        let browse = async |path: &str| {
+            app.client
+                .get(app.url(path))
+                .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+                .send()
+                .await
+                .unwrap()
+        };
+        let kind = |response: &reqwest::Response| {
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .to_owned()
+        };
+        // The fallback, and an extractor's refusal of a page's query.
+        for (path, status, message) in [
+            ("/no/such/page", 404, "No such resource: /no/such/page."),
+            ("/?month=2026-03&month=2026-04", 400, "month"),
+        ] {
+            let response = browse(path).await;
+            assert_eq!(response.status(), status, "{path}");
+            assert!(kind(&response).starts_with("text/html"), "{path}");
+            let page = response.text().await.unwrap();
+            assert!(page.contains(message), "{path}: {page}");
+        }
+        // The API, and clients that do not ask for HTML, keep problem+json.
+        let api = browse("/api/v1/nope").await;
+        assert_eq!(api.status(), 404);
+        assert_eq!(kind(&api), "application/problem+json");
+        let program = app.get("/no/such/page").await;
+        assert_eq!(program.status(), 404);
+        assert_eq!(kind(&program), "application/problem+json");
+    }
+
     /// The hidden idempotency key of the booking form in `page`.
     fn form_key(page: &str) -> String {
         let marker = r#"name="idempotency_key" value=""#;

@@ -44,6 +44,28 @@ async fn excess_requests_are_shed_at_once_and_service_recovers() {
         200,
         "liveness is exempt from shedding"
     );
+    let page = app
+        .client
+        .get(app.url("/?month=2026-03"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 503, "pages are shed too");
+    assert!(page.headers().get("retry-after").is_some());
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("The server is at capacity"),
+        "a browser is told why, on a page"
+    );
 
     let mut answers = Vec::new();
     while let Some(answer) = done_rx.recv().await {

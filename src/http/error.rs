@@ -77,6 +77,11 @@ pub struct Problem {
     pub detail: String,
 }
 
+/// The `detail` of a problem+json answer, kept with the response so that an answer to a browser
+/// outside the API can become an HTML page saying the same ([`super::middleware::html_errors`]).
+#[derive(Debug, Clone)]
+pub struct ProblemDetail(pub String);
+
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = self.status();
@@ -93,6 +98,9 @@ impl IntoResponse for Error {
         };
         let body = serde_json::to_vec(&problem).unwrap_or_default();
         let mut response = (status, body).into_response();
+        response
+            .extensions_mut()
+            .insert(ProblemDetail(problem.detail));
         let headers = response.headers_mut();
         headers.insert(
             header::CONTENT_TYPE,

@@ -1,16 +1,17 @@
-//! Cross-cutting request handling: load shedding, the request deadline, and the fallbacks for
-//! unknown routes and methods.
+//! Cross-cutting request handling: load shedding, the request deadline, the fallbacks for
+//! unknown routes and methods, and error pages for browsers.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Request, State};
-use axum::http::Uri;
+use axum::http::{HeaderMap, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tokio::sync::Semaphore;
 
-use super::error::Error;
+use super::error::{Error, ProblemDetail};
+use super::pages::PageError;
 use crate::config::Settings;
 
 #[derive(Clone)]
@@ -65,4 +66,30 @@ pub async fn method_not_allowed(request: Request) -> Error {
         "{} is not allowed on this resource",
         request.method()
     ))
+}
+
+/// A browser gets errors as a page, wherever they come from: the shedding and deadline above,
+/// the fallbacks, or a request the pages' extractors refuse (a repeated query parameter).
+/// Problem+json stays the answer of the API, and of any client that does not ask for HTML.
+pub async fn html_errors(request: Request, next: Next) -> Response {
+    let browser_page =
+        !request.uri().path().starts_with("/api/") && accepts_html(request.headers());
+    let response = next.run(request).await;
+    if !browser_page {
+        return response;
+    }
+    match response.extensions().get::<ProblemDetail>() {
+        Some(ProblemDetail(detail)) => {
+            PageError::new(response.status(), detail.clone()).into_response()
+        }
+        None => response,
+    }
+}
+
+fn accepts_html(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .any(|value| value.contains("text/html"))
 }

@@ -119,6 +119,7 @@ pub fn router(state: AppState, settings: &Settings) -> Router {
                 .layer(trace)
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
                 .layer(security_headers)
+                .layer(axum::middleware::from_fn(middleware::html_errors))
                 .layer(axum::middleware::from_fn_with_state(
                     middleware::Limits::new(settings),
                     middleware::limit,
