@@ -515,15 +515,20 @@ mod pages {
             page["items"].as_array().unwrap().len()
         };
 
+        // Ada's booking form, as the page's form posts it.
+        let send = async |from: &str, to: &str, key: &str| {
+            let fields = [
+                ("user_name", "Ada"),
+                ("from_date", from),
+                ("to_date", to),
+                ("idempotency_key", key),
+            ];
+            app.post_form("/", &fields).await
+        };
+
         // A double click, or the form sent again after its answer was lost.
-        let form = [
-            ("user_name", "Ada"),
-            ("from_date", "2026-04-06"),
-            ("to_date", "2026-04-07"),
-            ("idempotency_key", &key),
-        ];
         for attempt in 0..2 {
-            let response = app.post_form("/", &form).await;
+            let response = send("2026-04-06", "2026-04-07", &key).await;
             assert_eq!(response.status(), 303, "attempt {attempt}");
             assert_eq!(response.headers()["location"], "/?month=2026-04");
         }
@@ -531,13 +536,7 @@ mod pages {
 
         // The same form, changed after it was sent (the browser's back button): refused with
         // a fresh form, nothing more booked.
-        let changed = [
-            ("user_name", "Ada"),
-            ("from_date", "2026-04-20"),
-            ("to_date", "2026-04-20"),
-            ("idempotency_key", &key),
-        ];
-        let response = app.post_form("/", &changed).await;
+        let response = send("2026-04-20", "2026-04-20", &key).await;
         assert_eq!(response.status(), 422);
         let page = response.text().await.unwrap();
         assert!(
@@ -548,13 +547,7 @@ mod pages {
         let fresh = form_key(&page);
         assert_ne!(fresh, key);
         assert_eq!(april().await, 1);
-        let resent = [
-            ("user_name", "Ada"),
-            ("from_date", "2026-04-20"),
-            ("to_date", "2026-04-20"),
-            ("idempotency_key", &fresh),
-        ];
-        assert_eq!(app.post_form("/", &resent).await.status(), 303);
+        assert_eq!(send("2026-04-20", "2026-04-20", &fresh).await.status(), 303);
         assert_eq!(april().await, 2);
     }
 

@@ -12,5 +12,5 @@ pub use booking::{Booking, BookingId, InvalidBooking, InvalidId};
 pub use dates::{
     DateRange, InvalidDate, InvalidRange, MAX_LIST_DAYS, MAX_SPAN_DAYS, Month, parse_date, today,
 };
-pub use idempotency::{IdempotencyKey, InvalidIdempotencyKey};
+pub use idempotency::{IdempotencyKey, InvalidIdempotencyKey, MAX_KEY_CHARS};
 pub use person::{InvalidName, MAX_NAME_CHARS, PersonName};

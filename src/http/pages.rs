@@ -20,7 +20,7 @@ use super::extract::{Path, Query};
 use super::{csrf, name_cookie};
 use crate::domain::{
     Booking, BookingId, DateRange, IdempotencyKey, InvalidBooking, InvalidDate, InvalidName,
-    InvalidRange, Month, parse_date, today,
+    InvalidRange, MAX_KEY_CHARS, Month, parse_date, today,
 };
 use crate::store::{self, Created, ListQuery};
 
@@ -105,13 +105,10 @@ pub async fn calendar_post(
             return Err(PageError::new(err.status(), err.detail()));
         }
     };
-    let key =
-        match form.idempotency_key.as_str() {
-            "" => None,
-            raw => Some(IdempotencyKey::parse(raw).map_err(|_| {
-                PageError::new(StatusCode::BAD_REQUEST, INVALID_FORM_KEY.to_owned())
-            })?),
-        };
+    let key = match form.idempotency_key.as_str() {
+        "" => None,
+        raw => Some(IdempotencyKey::parse(raw).map_err(|_| damaged_form_key())?),
+    };
     let refused = match Booking::parse(&form.user_name, &form.from_date, &form.to_date) {
         Ok(booking) => match state.store.create(&booking, key.as_ref()).await {
             Ok(created) => {
@@ -162,8 +159,15 @@ pub async fn calendar_post(
 }
 
 /// The form's hidden key was altered: not something a person can fix on the page.
-const INVALID_FORM_KEY: &str = "The form is damaged (its idempotency_key must be 1 to 255 visible \
-                                ASCII characters). Reload the page and send it again.";
+fn damaged_form_key() -> PageError {
+    PageError::new(
+        StatusCode::BAD_REQUEST,
+        format!(
+            "The form is damaged (its idempotency_key must be 1 to {MAX_KEY_CHARS} visible ASCII \
+             characters). Reload the page and send it again."
+        ),
+    )
+}
 
 /// Why the form was refused, for the person who filled it in: the message and the field at
 /// fault (its `id`), which the page marks as invalid.

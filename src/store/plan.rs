@@ -35,6 +35,16 @@ const BEFORE_DATES: &str = "0000";
 
 /// The reads that answer `query`, in listing order.
 pub(crate) fn segments(query: &ListQuery) -> Vec<Segment> {
+    let mut segments = planned(query);
+    // A cursor from another listing can resume past the end of this one: nothing follows it
+    // there, and DynamoDB refuses a `BETWEEN` whose bounds are reversed (a 400 that would
+    // surface as a 500), so such a segment is not read at all.
+    segments.retain(|s| s.lo <= s.hi);
+    segments
+}
+
+/// Every partition range `query` touches, from its resume position on.
+fn planned(query: &ListQuery) -> Vec<Segment> {
     let range = query.range;
     let hi = format!("{}{AFTER_IDS}", range.last());
     let resume = query.after.map(|c| c.sort_key());
@@ -44,17 +54,12 @@ pub(crate) fn segments(query: &ListQuery) -> Vec<Segment> {
     };
 
     if let Some(person) = &query.person {
-        let segment = Segment {
+        return vec![Segment {
             partition: Partition::Person(person.key()),
             lo: from_resume(range.earliest_overlapping_start().to_string()),
             hi,
             ends_on_or_after: Some(range.first()),
-        };
-        return segment
-            .is_readable()
-            .then_some(segment)
-            .into_iter()
-            .collect();
+        }];
     }
 
     // A booking that spans several months is stored in each of them; it is read from the first
@@ -78,17 +83,7 @@ pub(crate) fn segments(query: &ListQuery) -> Vec<Segment> {
                 ends_on_or_after: is_first.then_some(range.first()),
             }
         })
-        .filter(Segment::is_readable)
         .collect()
-}
-
-impl Segment {
-    /// A cursor from another listing can resume past the end of this one: nothing follows it
-    /// here, and DynamoDB refuses a `BETWEEN` whose bounds are reversed (a 400 that would
-    /// surface as a 500), so such a segment is not read at all.
-    fn is_readable(&self) -> bool {
-        self.lo <= self.hi
-    }
 }
 
 /// Whether a booking read from a segment belongs in the answer.
