@@ -27,7 +27,7 @@ LABEL org.opencontainers.image.title="leave-calendar" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.version="${VERSION}"
 
-# The AWS SDK trusts the system's certificate store; scratch has none.
+# The DynamoDB client trusts the system's certificate store; scratch has none.
 COPY build/image/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 COPY build/image/${TARGETARCH}/leave-calendar /leave-calendar
 

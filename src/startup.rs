@@ -5,13 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
 use tokio::net::TcpListener;
 
 use crate::config::{Settings, StoreKind};
+use crate::dynamodb;
 use crate::http::{self, AppState};
 use crate::store::LeaveStore;
-use crate::store::dynamo::{self, DynamoStore};
+use crate::store::dynamo::DynamoStore;
 use crate::store::embedded::EmbeddedStore;
 
 /// A bound, ready-to-run server.
@@ -100,30 +100,11 @@ async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn LeaveStore>> 
                 .clone()
                 .filter(|t| !t.trim().is_empty())
                 .context("DYNAMODB_TABLE must be set when STORE=dynamodb")?;
-            let client = dynamodb_client(settings.store_timeout()).await?;
+            let client = dynamodb::Client::from_env(settings.store_timeout()).await?;
             tracing::info!(%table, "using DynamoDB");
             Ok(Arc::new(DynamoStore::new(client, table)))
         }
     }
-}
-
-/// A DynamoDB client whose every operation, retries included, ends within `deadline`.
-pub async fn dynamodb_client(deadline: Duration) -> anyhow::Result<aws_sdk_dynamodb::Client> {
-    let config = aws_config::from_env()
-        .timeout_config(dynamo::timeout_config(deadline))
-        .retry_config(dynamo::retry_config())
-        // Stalled-stream protection watches the throughput of request and response bodies,
-        // for large streamed transfers. DynamoDB bodies are small and every attempt is already
-        // cut off by the attempt timeout; its checks cost some 4% of a request's CPU.
-        .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
-        .load()
-        .await;
-    if config.region().is_none() {
-        anyhow::bail!(
-            "AWS_REGION must be set when STORE=dynamodb (or configure a region in the AWS profile)"
-        );
-    }
-    Ok(aws_sdk_dynamodb::Client::new(&config))
 }
 
 async fn shutdown_signal() {

@@ -165,10 +165,7 @@ fn rolling_replacement_drops_nothing_and_a_killed_instance_costs_only_until_mark
     let endpoint = moto::start_server();
     let table = tokio::runtime::Runtime::new()
         .expect("runtime")
-        .block_on(moto::fresh_table_on(&moto::client_for(
-            &endpoint,
-            Duration::from_secs(10),
-        )));
+        .block_on(moto::fresh_table_on(&moto::sdk_client_for(&endpoint)));
     let mut env = dynamo_env(&table, &endpoint);
     env.extend([("LOG_LEVEL", "warn"), ("SHUTDOWN_TIMEOUT_SECS", "10")]);
     let mut instances: Vec<Server> = (0..INSTANCES).map(|_| Server::start(&env)).collect();

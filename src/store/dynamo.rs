@@ -8,7 +8,7 @@
 //! | person's days | `PERSON#<person key>` | `DAYS#<YYYY-MM>` | string set `days` of booked days |
 //!
 //! A booking is one JSON string attribute rather than one attribute per field: reads fetch only
-//! it, and a `Query` of 50 bookings costs the SDK about half the CPU (see the README). `to_date`
+//! it, and a `Query` of 50 bookings costs about half the CPU (see the README). `to_date`
 //! stays on its own for the filter of listings that start in the middle of a booking.
 //!
 //! A create is one `TransactWriteItems`: the items above plus, per month touched, an update of
@@ -21,17 +21,10 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::config::http::HttpResponse;
-use aws_sdk_dynamodb::config::retry::RetryConfig;
-use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
-use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, CancellationReason, Delete, Put, ReturnValuesOnConditionCheckFailure,
-    TransactWriteItem, Update,
-};
+use bytes::Bytes;
 use jiff::civil::Date;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
 
 use super::plan::{self, Partition};
 use super::record;
@@ -39,6 +32,7 @@ use super::{
     Created, Error, LeaveStore, ListQuery, Page, Result, idempotency_expiry, into_page, replay,
 };
 use crate::domain::{Booking, BookingId, IdempotencyKey, Month, parse_date};
+use crate::dynamodb::{self, Client};
 
 /// The table's key schema, as Terraform creates it.
 pub const SCHEMA_JSON: &str = include_str!("../../schema/dynamodb-table.json");
@@ -56,26 +50,6 @@ const TTL: &str = "expires_at";
 /// (`TransactionConflict`) is tried again before the caller is told to retry later.
 const CONFLICT_RETRIES: u32 = 3;
 
-/// Timeouts that end every operation, retries included, within `deadline`: requests fail fast
-/// with 503 instead of hanging when DynamoDB cannot be reached.
-pub fn timeout_config(deadline: Duration) -> TimeoutConfig {
-    TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(1).min(deadline))
-        .operation_attempt_timeout(deadline / 2)
-        .operation_timeout(deadline)
-        .build()
-}
-
-/// Standard retries: three attempts with exponential backoff and jitter on throttling, 5xx and
-/// network errors, and a retry quota that stops retry storms during an outage. The SDK's
-/// default first backoff (1 s) suits batch jobs, not a page view: ours starts at 25 ms.
-pub fn retry_config() -> RetryConfig {
-    RetryConfig::standard()
-        .with_max_attempts(3)
-        .with_initial_backoff(Duration::from_millis(25))
-        .with_max_backoff(Duration::from_millis(400))
-}
-
 pub struct DynamoStore {
     client: Client,
     table: String,
@@ -89,104 +63,84 @@ impl DynamoStore {
         }
     }
 
-    fn put(
-        &self,
-        item: HashMap<String, AttributeValue>,
-        condition: Option<&str>,
-    ) -> Result<TransactWriteItem> {
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .set_condition_expression(condition.map(str::to_owned))
-            .build()
-            .map_err(internal)?;
-        Ok(TransactWriteItem::builder().put(put).build())
+    async fn call<T: for<'de> Deserialize<'de>>(&self, operation: &str, body: &Value) -> Result<T> {
+        let body = serde_json::to_vec(body).map_err(internal)?;
+        let answer = self
+            .client
+            .call(operation, Bytes::from(body))
+            .await
+            .map_err(classify)?;
+        serde_json::from_slice(&answer)
+            .map_err(|e| Error::Internal(format!("unexpected answer to {operation}: {e}")))
     }
 
-    fn delete(&self, pk: String, sk: String, condition: Option<&str>) -> Result<TransactWriteItem> {
-        let delete = Delete::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(pk, sk)))
-            .set_condition_expression(condition.map(str::to_owned))
-            .build()
-            .map_err(internal)?;
-        Ok(TransactWriteItem::builder().delete(delete).build())
+    fn put(&self, item: Value, condition: Option<&str>) -> Value {
+        let mut put = json!({"TableName": self.table, "Item": item});
+        if let Some(condition) = condition {
+            put["ConditionExpression"] = condition.into();
+        }
+        json!({"Put": put})
+    }
+
+    fn delete(&self, pk: String, sk: String, condition: Option<&str>) -> Value {
+        let mut delete = json!({"TableName": self.table, "Key": key(pk, sk)});
+        if let Some(condition) = condition {
+            delete["ConditionExpression"] = condition.into();
+        }
+        json!({"Delete": delete})
     }
 
     /// Adds (or removes) `days` to the person's days item of one month. Adding is conditional
     /// on none of the days being there already.
-    fn days_update(
-        &self,
-        person_key: &str,
-        month: Month,
-        days: &[Date],
-        adding: bool,
-    ) -> Result<TransactWriteItem> {
-        let day_set = AttributeValue::Ss(days.iter().map(Date::to_string).collect());
-        let mut update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(
-                format!("PERSON#{person_key}"),
-                format!("DAYS#{month}"),
-            )))
-            .expression_attribute_names("#days", DAYS)
-            .expression_attribute_values(":days", day_set);
+    fn days_update(&self, person_key: &str, month: Month, days: &[Date], adding: bool) -> Value {
+        let day_set: Vec<String> = days.iter().map(Date::to_string).collect();
+        let mut values = Map::new();
+        values.insert(":days".into(), json!({ "SS": day_set }));
+        let mut update = json!({
+            "TableName": self.table,
+            "Key": key(format!("PERSON#{person_key}"), format!("DAYS#{month}")),
+            "ExpressionAttributeNames": {"#days": DAYS},
+        });
         if adding {
             let condition: Vec<String> = (0..days.len())
                 .map(|i| format!("NOT contains(#days, :d{i})"))
                 .collect();
             for (i, day) in days.iter().enumerate() {
-                update = update.expression_attribute_values(
-                    format!(":d{i}"),
-                    AttributeValue::S(day.to_string()),
-                );
+                values.insert(format!(":d{i}"), string(day.to_string()));
             }
-            update = update
-                .update_expression("ADD #days :days")
-                .condition_expression(condition.join(" AND "))
-                .return_values_on_condition_check_failure(
-                    ReturnValuesOnConditionCheckFailure::AllOld,
-                );
+            update["UpdateExpression"] = "ADD #days :days".into();
+            update["ConditionExpression"] = condition.join(" AND ").into();
+            update["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD".into();
         } else {
-            update = update.update_expression("DELETE #days :days");
+            update["UpdateExpression"] = "DELETE #days :days".into();
         }
-        Ok(TransactWriteItem::builder()
-            .update(update.build().map_err(internal)?)
-            .build())
+        update["ExpressionAttributeValues"] = Value::Object(values);
+        json!({"Update": update})
     }
 
     /// Remembers `key` for this booking unless a live record of it exists (expired records
     /// still waiting for DynamoDB's TTL deletion count as absent).
-    fn idempotency_put(
-        &self,
-        idempotency_key: &IdempotencyKey,
-        id: BookingId,
-    ) -> Result<TransactWriteItem> {
+    fn idempotency_put(&self, idempotency_key: &IdempotencyKey, id: BookingId) -> Value {
         let now = jiff::Timestamp::now().as_second();
         let mut item = key(
             format!("IDEMPOTENCY#{idempotency_key}"),
             "IDEMPOTENCY".into(),
         );
-        item.insert("booking_id".to_owned(), AttributeValue::S(id.to_string()));
-        item.insert(
-            TTL.to_owned(),
-            AttributeValue::N(idempotency_expiry().to_string()),
-        );
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk) OR #ttl < :now")
-            .expression_attribute_names("#ttl", TTL)
-            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .build()
-            .map_err(internal)?;
-        Ok(TransactWriteItem::builder().put(put).build())
+        item["booking_id"] = string(id.to_string());
+        item[TTL] = json!({"N": idempotency_expiry().to_string()});
+        json!({"Put": {
+            "TableName": self.table,
+            "Item": item,
+            "ConditionExpression": "attribute_not_exists(pk) OR #ttl < :now",
+            "ExpressionAttributeNames": {"#ttl": TTL},
+            "ExpressionAttributeValues": {":now": {"N": now.to_string()}},
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }})
     }
 
     /// Every item of a booking, in the order `create` writes them: the booking, its month
     /// entries, its person entry, then one days update per month (see `conflict_day`).
-    fn booking_items(&self, booking: &Booking, creating: bool) -> Result<Vec<TransactWriteItem>> {
+    fn booking_items(&self, booking: &Booking, creating: bool) -> Result<Vec<Value>> {
         let sort_key = plan::sort_key(booking);
         let person_key = booking.user_name.key();
         let booking_pk = format!("BOOKING#{}", booking.id);
@@ -197,7 +151,7 @@ impl DynamoStore {
             items.push(self.put(
                 item(booking_pk, "BOOKING".into(), &record, &last_day),
                 Some("attribute_not_exists(pk)"),
-            )?);
+            ));
             for month in booking.days.months() {
                 items.push(self.put(
                     item(
@@ -207,7 +161,7 @@ impl DynamoStore {
                         &last_day,
                     ),
                     None,
-                )?);
+                ));
             }
             items.push(self.put(
                 item(
@@ -217,17 +171,17 @@ impl DynamoStore {
                     &last_day,
                 ),
                 None,
-            )?);
+            ));
         } else {
-            items.push(self.delete(booking_pk, "BOOKING".into(), Some("attribute_exists(pk)"))?);
+            items.push(self.delete(booking_pk, "BOOKING".into(), Some("attribute_exists(pk)")));
             for month in booking.days.months() {
-                items.push(self.delete(format!("MONTH#{month}"), sort_key.clone(), None)?);
+                items.push(self.delete(format!("MONTH#{month}"), sort_key.clone(), None));
             }
             items.push(self.delete(
                 format!("PERSON#{person_key}"),
                 format!("BOOKING#{sort_key}"),
                 None,
-            )?);
+            ));
         }
         for month in booking.days.months() {
             let days: Vec<Date> = booking
@@ -235,7 +189,7 @@ impl DynamoStore {
                 .iter_days()
                 .filter(|d| Month::containing(*d) == month)
                 .collect();
-            items.push(self.days_update(&person_key, month, &days, creating)?);
+            items.push(self.days_update(&person_key, month, &days, creating));
         }
         Ok(items)
     }
@@ -243,31 +197,24 @@ impl DynamoStore {
     /// Runs one transaction, trying again when it lost a race on the same items.
     /// `token` names the logical write: DynamoDB treats repeats with the same token within ten
     /// minutes as the same transaction, so a retry after a lost response does not run it twice.
-    async fn transact(
-        &self,
-        items: Vec<TransactWriteItem>,
-        token: &str,
-    ) -> Result<(), TransactError> {
+    async fn transact(&self, items: Vec<Value>, token: &str) -> Result<(), TransactError> {
+        let body = json!({"TransactItems": items, "ClientRequestToken": token});
+        let body =
+            Bytes::from(serde_json::to_vec(&body).map_err(|e| TransactError::Failed(internal(e)))?);
         let mut attempt = 0;
         loop {
-            let sent = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(items.clone()))
-                .client_request_token(token)
-                .send()
-                .await;
-            let reasons = match sent {
+            let error = match self.client.call("TransactWriteItems", body.clone()).await {
                 Ok(_) => return Ok(()),
-                Err(err) => match err.as_service_error() {
-                    Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
-                        c.cancellation_reasons.clone().unwrap_or_default()
-                    }
-                    _ => return Err(TransactError::Failed(classify(err))),
-                },
+                Err(dynamodb::Error::Service(e)) if e.code == "TransactionCanceledException" => e,
+                Err(other) => return Err(TransactError::Failed(classify(other))),
             };
+            let reasons = serde_json::from_slice::<Cancellation>(&error.body)
+                .map_err(|e| {
+                    TransactError::Failed(Error::Internal(format!("unreadable cancellation: {e}")))
+                })?
+                .reasons;
             attempt += 1;
-            let has = |code| reasons.iter().any(|r| r.code() == Some(code));
+            let has = |code| reasons.iter().any(|r| r.code.as_deref() == Some(code));
             let lost_race = has("TransactionConflict") && !has("ConditionalCheckFailed");
             if !lost_race || attempt > CONFLICT_RETRIES {
                 return Err(TransactError::Cancelled(reasons));
@@ -289,36 +236,31 @@ impl DynamoStore {
         let mut start_key = None;
         loop {
             let wanted = query.limit + 1 - found.len();
-            let mut request = self
-                .client
-                .query()
-                .table_name(&self.table)
+            let mut request = json!({
+                "TableName": self.table,
                 // Read-your-writes: the page shown right after a booking must include it.
-                .consistent_read(true)
-                .key_condition_expression("#pk = :pk AND #sk BETWEEN :lo AND :hi")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_names("#sk", SK)
-                .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
-                .expression_attribute_values(
-                    ":lo",
-                    AttributeValue::S(format!("{prefix}{}", segment.lo)),
-                )
-                .expression_attribute_values(
-                    ":hi",
-                    AttributeValue::S(format!("{prefix}{}", segment.hi)),
-                )
+                "ConsistentRead": true,
+                "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :lo AND :hi",
+                "ExpressionAttributeNames": {"#pk": PK, "#sk": SK},
+                "ExpressionAttributeValues": {
+                    ":pk": string(pk.clone()),
+                    ":lo": string(format!("{prefix}{}", segment.lo)),
+                    ":hi": string(format!("{prefix}{}", segment.hi)),
+                },
                 // One more than needed: the resume position itself may come back first.
-                .limit(i32::try_from(wanted + 1).unwrap_or(i32::MAX))
-                .projection_expression(BOOKING)
-                .set_exclusive_start_key(start_key.take());
-            if let Some(day) = segment.ends_on_or_after {
-                request = request
-                    .filter_expression(format!("{LAST_DAY} >= :ends"))
-                    .expression_attribute_values(":ends", AttributeValue::S(day.to_string()));
+                "Limit": wanted + 1,
+                "ProjectionExpression": BOOKING,
+            });
+            if let Some(start_key) = start_key.take() {
+                request["ExclusiveStartKey"] = start_key;
             }
-            let output = request.send().await.map_err(classify)?;
-            for item in output.items.unwrap_or_default() {
-                let booking = stored_booking(item)?;
+            if let Some(day) = segment.ends_on_or_after {
+                request["FilterExpression"] = format!("{LAST_DAY} >= :ends").into();
+                request["ExpressionAttributeValues"][":ends"] = string(day.to_string());
+            }
+            let output: QueryOutput = self.call("Query", &request).await?;
+            for item in output.items {
+                let booking = item.booking()?;
                 if plan::keeps(segment, query, &booking) {
                     found.push(booking);
                     if found.len() > query.limit {
@@ -344,15 +286,16 @@ impl LeaveStore for DynamoStore {
         let mut items = self.booking_items(booking, true)?;
         let days_updates = (items.len() - booking.days.months().count())..items.len();
         if let Some(idempotency_key) = idempotency_key {
-            items.push(self.idempotency_put(idempotency_key, booking.id)?);
+            items.push(self.idempotency_put(idempotency_key, booking.id));
         }
         let reasons = match self.transact(items, &booking.id.to_string()).await {
             Ok(()) => return Ok(Created::New),
             Err(TransactError::Failed(e)) => return Err(e),
             Err(TransactError::Cancelled(reasons)) => reasons,
         };
-        let failed =
-            |i: usize| reasons.get(i).and_then(|r| r.code()) == Some("ConditionalCheckFailed");
+        let failed = |i: usize| {
+            reasons.get(i).and_then(|r| r.code.as_deref()) == Some("ConditionalCheckFailed")
+        };
         // The booking's id is new, so if it exists already, this is a retry of a write that
         // committed but whose answer was lost (a service that ignores the request token).
         if failed(0) {
@@ -361,9 +304,7 @@ impl LeaveStore for DynamoStore {
         // A repeat of an earlier request with the same idempotency key.
         if idempotency_key.is_some() && failed(days_updates.end) {
             let earlier_id = reasons[days_updates.end]
-                .item()
-                .and_then(|item| item.get("booking_id"))
-                .and_then(|v| v.as_s().ok())
+                .string("booking_id")
                 .and_then(|id| id.parse::<BookingId>().ok())
                 .ok_or_else(|| {
                     Error::Internal("idempotency item without a booking id".to_owned())
@@ -372,7 +313,7 @@ impl LeaveStore for DynamoStore {
         }
         let first_day = days_updates
             .filter(|i| failed(*i))
-            .map(|i| conflict_day(booking, reasons[i].item()))
+            .map(|i| conflict_day(booking, &reasons[i]))
             .min();
         Err(match first_day {
             Some(first_day) => Error::Conflict { first_day },
@@ -381,17 +322,14 @@ impl LeaveStore for DynamoStore {
     }
 
     async fn get(&self, id: BookingId) -> Result<Booking> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(format!("BOOKING#{id}"), "BOOKING".into())))
-            .consistent_read(true)
-            .projection_expression(BOOKING)
-            .send()
-            .await
-            .map_err(classify)?;
-        stored_booking(output.item.ok_or(Error::NotFound)?)
+        let request = json!({
+            "TableName": self.table,
+            "Key": key(format!("BOOKING#{id}"), "BOOKING".into()),
+            "ConsistentRead": true,
+            "ProjectionExpression": BOOKING,
+        });
+        let output: GetOutput = self.call("GetItem", &request).await?;
+        output.item.ok_or(Error::NotFound)?.booking()
     }
 
     async fn delete(&self, id: BookingId) -> Result<()> {
@@ -402,7 +340,8 @@ impl LeaveStore for DynamoStore {
             .map_err(|err| match err {
                 // The booking's own delete is conditional on it existing: someone deleted it first.
                 TransactError::Cancelled(reasons)
-                    if reasons.first().and_then(|r| r.code()) == Some("ConditionalCheckFailed") =>
+                    if reasons.first().and_then(|r| r.code.as_deref())
+                        == Some("ConditionalCheckFailed") =>
                 {
                     Error::NotFound
                 }
@@ -423,54 +362,108 @@ impl LeaveStore for DynamoStore {
     }
 
     async fn ping(&self) -> Result<()> {
-        self.client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key("PING".into(), "PING".into())))
-            .send()
-            .await
-            .map(drop)
-            .map_err(classify)
+        let request = json!({"TableName": self.table, "Key": key("PING".into(), "PING".into())});
+        self.call::<GetOutput>("GetItem", &request).await.map(drop)
     }
 }
 
 /// The earliest day of `booking` that the person's days item (as it was before the failed
 /// transaction) already holds.
-fn conflict_day(booking: &Booking, old_item: Option<&HashMap<String, AttributeValue>>) -> Date {
-    let taken = old_item
+fn conflict_day(booking: &Booking, reason: &CancellationReason) -> Date {
+    let taken: Vec<Date> = reason
+        .item
+        .as_ref()
         .and_then(|item| item.get(DAYS))
-        .and_then(|v| v.as_ss().ok());
+        .and_then(|days| days["SS"].as_array())
+        .map(|set| {
+            set.iter()
+                .filter_map(|s| parse_date("day", s.as_str()?).ok())
+                .collect()
+        })
+        .unwrap_or_default();
     booking
         .days
         .iter_days()
-        .find(|day| {
-            taken.is_some_and(|set| set.iter().any(|s| parse_date("day", s).ok() == Some(*day)))
-        })
+        .find(|day| taken.contains(day))
         .unwrap_or(booking.days.first())
 }
 
-fn key(pk: String, sk: String) -> HashMap<String, AttributeValue> {
-    HashMap::from([
-        (PK.to_owned(), AttributeValue::S(pk)),
-        (SK.to_owned(), AttributeValue::S(sk)),
-    ])
+/// A string attribute value.
+fn string(s: String) -> Value {
+    json!({ "S": s })
+}
+
+fn key(pk: String, sk: String) -> Value {
+    json!({ PK: string(pk), SK: string(sk) })
 }
 
 /// A booking's item: its keys, the booking as its stored JSON, and its last day on its own,
 /// for the filter of listings that start mid-booking.
-fn item(pk: String, sk: String, json: &str, last_day: &str) -> HashMap<String, AttributeValue> {
+fn item(pk: String, sk: String, json: &str, last_day: &str) -> Value {
     let mut item = key(pk, sk);
-    item.insert(BOOKING.to_owned(), AttributeValue::S(json.to_owned()));
-    item.insert(LAST_DAY.to_owned(), AttributeValue::S(last_day.to_owned()));
+    item[BOOKING] = string(json.to_owned());
+    item[LAST_DAY] = string(last_day.to_owned());
     item
 }
 
-fn stored_booking(mut item: HashMap<String, AttributeValue>) -> Result<Booking> {
-    match item.remove(BOOKING) {
-        Some(AttributeValue::S(json)) => record::from_json(json.as_bytes()),
-        _ => Err(Error::Internal(format!(
-            "stored item lacks string attribute {BOOKING}"
-        ))),
+/// An answer to `Query`: the items (only their [`BOOKING`] attribute, projected) and where
+/// to go on when there are more.
+#[derive(Deserialize)]
+struct QueryOutput {
+    #[serde(rename = "Items", default)]
+    items: Vec<StoredItem>,
+    #[serde(rename = "LastEvaluatedKey")]
+    last_evaluated_key: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct GetOutput {
+    #[serde(rename = "Item")]
+    item: Option<StoredItem>,
+}
+
+#[derive(Deserialize)]
+struct StoredItem {
+    booking: Option<StringValue>,
+}
+
+#[derive(Deserialize)]
+struct StringValue {
+    #[serde(rename = "S")]
+    s: Option<String>,
+}
+
+impl StoredItem {
+    fn booking(self) -> Result<Booking> {
+        match self.booking.and_then(|value| value.s) {
+            Some(json) => record::from_json(json.as_bytes()),
+            None => Err(Error::Internal(format!(
+                "stored item lacks string attribute {BOOKING}"
+            ))),
+        }
+    }
+}
+
+/// The body of a `TransactionCanceledException`.
+#[derive(Deserialize)]
+struct Cancellation {
+    #[serde(rename = "CancellationReasons", default)]
+    reasons: Vec<CancellationReason>,
+}
+
+/// Why one item of a transaction failed (`Code` "None" when it did not), with the item as it
+/// was when its condition failed, for the items that ask for it.
+#[derive(Deserialize)]
+struct CancellationReason {
+    #[serde(rename = "Code")]
+    code: Option<String>,
+    #[serde(rename = "Item")]
+    item: Option<HashMap<String, Value>>,
+}
+
+impl CancellationReason {
+    fn string(&self, attribute: &str) -> Option<&str> {
+        self.item.as_ref()?.get(attribute)?["S"].as_str()
     }
 }
 
@@ -479,7 +472,7 @@ fn stored_booking(mut item: HashMap<String, AttributeValue>) -> Result<Booking> 
 fn cancelled(reasons: &[CancellationReason]) -> Error {
     let codes: Vec<&str> = reasons
         .iter()
-        .filter_map(|r| r.code())
+        .filter_map(|r| r.code.as_deref())
         .filter(|c| *c != "None")
         .collect();
     let detail = format!("transaction cancelled: {codes:?}");
@@ -509,46 +502,27 @@ const TRANSIENT_CODES: &[&str] = &[
     "ThrottlingError",
 ];
 
-/// Maps an SDK error to a store error: anything about reaching DynamoDB, throttling or its own
-/// failures is `Unavailable` (worth retrying later); the rest is a bug, `Internal`.
-fn classify<E>(err: SdkError<E, HttpResponse>) -> Error
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
+/// Maps a failed call to a store error: anything about reaching DynamoDB, throttling or its
+/// own failures is `Unavailable` (worth retrying later); the rest is a bug, `Internal`.
+fn classify(err: dynamodb::Error) -> Error {
     match err {
-        SdkError::ServiceError(e) => {
-            // Any 5xx answer counts, even one without a DynamoDB error code (a failing proxy).
-            let server_side = e.raw().status().is_server_error();
-            classify_service(e.into_err(), server_side)
+        dynamodb::Error::Unreachable(why) => Error::Unavailable(why),
+        dynamodb::Error::Service(e) => {
+            let detail = format!(
+                "{}: {}",
+                if e.code.is_empty() {
+                    "unknown"
+                } else {
+                    &e.code
+                },
+                e.message
+            );
+            if e.is_transient() || TRANSIENT_CODES.contains(&e.code.as_str()) {
+                Error::Unavailable(detail)
+            } else {
+                Error::Internal(detail)
+            }
         }
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            Error::Unavailable(format!(
-                "{}",
-                aws_smithy_types::error::display::DisplayErrorContext(&err)
-            ))
-        }
-        other => Error::Internal(format!(
-            "{}",
-            aws_smithy_types::error::display::DisplayErrorContext(&other)
-        )),
-    }
-}
-
-/// A service error: a known transient code, or an answer with a 5xx status, is worth retrying
-/// later.
-fn classify_service<E: ProvideErrorMetadata + std::error::Error>(
-    err: E,
-    server_side: bool,
-) -> Error {
-    let detail = format!(
-        "{}: {}",
-        err.code().unwrap_or("unknown"),
-        err.message().unwrap_or("")
-    );
-    if server_side || err.code().is_some_and(|c| TRANSIENT_CODES.contains(&c)) {
-        Error::Unavailable(detail)
-    } else {
-        Error::Internal(detail)
     }
 }
 

@@ -12,12 +12,14 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
 };
-use leave_calendar::store::dynamo::{self, DynamoStore, SCHEMA_JSON};
+use leave_calendar::dynamodb;
+use leave_calendar::store::dynamo::{DynamoStore, SCHEMA_JSON};
 
 pub fn endpoint() -> &'static str {
     static ENDPOINT: OnceLock<String> = OnceLock::new();
@@ -77,26 +79,34 @@ fn python() -> PathBuf {
     "python3".into()
 }
 
-/// A client for `endpoint` with production's deadline and retry settings.
-pub fn client_for(endpoint: &str, deadline: Duration) -> Client {
+/// The app's client for `endpoint`, with production's retry settings and `deadline`.
+pub fn client_for(endpoint: &str, deadline: Duration) -> dynamodb::Client {
+    dynamodb::Client::new(endpoint, "eu-west-1", credentials(), deadline)
+        .expect("a client for the emulator")
+}
+
+fn credentials() -> SharedCredentialsProvider {
+    SharedCredentialsProvider::new(Credentials::new("test", "test", None, None, "tests"))
+}
+
+/// The AWS SDK's client for `endpoint`, to create tables.
+pub fn sdk_client_for(endpoint: &str) -> Client {
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("eu-west-1"))
         .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
-        .timeout_config(dynamo::timeout_config(deadline))
-        .retry_config(dynamo::retry_config())
+        .credentials_provider(credentials())
         .build();
     Client::from_conf(config)
 }
 
-pub fn client() -> Client {
-    client_for(endpoint(), Duration::from_secs(10))
+pub fn sdk_client() -> Client {
+    sdk_client_for(endpoint())
 }
 
 /// A new, empty table with the production schema, on the shared emulator.
 pub async fn fresh_table() -> String {
-    fresh_table_on(&client()).await
+    fresh_table_on(&sdk_client()).await
 }
 
 /// A new, empty table with the production schema, on the emulator `client` talks to.
@@ -107,7 +117,10 @@ pub async fn fresh_table_on(client: &Client) -> String {
 }
 
 pub async fn fresh_store() -> DynamoStore {
-    DynamoStore::new(client(), fresh_table().await)
+    DynamoStore::new(
+        client_for(endpoint(), Duration::from_secs(10)),
+        fresh_table().await,
+    )
 }
 
 /// Creates `name` from the schema file: keys and global secondary indexes.

@@ -1,0 +1,518 @@
+//! A small client for DynamoDB's JSON protocol: a signed `POST` of the operation's JSON to the
+//! regional endpoint over kept-alive HTTP/1.1 connections, retried with backoff within a
+//! deadline.
+//!
+//! The store sends four operations, all of them small JSON documents. Through the AWS SDK,
+//! each call cost about as much CPU as the rest of the request (its orchestrator, interceptors,
+//! endpoint rules and attribute maps; see the README's benchmark). This client does what those
+//! calls need and no more, and keeps the SDK's parts that are worth keeping: credentials come
+//! from its provider chain (see [`credentials`]), signatures are checked against its signer.
+//!
+//! What the SDK's standard retry mode does, this does too: at most three attempts, exponential
+//! backoff with full jitter on throttling, 5xx answers, timeouts and network errors, and a
+//! retry quota that stops retrying when most recent calls failed (an outage), so that
+//! retries do not multiply the load on a struggling service.
+
+mod credentials;
+mod sigv4;
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use bytes::Bytes;
+use http::{HeaderValue, Request, StatusCode, Uri, header};
+use http_body_util::{BodyExt, Full};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client as HttpClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+
+use credentials::CredentialsCache;
+
+/// The protocol's version, the prefix of every `X-Amz-Target`.
+const TARGET_PREFIX: &str = "DynamoDB_20120810.";
+const MAX_ATTEMPTS: u32 = 3;
+const INITIAL_BACKOFF: Duration = Duration::from_millis(25);
+const MAX_BACKOFF: Duration = Duration::from_millis(400);
+/// The retry quota, in the SDK's units: a retry takes 5, a retry after a timeout 10, a call
+/// that succeeds at once gives 1 back, one that succeeds after retries gives back what they took.
+const RETRY_QUOTA: u32 = 500;
+const RETRY_COST: u32 = 5;
+const TIMEOUT_RETRY_COST: u32 = 10;
+/// Error codes of throttling: the request was fine, DynamoDB asks to send it later.
+const THROTTLING_CODES: &[&str] = &[
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "TransactionInProgressException",
+    "Throttling",
+];
+
+/// Why a call did not succeed.
+#[derive(Debug)]
+pub enum Error {
+    /// DynamoDB answered with an error, retries included.
+    Service(ServiceError),
+    /// No answer: the connection failed, or the deadline passed.
+    Unreachable(String),
+}
+
+/// An error answer: its status, its code (`ConditionalCheckFailedException`; empty when the
+/// answer had none, as from a failing proxy) and message, and the whole body for the details
+/// some errors carry.
+#[derive(Debug)]
+pub struct ServiceError {
+    pub status: StatusCode,
+    pub code: String,
+    pub message: String,
+    pub body: Bytes,
+}
+
+impl ServiceError {
+    fn parse(status: StatusCode, body: Bytes) -> Self {
+        #[derive(serde::Deserialize)]
+        struct Shape {
+            #[serde(rename = "__type", default)]
+            kind: String,
+            #[serde(alias = "Message", default)]
+            message: String,
+        }
+        match serde_json::from_slice::<Shape>(&body) {
+            Ok(shape) => {
+                // "com.amazonaws.dynamodb.v20120810#ThrottlingException": the code is the last part.
+                let code = shape.kind.rsplit('#').next().unwrap_or_default();
+                Self {
+                    status,
+                    code: code.to_owned(),
+                    message: shape.message,
+                    body,
+                }
+            }
+            Err(_) => Self {
+                status,
+                code: String::new(),
+                message: String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned(),
+                body,
+            },
+        }
+    }
+
+    /// Whether the same request may succeed later.
+    pub fn is_transient(&self) -> bool {
+        self.status.is_server_error() || THROTTLING_CODES.contains(&self.code.as_str())
+    }
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Service(e) => write!(f, "{} ({}): {}", e.code, e.status.as_u16(), e.message),
+            Self::Unreachable(why) => f.write_str(why),
+        }
+    }
+}
+
+/// A failed attempt: the error, and what a retry of it costs from the quota (`None`: not worth
+/// retrying).
+struct Failure {
+    error: Error,
+    retry_cost: Option<u32>,
+}
+
+pub struct Client {
+    http: HttpClient<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    endpoint: Uri,
+    /// The `Host` header, which the signature covers.
+    host: HeaderValue,
+    region: String,
+    credentials: CredentialsCache,
+    signing_keys: sigv4::KeyCache,
+    deadline: Duration,
+    retry_quota: AtomicU32,
+}
+
+impl Client {
+    /// A client whose every call, retries included, ends within `deadline`.
+    pub fn new(
+        endpoint: &str,
+        region: impl Into<String>,
+        credentials: SharedCredentialsProvider,
+        deadline: Duration,
+    ) -> anyhow::Result<Self> {
+        let endpoint: Uri = endpoint
+            .parse()
+            .with_context(|| format!("DynamoDB endpoint {endpoint:?} is not a URL"))?;
+        let https = match endpoint.scheme_str() {
+            Some("https") => true,
+            Some("http") => false,
+            _ => anyhow::bail!("DynamoDB endpoint {endpoint} must start with https:// or http://"),
+        };
+        let authority = endpoint
+            .authority()
+            .with_context(|| format!("DynamoDB endpoint {endpoint} has no host"))?;
+        // The Host header as the HTTP client sends it: without the scheme's default port.
+        let host = match authority.port_u16() {
+            Some(443) if https => authority.host().to_owned(),
+            Some(80) if !https => authority.host().to_owned(),
+            _ => authority.as_str().to_owned(),
+        };
+        let mut connector = HttpConnector::new();
+        connector.enforce_http(false);
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(Duration::from_secs(1).min(deadline)));
+        let tls = tls_config(https)?;
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(connector);
+        let http = HttpClient::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            // DynamoDB closes connections idle for about a minute; closing them first avoids
+            // sending a request on a connection that is being closed.
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build(connector);
+        Ok(Self {
+            http,
+            host: HeaderValue::from_str(&host).context("DynamoDB endpoint host")?,
+            endpoint: Uri::builder()
+                .scheme(endpoint.scheme_str().unwrap_or("https"))
+                .authority(authority.clone())
+                .path_and_query("/")
+                .build()
+                .context("DynamoDB endpoint")?,
+            region: region.into(),
+            credentials: CredentialsCache::new(credentials),
+            signing_keys: sigv4::KeyCache::default(),
+            deadline,
+            retry_quota: AtomicU32::new(RETRY_QUOTA),
+        })
+    }
+
+    /// A client configured as the AWS SDK is: region and credentials from the environment, the
+    /// profile, the ECS task role or instance metadata; the endpoint from
+    /// `AWS_ENDPOINT_URL_DYNAMODB` or `AWS_ENDPOINT_URL`, else the region's.
+    pub async fn from_env(deadline: Duration) -> anyhow::Result<Self> {
+        let config = aws_config::from_env().load().await;
+        let region = config.region().context(
+            "AWS_REGION must be set when STORE=dynamodb (or configure a region in the AWS profile)",
+        )?;
+        let credentials = config
+            .credentials_provider()
+            .context("no AWS credentials provider")?;
+        let endpoint = match std::env::var("AWS_ENDPOINT_URL_DYNAMODB") {
+            Ok(url) if !url.is_empty() => url,
+            _ => match config.endpoint_url() {
+                Some(url) => url.to_owned(),
+                None => regional_endpoint(region.as_ref()),
+            },
+        };
+        Self::new(&endpoint, region.as_ref(), credentials, deadline)
+    }
+
+    /// Sends `operation` (`Query`) with its JSON `body` and returns the JSON of the answer.
+    pub async fn call(&self, operation: &str, body: Bytes) -> Result<Bytes, Error> {
+        let target = format!("{TARGET_PREFIX}{operation}");
+        tokio::time::timeout(self.deadline, self.call_with_retries(&target, &body))
+            .await
+            .unwrap_or_else(|_| {
+                Err(Error::Unreachable(format!(
+                    "{operation}: no answer from DynamoDB within {} ms",
+                    self.deadline.as_millis()
+                )))
+            })
+    }
+
+    async fn call_with_retries(&self, target: &str, body: &Bytes) -> Result<Bytes, Error> {
+        // Each attempt gets half the deadline: one that hangs leaves time for another.
+        let attempt_timeout = self.deadline / 2;
+        let mut taken = 0;
+        for attempt in 1.. {
+            let failure =
+                match tokio::time::timeout(attempt_timeout, self.attempt(target, body)).await {
+                    Ok(Ok(answer)) => {
+                        self.give_back(if taken == 0 { 1 } else { taken });
+                        return Ok(answer);
+                    }
+                    Ok(Err(failure)) => failure,
+                    Err(_) => Failure {
+                        error: Error::Unreachable(format!(
+                            "no answer from DynamoDB within {} ms",
+                            attempt_timeout.as_millis()
+                        )),
+                        retry_cost: Some(TIMEOUT_RETRY_COST),
+                    },
+                };
+            match failure.retry_cost {
+                Some(cost) if attempt < MAX_ATTEMPTS && self.take(cost) => {
+                    taken += cost;
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+                _ => return Err(failure.error),
+            }
+        }
+        unreachable!("the loop returns by the last attempt")
+    }
+
+    async fn attempt(&self, target: &str, body: &Bytes) -> Result<Bytes, Failure> {
+        let credentials = self.credentials.get().await.map_err(|why| Failure {
+            error: Error::Unreachable(why),
+            retry_cost: None,
+        })?;
+        let amz_date = jiff::Timestamp::now()
+            .strftime("%Y%m%dT%H%M%SZ")
+            .to_string();
+        let host = self.host.to_str().unwrap_or_default();
+        let authorization = sigv4::authorization(
+            &self.signing_keys,
+            credentials.access_key_id(),
+            credentials.secret_access_key(),
+            &self.region,
+            &sigv4::Request {
+                host,
+                amz_date: &amz_date,
+                session_token: credentials.session_token(),
+                target,
+                body,
+            },
+        );
+        let mut request = Request::post(self.endpoint.clone())
+            .header(header::HOST, self.host.clone())
+            .header(header::CONTENT_TYPE, sigv4::CONTENT_TYPE)
+            .header("x-amz-date", amz_date)
+            .header("x-amz-target", target)
+            .header(header::AUTHORIZATION, authorization)
+            .header(header::USER_AGENT, USER_AGENT);
+        if let Some(token) = credentials.session_token() {
+            request = request.header("x-amz-security-token", token);
+        }
+        let request = request.body(Full::new(body.clone())).map_err(|e| Failure {
+            error: Error::Unreachable(format!("cannot build the request: {e}")),
+            retry_cost: None,
+        })?;
+        let network = |e: &dyn std::fmt::Display| Failure {
+            error: Error::Unreachable(format!("DynamoDB request failed: {e}")),
+            retry_cost: Some(RETRY_COST),
+        };
+        let response = self
+            .http
+            .request(request)
+            .await
+            .map_err(|e| network(&DisplayChain(&e)))?;
+        let status = response.status();
+        let answer = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| network(&e))?
+            .to_bytes();
+        if status.is_success() {
+            return Ok(answer);
+        }
+        let error = ServiceError::parse(status, answer);
+        Err(Failure {
+            retry_cost: error.is_transient().then_some(RETRY_COST),
+            error: Error::Service(error),
+        })
+    }
+
+    fn take(&self, cost: u32) -> bool {
+        self.retry_quota
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                left.checked_sub(cost)
+            })
+            .is_ok()
+    }
+
+    fn give_back(&self, amount: u32) {
+        let _ = self
+            .retry_quota
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                (left < RETRY_QUOTA).then(|| (left + amount).min(RETRY_QUOTA))
+            });
+    }
+}
+
+const USER_AGENT: &str = concat!("leave-calendar/", env!("CARGO_PKG_VERSION"));
+
+/// The region's DynamoDB endpoint (China's regions have their own domain).
+fn regional_endpoint(region: &str) -> String {
+    let domain = if region.starts_with("cn-") {
+        "amazonaws.com.cn"
+    } else {
+        "amazonaws.com"
+    };
+    format!("https://dynamodb.{region}.{domain}")
+}
+
+/// Full jitter: a random wait up to 25, 50, 100… ms (at most 400) before attempt `attempt + 1`.
+fn backoff(attempt: u32) -> Duration {
+    let ceiling = INITIAL_BACKOFF
+        .saturating_mul(1 << (attempt - 1).min(16))
+        .min(MAX_BACKOFF);
+    ceiling.mul_f64(fastrand::f64())
+}
+
+/// TLS with the system's CA certificates (`SSL_CERT_FILE` or the usual bundle paths), which
+/// only an `https` endpoint needs: a local emulator works without any.
+fn tls_config(https: bool) -> anyhow::Result<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    if https {
+        let found = rustls_native_certs::load_native_certs();
+        let (added, _) = roots.add_parsable_certificates(found.certs);
+        if added == 0 {
+            anyhow::bail!(
+                "no CA certificates found for TLS to DynamoDB (set SSL_CERT_FILE): {:?}",
+                found.errors
+            );
+        }
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .context("TLS versions")?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
+/// An error with its sources, for hyper's errors whose own message says little ("client error
+/// (Connect)").
+struct DisplayChain<'a>(&'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for DisplayChain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(e) = source {
+            write!(f, ": {e}")?;
+            source = e.source();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_codes_come_from_the_type_after_the_namespace() {
+        let e = ServiceError::parse(
+            StatusCode::BAD_REQUEST,
+            Bytes::from_static(br#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"slow down"}"#),
+        );
+        assert_eq!(
+            (e.code.as_str(), e.message.as_str()),
+            ("ThrottlingException", "slow down")
+        );
+        assert!(e.is_transient());
+
+        let e = ServiceError::parse(
+            StatusCode::BAD_REQUEST,
+            Bytes::from_static(
+                br#"{"__type":"com.amazon.coral.validate#ValidationException","Message":"bad"}"#,
+            ),
+        );
+        assert_eq!(
+            (e.code.as_str(), e.message.as_str()),
+            ("ValidationException", "bad")
+        );
+        assert!(!e.is_transient(), "a refused request stays refused");
+    }
+
+    #[test]
+    fn an_answer_that_is_not_json_is_an_error_without_a_code() {
+        let e = ServiceError::parse(
+            StatusCode::BAD_GATEWAY,
+            Bytes::from_static(b"<html>bad gateway</html>"),
+        );
+        assert_eq!(e.code, "");
+        assert_eq!(e.message, "<html>bad gateway</html>");
+        assert!(e.is_transient(), "any 5xx may pass");
+    }
+
+    #[test]
+    fn backoff_grows_to_its_ceiling_with_jitter() {
+        for attempt in 1..=10 {
+            let ceiling = (INITIAL_BACKOFF * 2u32.pow(attempt - 1)).min(MAX_BACKOFF);
+            let waits: Vec<Duration> = (0..200).map(|_| backoff(attempt)).collect();
+            assert!(waits.iter().all(|w| *w <= ceiling), "attempt {attempt}");
+            assert!(
+                waits.iter().any(|w| *w < ceiling / 2),
+                "jittered, attempt {attempt}"
+            );
+        }
+    }
+
+    fn client() -> Client {
+        let credentials = aws_credential_types::Credentials::new("a", "b", None, None, "test");
+        Client::new(
+            "http://127.0.0.1:9",
+            "eu-west-1",
+            SharedCredentialsProvider::new(credentials),
+            Duration::from_secs(1),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_retry_quota_runs_out_and_fills_again() {
+        let client = client();
+        let retries = RETRY_QUOTA / RETRY_COST;
+        for _ in 0..retries {
+            assert!(client.take(RETRY_COST));
+        }
+        assert!(!client.take(RETRY_COST), "no retries left after {retries}");
+        for _ in 0..RETRY_COST {
+            client.give_back(1);
+        }
+        assert!(client.take(RETRY_COST), "successes give retries back");
+        client.give_back(RETRY_QUOTA);
+        assert_eq!(
+            client.retry_quota.load(Ordering::Relaxed),
+            RETRY_QUOTA,
+            "never above the quota"
+        );
+    }
+
+    #[test]
+    fn endpoints_are_checked_and_their_host_kept_for_signing() {
+        let credentials = || {
+            SharedCredentialsProvider::new(aws_credential_types::Credentials::new(
+                "a", "b", None, None, "test",
+            ))
+        };
+        let second = Duration::from_secs(1);
+        // The https endpoints load the system's CA certificates (the ca-certificates package).
+        for (endpoint, host) in [
+            ("http://127.0.0.1:8000", "127.0.0.1:8000"),
+            ("http://localhost:80/", "localhost"),
+            (
+                "https://dynamodb.eu-west-1.amazonaws.com",
+                "dynamodb.eu-west-1.amazonaws.com",
+            ),
+            ("https://localhost:443", "localhost"),
+            ("https://localhost:4566", "localhost:4566"),
+        ] {
+            let client = Client::new(endpoint, "eu-west-1", credentials(), second).unwrap();
+            assert_eq!(client.host, host);
+            assert_eq!(client.endpoint.path(), "/");
+        }
+        for bad in ["dynamodb.eu-west-1.amazonaws.com", "ftp://x", "not a url"] {
+            assert!(
+                Client::new(bad, "eu-west-1", credentials(), second).is_err(),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            regional_endpoint("eu-west-1"),
+            "https://dynamodb.eu-west-1.amazonaws.com"
+        );
+        assert_eq!(
+            regional_endpoint("cn-north-1"),
+            "https://dynamodb.cn-north-1.amazonaws.com.cn"
+        );
+    }
+}
