@@ -17,15 +17,20 @@
 //! cannot both commit. The key names come from `schema/dynamodb-table.json`, which Terraform
 //! reads too.
 
-use std::collections::HashMap;
+mod wire;
+
+use std::borrow::Cow;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use jiff::civil::Date;
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Serialize};
 
+use self::wire::{
+    AttributeValue, Attributes, Cancellation, CancellationReason, GetItem, GetOutput, Names,
+    QueryOutput, StoredItem, TransactItem, TransactWriteItems, Write,
+};
 use super::plan::{self, Partition};
 use super::record;
 use super::{
@@ -35,7 +40,7 @@ use crate::domain::{Booking, BookingId, IdempotencyKey, Month, parse_date};
 use crate::dynamodb::{self, Client};
 
 /// The table's key schema, as Terraform creates it.
-pub const SCHEMA_JSON: &str = include_str!("../../schema/dynamodb-table.json");
+pub const SCHEMA_JSON: &str = include_str!("../../../schema/dynamodb-table.json");
 const PK: &str = "pk";
 const SK: &str = "sk";
 const DAYS: &str = "days";
@@ -45,6 +50,8 @@ const BOOKING: &str = "booking";
 const LAST_DAY: &str = "to_date";
 /// The attribute DynamoDB's time to live deletes expired items by (the schema's `ttl_attribute`).
 const TTL: &str = "expires_at";
+/// Asks for the item as it was when a condition failed, in the cancellation reasons.
+const ALL_OLD: Option<&str> = Some("ALL_OLD");
 
 /// How often a transaction that lost a race with another one on the same items
 /// (`TransactionConflict`) is tried again before the caller is told to retry later.
@@ -63,125 +70,129 @@ impl DynamoStore {
         }
     }
 
-    async fn call<T: for<'de> Deserialize<'de>>(&self, operation: &str, body: &Value) -> Result<T> {
-        let body = serde_json::to_vec(body).map_err(internal)?;
+    async fn call<T: for<'de> Deserialize<'de>>(
+        &self,
+        operation: &str,
+        request: &impl Serialize,
+    ) -> Result<T> {
         let answer = self
             .client
-            .call(operation, Bytes::from(body))
+            .call(operation, body(request)?)
             .await
             .map_err(classify)?;
         serde_json::from_slice(&answer)
             .map_err(|e| Error::Internal(format!("unexpected answer to {operation}: {e}")))
     }
 
-    fn put(&self, item: Value, condition: Option<&str>) -> Value {
-        let mut put = json!({"TableName": self.table, "Item": item});
-        if let Some(condition) = condition {
-            put["ConditionExpression"] = condition.into();
-        }
-        json!({"Put": put})
+    fn put<'a>(&'a self, item: Attributes<'a>, condition: Option<&'a str>) -> TransactItem<'a> {
+        TransactItem::Put(Write {
+            table_name: &self.table,
+            item: Some(item),
+            condition_expression: condition.map(Cow::Borrowed),
+            ..Write::default()
+        })
     }
 
-    fn delete(&self, pk: String, sk: String, condition: Option<&str>) -> Value {
-        let mut delete = json!({"TableName": self.table, "Key": key(pk, sk)});
-        if let Some(condition) = condition {
-            delete["ConditionExpression"] = condition.into();
-        }
-        json!({"Delete": delete})
+    fn delete<'a>(&'a self, key: Attributes<'a>, condition: Option<&'a str>) -> TransactItem<'a> {
+        TransactItem::Delete(Write {
+            table_name: &self.table,
+            key: Some(key),
+            condition_expression: condition.map(Cow::Borrowed),
+            ..Write::default()
+        })
     }
 
     /// Adds (or removes) `days` to the person's days item of one month. Adding is conditional
     /// on none of the days being there already.
-    fn days_update(&self, person_key: &str, month: Month, days: &[Date], adding: bool) -> Value {
-        let day_set: Vec<String> = days.iter().map(Date::to_string).collect();
-        let mut values = Map::new();
-        values.insert(":days".into(), json!({ "SS": day_set }));
-        let mut update = json!({
-            "TableName": self.table,
-            "Key": key(format!("PERSON#{person_key}"), format!("DAYS#{month}")),
-            "ExpressionAttributeNames": {"#days": DAYS},
-        });
+    fn days_update<'a>(
+        &'a self,
+        person_key: &str,
+        month: Month,
+        days: &[Date],
+        adding: bool,
+    ) -> TransactItem<'a> {
+        let day_set = AttributeValue::SS(days.iter().map(Date::to_string).collect());
+        let mut update = Write {
+            table_name: &self.table,
+            key: Some(key(format!("PERSON#{person_key}"), format!("DAYS#{month}"))),
+            expression_attribute_names: Names::default().with("#days", DAYS),
+            expression_attribute_values: Attributes::default().with(":days", day_set),
+            ..Write::default()
+        };
         if adding {
             let condition: Vec<String> = (0..days.len())
                 .map(|i| format!("NOT contains(#days, :d{i})"))
                 .collect();
             for (i, day) in days.iter().enumerate() {
-                values.insert(format!(":d{i}"), string(day.to_string()));
+                update
+                    .expression_attribute_values
+                    .0
+                    .push((format!(":d{i}").into(), AttributeValue::s(day.to_string())));
             }
-            update["UpdateExpression"] = "ADD #days :days".into();
-            update["ConditionExpression"] = condition.join(" AND ").into();
-            update["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD".into();
+            update.update_expression = Some("ADD #days :days");
+            update.condition_expression = Some(condition.join(" AND ").into());
+            update.return_values_on_condition_check_failure = ALL_OLD;
         } else {
-            update["UpdateExpression"] = "DELETE #days :days".into();
+            update.update_expression = Some("DELETE #days :days");
         }
-        update["ExpressionAttributeValues"] = Value::Object(values);
-        json!({"Update": update})
+        TransactItem::Update(update)
     }
 
     /// Remembers `key` for this booking unless a live record of it exists (expired records
     /// still waiting for DynamoDB's TTL deletion count as absent).
-    fn idempotency_put(&self, idempotency_key: &IdempotencyKey, id: BookingId) -> Value {
+    fn idempotency_put(&self, idempotency_key: &IdempotencyKey, id: BookingId) -> TransactItem<'_> {
         let now = jiff::Timestamp::now().as_second();
-        let mut item = key(
+        let item = key(
             format!("IDEMPOTENCY#{idempotency_key}"),
             "IDEMPOTENCY".into(),
-        );
-        item["booking_id"] = string(id.to_string());
-        item[TTL] = json!({"N": idempotency_expiry().to_string()});
-        json!({"Put": {
-            "TableName": self.table,
-            "Item": item,
-            "ConditionExpression": "attribute_not_exists(pk) OR #ttl < :now",
-            "ExpressionAttributeNames": {"#ttl": TTL},
-            "ExpressionAttributeValues": {":now": {"N": now.to_string()}},
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        }})
+        )
+        .with("booking_id", AttributeValue::s(id.to_string()))
+        .with(TTL, AttributeValue::N(idempotency_expiry().to_string()));
+        TransactItem::Put(Write {
+            table_name: &self.table,
+            item: Some(item),
+            condition_expression: Some("attribute_not_exists(pk) OR #ttl < :now".into()),
+            expression_attribute_names: Names::default().with("#ttl", TTL),
+            expression_attribute_values: Attributes::default()
+                .with(":now", AttributeValue::N(now.to_string())),
+            return_values_on_condition_check_failure: ALL_OLD,
+            ..Write::default()
+        })
     }
 
     /// Every item of a booking, in the order `create` writes them: the booking, its month
     /// entries, its person entry, then one days update per month (see `conflict_day`).
-    fn booking_items(&self, booking: &Booking, creating: bool) -> Result<Vec<Value>> {
+    /// `record` is the booking's JSON, which the items of a create hold.
+    fn booking_items<'a>(
+        &'a self,
+        booking: &Booking,
+        record: Option<&'a str>,
+    ) -> Vec<TransactItem<'a>> {
         let sort_key = plan::sort_key(booking);
         let person_key = booking.user_name.key();
-        let booking_pk = format!("BOOKING#{}", booking.id);
+        let booking_key = key(format!("BOOKING#{}", booking.id), "BOOKING".into());
+        let month_keys = booking
+            .days
+            .months()
+            .map(|month| key(format!("MONTH#{month}"), sort_key.clone()));
+        let person_entry_key = key(
+            format!("PERSON#{person_key}"),
+            format!("BOOKING#{sort_key}"),
+        );
         let mut items = Vec::new();
-        if creating {
-            let record = record::to_json(booking)?;
+        if let Some(record) = record {
             let last_day = booking.days.last().to_string();
-            items.push(self.put(
-                item(booking_pk, "BOOKING".into(), &record, &last_day),
-                Some("attribute_not_exists(pk)"),
-            ));
-            for month in booking.days.months() {
-                items.push(self.put(
-                    item(
-                        format!("MONTH#{month}"),
-                        sort_key.clone(),
-                        &record,
-                        &last_day,
-                    ),
-                    None,
-                ));
-            }
-            items.push(self.put(
-                item(
-                    format!("PERSON#{person_key}"),
-                    format!("BOOKING#{sort_key}"),
-                    &record,
-                    &last_day,
-                ),
-                None,
-            ));
+            let holding = |key: Attributes<'a>| {
+                key.with(BOOKING, AttributeValue::s(record))
+                    .with(LAST_DAY, AttributeValue::s(last_day.clone()))
+            };
+            items.push(self.put(holding(booking_key), Some("attribute_not_exists(pk)")));
+            items.extend(month_keys.map(|key| self.put(holding(key), None)));
+            items.push(self.put(holding(person_entry_key), None));
         } else {
-            items.push(self.delete(booking_pk, "BOOKING".into(), Some("attribute_exists(pk)")));
-            for month in booking.days.months() {
-                items.push(self.delete(format!("MONTH#{month}"), sort_key.clone(), None));
-            }
-            items.push(self.delete(
-                format!("PERSON#{person_key}"),
-                format!("BOOKING#{sort_key}"),
-                None,
-            ));
+            items.push(self.delete(booking_key, Some("attribute_exists(pk)")));
+            items.extend(month_keys.map(|key| self.delete(key, None)));
+            items.push(self.delete(person_entry_key, None));
         }
         for month in booking.days.months() {
             let days: Vec<Date> = booking
@@ -189,18 +200,24 @@ impl DynamoStore {
                 .iter_days()
                 .filter(|d| Month::containing(*d) == month)
                 .collect();
-            items.push(self.days_update(&person_key, month, &days, creating));
+            items.push(self.days_update(&person_key, month, &days, record.is_some()));
         }
-        Ok(items)
+        items
     }
 
     /// Runs one transaction, trying again when it lost a race on the same items.
     /// `token` names the logical write: DynamoDB treats repeats with the same token within ten
     /// minutes as the same transaction, so a retry after a lost response does not run it twice.
-    async fn transact(&self, items: Vec<Value>, token: &str) -> Result<(), TransactError> {
-        let body = json!({"TransactItems": items, "ClientRequestToken": token});
-        let body =
-            Bytes::from(serde_json::to_vec(&body).map_err(|e| TransactError::Failed(internal(e)))?);
+    async fn transact(
+        &self,
+        items: Vec<TransactItem<'_>>,
+        token: &str,
+    ) -> Result<(), TransactError> {
+        let request = TransactWriteItems {
+            transact_items: items,
+            client_request_token: token,
+        };
+        let body = body(&request).map_err(TransactError::Failed)?;
         let mut attempt = 0;
         loop {
             let error = match self.client.call("TransactWriteItems", body.clone()).await {
@@ -214,7 +231,7 @@ impl DynamoStore {
                 })?
                 .reasons;
             attempt += 1;
-            let has = |code| reasons.iter().any(|r| r.code.as_deref() == Some(code));
+            let has = |code| reasons.iter().any(|r| r.code() == Some(code));
             let lost_race = has("TransactionConflict") && !has("ConditionalCheckFailed");
             if !lost_race || attempt > CONFLICT_RETRIES {
                 return Err(TransactError::Cancelled(reasons));
@@ -233,34 +250,35 @@ impl DynamoStore {
             Partition::Month(month) => (format!("MONTH#{month}"), ""),
             Partition::Person(key) => (format!("PERSON#{key}"), "BOOKING#"),
         };
+        let lo = format!("{prefix}{}", segment.lo);
+        let hi = format!("{prefix}{}", segment.hi);
+        let ends_filter = format!("{LAST_DAY} >= :ends");
         let mut start_key = None;
         loop {
             let wanted = query.limit + 1 - found.len();
-            let mut request = json!({
-                "TableName": self.table,
-                // Read-your-writes: the page shown right after a booking must include it.
-                "ConsistentRead": true,
-                "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :lo AND :hi",
-                "ExpressionAttributeNames": {"#pk": PK, "#sk": SK},
-                "ExpressionAttributeValues": {
-                    ":pk": string(pk.clone()),
-                    ":lo": string(format!("{prefix}{}", segment.lo)),
-                    ":hi": string(format!("{prefix}{}", segment.hi)),
-                },
-                // One more than needed: the resume position itself may come back first.
-                "Limit": wanted + 1,
-                "ProjectionExpression": BOOKING,
-            });
-            if let Some(start_key) = start_key.take() {
-                request["ExclusiveStartKey"] = start_key;
-            }
+            let mut values = Attributes::default()
+                .with(":pk", AttributeValue::s(pk.as_str()))
+                .with(":lo", AttributeValue::s(lo.as_str()))
+                .with(":hi", AttributeValue::s(hi.as_str()));
             if let Some(day) = segment.ends_on_or_after {
-                request["FilterExpression"] = format!("{LAST_DAY} >= :ends").into();
-                request["ExpressionAttributeValues"][":ends"] = string(day.to_string());
+                values = values.with(":ends", AttributeValue::s(day.to_string()));
             }
+            let request = wire::Query {
+                table_name: &self.table,
+                // Read-your-writes: the page shown right after a booking must include it.
+                consistent_read: true,
+                key_condition_expression: "#pk = :pk AND #sk BETWEEN :lo AND :hi",
+                filter_expression: segment.ends_on_or_after.map(|_| ends_filter.as_str()),
+                expression_attribute_names: Names::default().with("#pk", PK).with("#sk", SK),
+                expression_attribute_values: values,
+                // One more than needed: the resume position itself may come back first.
+                limit: wanted + 1,
+                projection_expression: BOOKING,
+                exclusive_start_key: start_key.take(),
+            };
             let output: QueryOutput = self.call("Query", &request).await?;
             for item in output.items {
-                let booking = item.booking()?;
+                let booking = stored_booking(item)?;
                 if plan::keeps(segment, query, &booking) {
                     found.push(booking);
                     if found.len() > query.limit {
@@ -283,7 +301,8 @@ impl LeaveStore for DynamoStore {
         booking: &Booking,
         idempotency_key: Option<&IdempotencyKey>,
     ) -> Result<Created> {
-        let mut items = self.booking_items(booking, true)?;
+        let record = record::to_json(booking)?;
+        let mut items = self.booking_items(booking, Some(&record));
         let days_updates = (items.len() - booking.days.months().count())..items.len();
         if let Some(idempotency_key) = idempotency_key {
             items.push(self.idempotency_put(idempotency_key, booking.id));
@@ -294,7 +313,7 @@ impl LeaveStore for DynamoStore {
             Err(TransactError::Cancelled(reasons)) => reasons,
         };
         let failed = |i: usize| {
-            reasons.get(i).and_then(|r| r.code.as_deref()) == Some("ConditionalCheckFailed")
+            reasons.get(i).and_then(CancellationReason::code) == Some("ConditionalCheckFailed")
         };
         // The booking's id is new, so if it exists already, this is a retry of a write that
         // committed but whose answer was lost (a service that ignores the request token).
@@ -322,25 +341,25 @@ impl LeaveStore for DynamoStore {
     }
 
     async fn get(&self, id: BookingId) -> Result<Booking> {
-        let request = json!({
-            "TableName": self.table,
-            "Key": key(format!("BOOKING#{id}"), "BOOKING".into()),
-            "ConsistentRead": true,
-            "ProjectionExpression": BOOKING,
-        });
+        let request = GetItem {
+            table_name: &self.table,
+            key: key(format!("BOOKING#{id}"), "BOOKING".into()),
+            consistent_read: true,
+            projection_expression: Some(BOOKING),
+        };
         let output: GetOutput = self.call("GetItem", &request).await?;
-        output.item.ok_or(Error::NotFound)?.booking()
+        stored_booking(output.item.ok_or(Error::NotFound)?)
     }
 
     async fn delete(&self, id: BookingId) -> Result<()> {
         let booking = self.get(id).await?;
-        let items = self.booking_items(&booking, false)?;
+        let items = self.booking_items(&booking, None);
         self.transact(items, &format!("delete-{id}"))
             .await
             .map_err(|err| match err {
                 // The booking's own delete is conditional on it existing: someone deleted it first.
                 TransactError::Cancelled(reasons)
-                    if reasons.first().and_then(|r| r.code.as_deref())
+                    if reasons.first().and_then(CancellationReason::code)
                         == Some("ConditionalCheckFailed") =>
                 {
                     Error::NotFound
@@ -362,7 +381,12 @@ impl LeaveStore for DynamoStore {
     }
 
     async fn ping(&self) -> Result<()> {
-        let request = json!({"TableName": self.table, "Key": key("PING".into(), "PING".into())});
+        let request = GetItem {
+            table_name: &self.table,
+            key: key("PING".into(), "PING".into()),
+            consistent_read: false,
+            projection_expression: None,
+        };
         self.call::<GetOutput>("GetItem", &request).await.map(drop)
     }
 }
@@ -371,16 +395,9 @@ impl LeaveStore for DynamoStore {
 /// transaction) already holds.
 fn conflict_day(booking: &Booking, reason: &CancellationReason) -> Date {
     let taken: Vec<Date> = reason
-        .item
-        .as_ref()
-        .and_then(|item| item.get(DAYS))
-        .and_then(|days| days["SS"].as_array())
-        .map(|set| {
-            set.iter()
-                .filter_map(|s| parse_date("day", s.as_str()?).ok())
-                .collect()
-        })
-        .unwrap_or_default();
+        .string_set(DAYS)
+        .filter_map(|day| parse_date("day", day).ok())
+        .collect();
     booking
         .days
         .iter_days()
@@ -388,82 +405,24 @@ fn conflict_day(booking: &Booking, reason: &CancellationReason) -> Date {
         .unwrap_or(booking.days.first())
 }
 
-/// A string attribute value.
-fn string(s: String) -> Value {
-    json!({ "S": s })
+fn key<'a>(pk: String, sk: String) -> Attributes<'a> {
+    Attributes::default()
+        .with(PK, AttributeValue::s(pk))
+        .with(SK, AttributeValue::s(sk))
 }
 
-fn key(pk: String, sk: String) -> Value {
-    json!({ PK: string(pk), SK: string(sk) })
+fn body(request: &impl Serialize) -> Result<Bytes> {
+    serde_json::to_vec(request)
+        .map(Bytes::from)
+        .map_err(|e| Error::Internal(format!("cannot write a DynamoDB request: {e}")))
 }
 
-/// A booking's item: its keys, the booking as its stored JSON, and its last day on its own,
-/// for the filter of listings that start mid-booking.
-fn item(pk: String, sk: String, json: &str, last_day: &str) -> Value {
-    let mut item = key(pk, sk);
-    item[BOOKING] = string(json.to_owned());
-    item[LAST_DAY] = string(last_day.to_owned());
-    item
-}
-
-/// An answer to `Query`: the items (only their [`BOOKING`] attribute, projected) and where
-/// to go on when there are more.
-#[derive(Deserialize)]
-struct QueryOutput {
-    #[serde(rename = "Items", default)]
-    items: Vec<StoredItem>,
-    #[serde(rename = "LastEvaluatedKey")]
-    last_evaluated_key: Option<Value>,
-}
-
-#[derive(Deserialize)]
-struct GetOutput {
-    #[serde(rename = "Item")]
-    item: Option<StoredItem>,
-}
-
-#[derive(Deserialize)]
-struct StoredItem {
-    booking: Option<StringValue>,
-}
-
-#[derive(Deserialize)]
-struct StringValue {
-    #[serde(rename = "S")]
-    s: Option<String>,
-}
-
-impl StoredItem {
-    fn booking(self) -> Result<Booking> {
-        match self.booking.and_then(|value| value.s) {
-            Some(json) => record::from_json(json.as_bytes()),
-            None => Err(Error::Internal(format!(
-                "stored item lacks string attribute {BOOKING}"
-            ))),
-        }
-    }
-}
-
-/// The body of a `TransactionCanceledException`.
-#[derive(Deserialize)]
-struct Cancellation {
-    #[serde(rename = "CancellationReasons", default)]
-    reasons: Vec<CancellationReason>,
-}
-
-/// Why one item of a transaction failed (`Code` "None" when it did not), with the item as it
-/// was when its condition failed, for the items that ask for it.
-#[derive(Deserialize)]
-struct CancellationReason {
-    #[serde(rename = "Code")]
-    code: Option<String>,
-    #[serde(rename = "Item")]
-    item: Option<HashMap<String, Value>>,
-}
-
-impl CancellationReason {
-    fn string(&self, attribute: &str) -> Option<&str> {
-        self.item.as_ref()?.get(attribute)?["S"].as_str()
+fn stored_booking(item: StoredItem) -> Result<Booking> {
+    match item.booking.and_then(|value| value.s) {
+        Some(json) => record::from_json(json.as_bytes()),
+        None => Err(Error::Internal(format!(
+            "stored item lacks string attribute {BOOKING}"
+        ))),
     }
 }
 
@@ -472,7 +431,7 @@ impl CancellationReason {
 fn cancelled(reasons: &[CancellationReason]) -> Error {
     let codes: Vec<&str> = reasons
         .iter()
-        .filter_map(|r| r.code.as_deref())
+        .filter_map(CancellationReason::code)
         .filter(|c| *c != "None")
         .collect();
     let detail = format!("transaction cancelled: {codes:?}");
@@ -484,10 +443,6 @@ fn cancelled(reasons: &[CancellationReason]) -> Error {
     } else {
         Error::Internal(detail)
     }
-}
-
-fn internal(e: impl std::fmt::Display) -> Error {
-    Error::Internal(e.to_string())
 }
 
 /// Error codes after which a later retry may succeed.
@@ -508,15 +463,12 @@ fn classify(err: dynamodb::Error) -> Error {
     match err {
         dynamodb::Error::Unreachable(why) => Error::Unavailable(why),
         dynamodb::Error::Service(e) => {
-            let detail = format!(
-                "{}: {}",
-                if e.code.is_empty() {
-                    "unknown"
-                } else {
-                    &e.code
-                },
-                e.message
-            );
+            let code = if e.code.is_empty() {
+                "unknown"
+            } else {
+                &e.code
+            };
+            let detail = format!("{code}: {}", e.message);
             if e.is_transient() || TRANSIENT_CODES.contains(&e.code.as_str()) {
                 Error::Unavailable(detail)
             } else {
