@@ -23,7 +23,7 @@ use anyhow::Context;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use bytes::Bytes;
 use http::{HeaderValue, Request, StatusCode, Uri, header};
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client as HttpClient;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -34,6 +34,8 @@ use credentials::CredentialsCache;
 /// The protocol's version, the prefix of every `X-Amz-Target`.
 const TARGET_PREFIX: &str = "DynamoDB_20120810.";
 const MAX_ATTEMPTS: u32 = 3;
+/// An answer's largest size: a `Query` returns at most 1 MB of items, plus its JSON's quoting.
+const MAX_ANSWER_BYTES: usize = 8 << 20;
 const INITIAL_BACKOFF: Duration = Duration::from_millis(25);
 const MAX_BACKOFF: Duration = Duration::from_millis(400);
 /// The retry quota, in the SDK's units: a retry takes 5, a retry after a timeout 10, a call
@@ -302,8 +304,7 @@ impl Client {
             .await
             .map_err(|e| network(&DisplayChain(&e)))?;
         let status = response.status();
-        let answer = response
-            .into_body()
+        let answer = Limited::new(response.into_body(), MAX_ANSWER_BYTES)
             .collect()
             .await
             .map_err(|e| network(&e))?
@@ -395,7 +396,131 @@ impl std::fmt::Display for DisplayChain<'_> {
 
 #[cfg(test)]
 mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::sync::mpsc;
+
     use super::*;
+
+    /// A server on 127.0.0.1 that answers every request with `answer` (a whole HTTP response),
+    /// and hands over the head of each request it read.
+    async fn serve(answer: Vec<u8>) -> (String, mpsc::UnboundedReceiver<String>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (heads, received) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let (answer, heads) = (answer.clone(), heads.clone());
+                tokio::spawn(async move {
+                    let mut buffer = Vec::new();
+                    let mut chunk = [0; 4096];
+                    loop {
+                        let Ok(n @ 1..) = socket.read(&mut chunk).await else {
+                            return;
+                        };
+                        buffer.extend_from_slice(&chunk[..n]);
+                        let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") else {
+                            continue;
+                        };
+                        let head = String::from_utf8_lossy(&buffer[..end]).to_lowercase();
+                        let length: usize = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length: "))
+                            .map_or(0, |n| n.trim().parse().unwrap());
+                        if buffer.len() < end + 4 + length {
+                            continue;
+                        }
+                        buffer.drain(..end + 4 + length);
+                        let _ = heads.send(head);
+                        if socket.write_all(&answer).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (url, received)
+    }
+
+    fn response(status: &str, body: &str) -> Vec<u8> {
+        format!(
+            "HTTP/1.1 {status}\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    }
+
+    fn client_for(url: &str) -> Client {
+        let credentials =
+            aws_credential_types::Credentials::new("AKID", "secret", None, None, "test");
+        Client::new(
+            url,
+            "eu-west-1",
+            SharedCredentialsProvider::new(credentials),
+            Duration::from_secs(2),
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_call_is_a_signed_post_of_the_operation() {
+        let (url, mut heads) = serve(response("200 OK", r#"{"Item":{}}"#)).await;
+        let answer = client_for(&url)
+            .call("GetItem", Bytes::from_static(b"{}"))
+            .await
+            .unwrap();
+        assert_eq!(&answer[..], br#"{"Item":{}}"#);
+        let head = heads.recv().await.unwrap();
+        let host = url.trim_start_matches("http://");
+        for line in [
+            "post / http/1.1",
+            "x-amz-target: dynamodb_20120810.getitem",
+            "content-type: application/x-amz-json-1.0",
+            "authorization: aws4-hmac-sha256 credential=akid/",
+            "/eu-west-1/dynamodb/aws4_request, signedheaders=content-type;host;x-amz-date;x-amz-target, signature=",
+            &format!("host: {host}"),
+            "x-amz-date: 20",
+        ] {
+            assert!(head.contains(line), "{line:?} in {head}");
+        }
+    }
+
+    #[tokio::test]
+    async fn refusals_are_not_retried_and_throttling_is() {
+        for (code, attempts) in [
+            ("ValidationException", 1),
+            ("ThrottlingException", MAX_ATTEMPTS),
+        ] {
+            let body =
+                format!(r#"{{"__type":"com.amazonaws.dynamodb.v20120810#{code}","message":"no"}}"#);
+            let (url, mut heads) = serve(response("400 Bad Request", &body)).await;
+            match client_for(&url).call("Query", Bytes::new()).await {
+                Err(Error::Service(e)) => {
+                    assert_eq!((e.status.as_u16(), e.code.as_str()), (400, code))
+                }
+                other => panic!("{code}: {other:?}"),
+            }
+            let mut sent = 0;
+            while heads.try_recv().is_ok() {
+                sent += 1;
+            }
+            assert_eq!(sent, attempts, "{code}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_oversized_answer_is_refused() {
+        let head = format!(
+            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n",
+            MAX_ANSWER_BYTES + 1
+        );
+        let mut answer = head.into_bytes();
+        answer.resize(answer.len() + MAX_ANSWER_BYTES + 1, b' ');
+        let (url, _heads) = serve(answer).await;
+        match client_for(&url).call("Query", Bytes::new()).await {
+            Err(Error::Unreachable(why)) => assert!(why.contains("length limit"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn error_codes_come_from_the_type_after_the_namespace() {
