@@ -133,7 +133,7 @@ async fn a_lost_create_response_stores_one_booking() {
     let (app, proxy) = app_behind_proxy().await;
     let body = json!({"user_name": "Ann", "from_date": "2026-03-02", "to_date": "2026-03-03"});
 
-    // Lost once: the SDK's own retry finds the booking already written.
+    // Lost once: the client's own retry finds the booking already written.
     proxy.set_for(Some("TransactWriteItems"), Fault::LoseResponse, Some(1));
     let created = app.post_json("/api/v1/bookings", &body).await;
     assert_eq!(created.status(), 201);

@@ -2,7 +2,7 @@
 //! regional endpoint over kept-alive HTTP/1.1 connections, retried with backoff within a
 //! deadline.
 //!
-//! The store sends four operations, all of them small JSON documents. Through the AWS SDK,
+//! The store sends three operations, all of them small JSON documents. Through the AWS SDK,
 //! each call cost about as much CPU as the rest of the request (its orchestrator, interceptors,
 //! endpoint rules and attribute maps; see the README's benchmark). This client does what those
 //! calls need and no more, and keeps the SDK's parts that are worth keeping: credentials come

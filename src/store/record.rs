@@ -1,6 +1,7 @@
 //! The stored shape of a booking, shared by both backends, and its checked conversion back.
 //! Both store it as the same JSON document: one value to write and to parse, where separate
-//! attributes cost DynamoDB's SDK several times the CPU to read back (a month page reads 50).
+//! attributes cost several times the CPU to read back (a month page reads 50; measured with
+//! the AWS SDK, see the README).
 
 use serde::{Deserialize, Serialize};
 
