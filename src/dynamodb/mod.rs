@@ -143,6 +143,18 @@ impl Client {
         credentials: SharedCredentialsProvider,
         deadline: Duration,
     ) -> anyhow::Result<Self> {
+        Self::trusting(endpoint, region, credentials, deadline, None)
+    }
+
+    /// [`Client::new`] trusting the certificate authorities `roots` for TLS, or the system's
+    /// when `None`.
+    fn trusting(
+        endpoint: &str,
+        region: impl Into<String>,
+        credentials: SharedCredentialsProvider,
+        deadline: Duration,
+        roots: Option<rustls::RootCertStore>,
+    ) -> anyhow::Result<Self> {
         let endpoint: Uri = endpoint
             .parse()
             .with_context(|| format!("DynamoDB endpoint {endpoint:?} is not a URL"))?;
@@ -164,7 +176,13 @@ impl Client {
         connector.enforce_http(false);
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(Duration::from_secs(1).min(deadline)));
-        let tls = tls_config(https)?;
+        let roots = match roots {
+            Some(roots) => roots,
+            None if https => system_roots()?,
+            // A local emulator over plain HTTP needs none.
+            None => rustls::RootCertStore::empty(),
+        };
+        let tls = tls_config(roots)?;
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
             .https_or_http()
@@ -356,20 +374,22 @@ fn backoff(attempt: u32) -> Duration {
     ceiling.mul_f64(fastrand::f64())
 }
 
-/// TLS with the system's CA certificates (`SSL_CERT_FILE` or the usual bundle paths), which
-/// only an `https` endpoint needs: a local emulator works without any.
-fn tls_config(https: bool) -> anyhow::Result<rustls::ClientConfig> {
+/// The system's CA certificates (`SSL_CERT_FILE`, or the usual bundle paths).
+fn system_roots() -> anyhow::Result<rustls::RootCertStore> {
     let mut roots = rustls::RootCertStore::empty();
-    if https {
-        let found = rustls_native_certs::load_native_certs();
-        let (added, _) = roots.add_parsable_certificates(found.certs);
-        if added == 0 {
-            anyhow::bail!(
-                "no CA certificates found for TLS to DynamoDB (set SSL_CERT_FILE): {:?}",
-                found.errors
-            );
-        }
+    let found = rustls_native_certs::load_native_certs();
+    let (added, _) = roots.add_parsable_certificates(found.certs);
+    if added == 0 {
+        anyhow::bail!(
+            "no CA certificates found for TLS to DynamoDB (set SSL_CERT_FILE): {:?}",
+            found.errors
+        );
     }
+    Ok(roots)
+}
+
+/// TLS 1.2 and 1.3 with aws-lc's cryptography, trusting `roots`.
+fn tls_config(roots: rustls::RootCertStore) -> anyhow::Result<rustls::ClientConfig> {
     let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     Ok(rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -402,43 +422,67 @@ mod tests {
     use super::*;
 
     /// A server on 127.0.0.1 that answers every request with `answer` (a whole HTTP response),
-    /// and hands over the head of each request it read.
-    async fn serve(answer: Vec<u8>) -> (String, mpsc::UnboundedReceiver<String>) {
+    /// and hands over the head of each request it read; over TLS with `tls`.
+    async fn serve_with(
+        answer: Vec<u8>,
+        tls: Option<tokio_rustls::TlsAcceptor>,
+    ) -> (String, mpsc::UnboundedReceiver<String>) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let url = format!("{scheme}://{}", listener.local_addr().unwrap());
         let (heads, received) = mpsc::unbounded_channel();
         tokio::spawn(async move {
-            while let Ok((mut socket, _)) = listener.accept().await {
+            while let Ok((socket, _)) = listener.accept().await {
                 let (answer, heads) = (answer.clone(), heads.clone());
+                let tls = tls.clone();
                 tokio::spawn(async move {
-                    let mut buffer = Vec::new();
-                    let mut chunk = [0; 4096];
-                    loop {
-                        let Ok(n @ 1..) = socket.read(&mut chunk).await else {
-                            return;
-                        };
-                        buffer.extend_from_slice(&chunk[..n]);
-                        let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") else {
-                            continue;
-                        };
-                        let head = String::from_utf8_lossy(&buffer[..end]).to_lowercase();
-                        let length: usize = head
-                            .lines()
-                            .find_map(|l| l.strip_prefix("content-length: "))
-                            .map_or(0, |n| n.trim().parse().unwrap());
-                        if buffer.len() < end + 4 + length {
-                            continue;
-                        }
-                        buffer.drain(..end + 4 + length);
-                        let _ = heads.send(head);
-                        if socket.write_all(&answer).await.is_err() {
-                            return;
-                        }
+                    match tls {
+                        Some(tls) => match tls.accept(socket).await {
+                            Ok(socket) => answer_requests(socket, &answer, &heads).await,
+                            Err(e) => drop(heads.send(format!("handshake failed: {e}"))),
+                        },
+                        None => answer_requests(socket, &answer, &heads).await,
                     }
                 });
             }
         });
         (url, received)
+    }
+
+    async fn serve(answer: Vec<u8>) -> (String, mpsc::UnboundedReceiver<String>) {
+        serve_with(answer, None).await
+    }
+
+    /// Reads HTTP/1.1 requests from `socket` and writes `answer` to each, until it closes.
+    async fn answer_requests(
+        mut socket: impl tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+        answer: &[u8],
+        heads: &mpsc::UnboundedSender<String>,
+    ) {
+        let mut buffer = Vec::new();
+        let mut chunk = [0; 4096];
+        loop {
+            let Ok(n @ 1..) = socket.read(&mut chunk).await else {
+                return;
+            };
+            buffer.extend_from_slice(&chunk[..n]);
+            let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") else {
+                continue;
+            };
+            let head = String::from_utf8_lossy(&buffer[..end]).to_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length: "))
+                .map_or(0, |n| n.trim().parse().unwrap());
+            if buffer.len() < end + 4 + length {
+                continue;
+            }
+            buffer.drain(..end + 4 + length);
+            let _ = heads.send(head);
+            if socket.write_all(answer).await.is_err() {
+                return;
+            }
+        }
     }
 
     fn response(status: &str, body: &str) -> Vec<u8> {
@@ -482,6 +526,59 @@ mod tests {
         ] {
             assert!(head.contains(line), "{line:?} in {head}");
         }
+    }
+
+    /// The test certificate: self-signed, for 127.0.0.1 and localhost, valid until 2126.
+    const TEST_CERT: &[u8] = include_bytes!("../../tests/fixtures/tls-cert.pem");
+    const TEST_KEY: &[u8] = include_bytes!("../../tests/fixtures/tls-key.pem");
+
+    #[tokio::test]
+    async fn calls_go_over_tls_to_a_trusted_server_only() {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+        let cert = CertificateDer::from_pem_slice(TEST_CERT).unwrap();
+        let key = PrivateKeyDer::from_pem_slice(TEST_KEY).unwrap();
+        let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let server = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.clone()], key)
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(server));
+        let (url, mut heads) = serve_with(response("200 OK", "{}"), Some(acceptor)).await;
+        let credentials = || {
+            SharedCredentialsProvider::new(aws_credential_types::Credentials::new(
+                "AKID", "secret", None, None, "test",
+            ))
+        };
+        let second = Duration::from_secs(1);
+
+        let mut trusted = rustls::RootCertStore::empty();
+        trusted.add(cert).unwrap();
+        let client =
+            Client::trusting(&url, "eu-west-1", credentials(), second, Some(trusted)).unwrap();
+        let answer = client
+            .call("GetItem", Bytes::from_static(b"{}"))
+            .await
+            .unwrap();
+        assert_eq!(&answer[..], b"{}");
+        assert!(heads.recv().await.unwrap().starts_with("post / http/1.1"));
+
+        let untrusting = Client::trusting(
+            &url,
+            "eu-west-1",
+            credentials(),
+            second,
+            Some(rustls::RootCertStore::empty()),
+        )
+        .unwrap();
+        match untrusting.call("GetItem", Bytes::from_static(b"{}")).await {
+            Err(Error::Unreachable(why)) => assert!(why.contains("certificate"), "{why}"),
+            other => panic!("an unknown certificate is refused: {other:?}"),
+        }
+        assert!(heads.recv().await.unwrap().starts_with("handshake failed"));
     }
 
     #[tokio::test]
