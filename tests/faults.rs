@@ -201,3 +201,42 @@ async fn requests_per_operation_are_minimal() {
     );
     assert_eq!(proxy.count("Scan"), 0);
 }
+
+/// A page that outlasts `REQUEST_TIMEOUT_SECS` (here before the store's own deadline) is the
+/// HTML error page, with 503 and `Retry-After`, not problem+json.
+#[tokio::test]
+async fn a_page_past_the_request_deadline_is_an_html_503() {
+    let proxy = FaultProxy::start(moto::endpoint()).await;
+    let store = DynamoStore::new(
+        moto::client_for(&proxy.url, Duration::from_secs(10)),
+        moto::fresh_table().await,
+    );
+    let mut settings = Settings::defaults();
+    settings.store_timeout_ms = 10_000;
+    settings.request_timeout_secs = 1;
+    let app = spawn_app_with(TestStore::new(store), settings).await;
+    proxy.set(Fault::Latency(Duration::from_secs(3)));
+
+    let page = app
+        .client
+        .get(app.url("/?month=2026-03"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 503);
+    assert_eq!(page.headers()["retry-after"], "1");
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("The request took too long"),
+        "a browser is told why, on a page"
+    );
+}
