@@ -75,9 +75,9 @@ class CpuIdle:
     /dev/cpu_dma_latency written 0 and kept open, as cyclictest and tuned's
     latency-performance profile do (needs root; the request ends when the file is closed).
 
-    In a virtual machine a halting CPU gives its core back to the host, and the process that
-    wakes it pays in its own CPU time for the caches the host used meanwhile: a bare hyper
-    server's request, one at a time, cost 2 to 3 times its CPU with halting CPUs. moto
+    On the virtual machine this was written on, the process that wakes a halted CPU paid for it
+    in its own CPU time (presumably for caches the host used meanwhile): a bare hyper server's
+    request, one at a time, cost 2 to 3 times its CPU with halting CPUs. moto
     answers in 8 ms to 2 s, so with halting CPUs every moto figure measures that more than
     the app."""
 
