@@ -10,7 +10,7 @@ use leave_calendar::config::Settings;
 use leave_calendar::store::dynamo::DynamoStore;
 use serde_json::{Value, json};
 use support::fault_proxy::{Fault, FaultProxy};
-use support::{TestApp, TestStore, moto, spawn_app_with};
+use support::{TestApp, TestStore, assert_unavailable_page, moto, spawn_app_with};
 
 /// Total time one store operation may take in these tests.
 const DEADLINE: Duration = Duration::from_millis(1500);
@@ -217,26 +217,7 @@ async fn a_page_past_the_request_deadline_is_an_html_503() {
     let app = spawn_app_with(TestStore::new(store), settings).await;
     proxy.set(Fault::Latency(Duration::from_secs(3)));
 
-    let page = app
-        .client
-        .get(app.url("/?month=2026-03"))
-        .header("accept", "text/html")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(page.status(), 503);
+    let page = app.get_page("/?month=2026-03").await;
     assert_eq!(page.headers()["retry-after"], "1");
-    assert!(
-        page.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/html")
-    );
-    assert!(
-        page.text()
-            .await
-            .unwrap()
-            .contains("The request took too long"),
-        "a browser is told why, on a page"
-    );
+    assert_unavailable_page(page, "The request took too long").await;
 }

@@ -10,7 +10,7 @@ use leave_calendar::config::Settings;
 use leave_calendar::store::dynamo::DynamoStore;
 use support::fault_proxy::{Fault, FaultProxy};
 use support::process::{Server, dynamo_env};
-use support::{TestStore, moto, spawn_app_with};
+use support::{TestStore, assert_unavailable_page, moto, spawn_app_with};
 
 const LIST: &str = "/api/v1/bookings?month=2026-03";
 
@@ -44,28 +44,9 @@ async fn excess_requests_are_shed_at_once_and_service_recovers() {
         200,
         "liveness is exempt from shedding"
     );
-    let page = app
-        .client
-        .get(app.url("/?month=2026-03"))
-        .header("accept", "text/html")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(page.status(), 503, "pages are shed too");
-    assert!(page.headers().get("retry-after").is_some());
-    assert!(
-        page.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/html")
-    );
-    assert!(
-        page.text()
-            .await
-            .unwrap()
-            .contains("The server is at capacity"),
-        "a browser is told why, on a page"
-    );
+    // Pages are shed too, as a page.
+    let page = app.get_page("/?month=2026-03").await;
+    assert_unavailable_page(page, "The server is at capacity").await;
 
     let mut answers = Vec::new();
     while let Some(answer) = done_rx.recv().await {

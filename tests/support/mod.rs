@@ -65,6 +65,16 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// GET `path` as a browser asks for a page (`Accept: text/html`).
+    pub async fn get_page(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .header("accept", "text/html")
+            .send()
+            .await
+            .expect("request sent")
+    }
+
     pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
         self.client
             .post(self.url(path))
@@ -162,4 +172,21 @@ pub async fn spawn_app_with(store: TestStore, mut settings: Settings) -> TestApp
         client,
         _store: store,
     }
+}
+
+/// Asserts that `response` is the error page a browser gets when the service is unavailable:
+/// 503 with `Retry-After`, HTML, saying `why`.
+pub async fn assert_unavailable_page(response: reqwest::Response, why: &str) {
+    assert_eq!(response.status(), 503);
+    assert!(response.headers().get("retry-after").is_some());
+    let kind = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(kind.starts_with("text/html"), "{kind}");
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains(why),
+        "a browser is told why, on a page: {page}"
+    );
 }
