@@ -16,11 +16,19 @@ use support::{TestApp, TestStore, assert_unavailable_page, moto, spawn_app_with}
 const DEADLINE: Duration = Duration::from_millis(1500);
 
 async fn app_behind_proxy() -> (TestApp, FaultProxy) {
-    let proxy = FaultProxy::start(moto::endpoint()).await;
-    let table = moto::fresh_table().await;
-    let store = DynamoStore::new(moto::client_for(&proxy.url, DEADLINE), table);
     let mut settings = Settings::defaults();
     settings.store_timeout_ms = DEADLINE.as_millis() as u64;
+    app_behind_proxy_with(settings).await
+}
+
+/// An app on a fresh table behind a fault proxy, its DynamoDB client with `settings`' deadline.
+async fn app_behind_proxy_with(settings: Settings) -> (TestApp, FaultProxy) {
+    let proxy = FaultProxy::start(moto::endpoint()).await;
+    let table = moto::fresh_table().await;
+    let store = DynamoStore::new(
+        moto::client_for(&proxy.url, settings.store_timeout()),
+        table,
+    );
     (spawn_app_with(TestStore::new(store), settings).await, proxy)
 }
 
@@ -206,15 +214,10 @@ async fn requests_per_operation_are_minimal() {
 /// HTML error page, with 503 and `Retry-After`, not problem+json.
 #[tokio::test]
 async fn a_page_past_the_request_deadline_is_an_html_503() {
-    let proxy = FaultProxy::start(moto::endpoint()).await;
-    let store = DynamoStore::new(
-        moto::client_for(&proxy.url, Duration::from_secs(10)),
-        moto::fresh_table().await,
-    );
     let mut settings = Settings::defaults();
     settings.store_timeout_ms = 10_000;
     settings.request_timeout_secs = 1;
-    let app = spawn_app_with(TestStore::new(store), settings).await;
+    let (app, proxy) = app_behind_proxy_with(settings).await;
     proxy.set(Fault::Latency(Duration::from_secs(3)));
 
     let page = app.get_page("/?month=2026-03").await;

@@ -3,7 +3,7 @@
 //! deadline.
 //!
 //! The store sends three operations, all of them small JSON documents. Through the AWS SDK,
-//! each call cost about as much CPU as the rest of the request (its orchestrator, interceptors,
+//! each call cost more CPU than all the rest of the request (its orchestrator, interceptors,
 //! endpoint rules and attribute maps; see the README's benchmark). This client does what those
 //! calls need and no more, and keeps the SDK's parts that are worth keeping: credentials come
 //! from its provider chain (see [`credentials`]), signatures are checked against its signer.
@@ -44,13 +44,20 @@ const RETRY_QUOTA: u32 = 500;
 const RETRY_COST: u32 = 5;
 const TIMEOUT_RETRY_COST: u32 = 10;
 /// Error codes of throttling: the request was fine, DynamoDB asks to send it later.
+/// `ThrottlingError` is the code of a throttled item in a cancelled transaction's reasons.
 const THROTTLING_CODES: &[&str] = &[
     "ThrottlingException",
     "ProvisionedThroughputExceededException",
     "RequestLimitExceeded",
     "TransactionInProgressException",
     "Throttling",
+    "ThrottlingError",
 ];
+
+/// Whether `code` says DynamoDB is throttling: the same request may succeed later.
+pub fn is_throttling(code: &str) -> bool {
+    THROTTLING_CODES.contains(&code)
+}
 
 /// Why a call did not succeed.
 #[derive(Debug)]
@@ -103,7 +110,7 @@ impl ServiceError {
 
     /// Whether the same request may succeed later.
     pub fn is_transient(&self) -> bool {
-        self.status.is_server_error() || THROTTLING_CODES.contains(&self.code.as_str())
+        self.status.is_server_error() || is_throttling(&self.code)
     }
 }
 

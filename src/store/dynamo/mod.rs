@@ -112,30 +112,32 @@ impl DynamoStore {
         adding: bool,
     ) -> TransactItem<'a> {
         let day_set = AttributeValue::SS(days.iter().map(Date::to_string).collect());
-        let mut update = Write {
+        let mut values = Attributes::default().with(":days", day_set);
+        let update = if adding {
+            let mut condition = Vec::with_capacity(days.len());
+            for (i, day) in days.iter().enumerate() {
+                condition.push(format!("NOT contains(#days, :d{i})"));
+                values = values.with(format!(":d{i}"), AttributeValue::s(day.to_string()));
+            }
+            Write {
+                update_expression: Some("ADD #days :days"),
+                condition_expression: Some(condition.join(" AND ").into()),
+                return_values_on_condition_check_failure: ALL_OLD,
+                ..Write::default()
+            }
+        } else {
+            Write {
+                update_expression: Some("DELETE #days :days"),
+                ..Write::default()
+            }
+        };
+        TransactItem::Update(Write {
             table_name: &self.table,
             key: Some(key(format!("PERSON#{person_key}"), format!("DAYS#{month}"))),
             expression_attribute_names: Names::default().with("#days", DAYS),
-            expression_attribute_values: Attributes::default().with(":days", day_set),
-            ..Write::default()
-        };
-        if adding {
-            let condition: Vec<String> = (0..days.len())
-                .map(|i| format!("NOT contains(#days, :d{i})"))
-                .collect();
-            for (i, day) in days.iter().enumerate() {
-                update
-                    .expression_attribute_values
-                    .0
-                    .push((format!(":d{i}").into(), AttributeValue::s(day.to_string())));
-            }
-            update.update_expression = Some("ADD #days :days");
-            update.condition_expression = Some(condition.join(" AND ").into());
-            update.return_values_on_condition_check_failure = ALL_OLD;
-        } else {
-            update.update_expression = Some("DELETE #days :days");
-        }
-        TransactItem::Update(update)
+            expression_attribute_values: values,
+            ..update
+        })
     }
 
     /// Remembers `key` for this booking unless a live record of it exists (expired records
@@ -437,7 +439,7 @@ fn cancelled(reasons: &[CancellationReason]) -> Error {
     let detail = format!("transaction cancelled: {codes:?}");
     if codes
         .iter()
-        .all(|c| *c == "TransactionConflict" || TRANSIENT_CODES.contains(c))
+        .all(|c| *c == "TransactionConflict" || transient(c))
     {
         Error::Unavailable(detail)
     } else {
@@ -445,17 +447,17 @@ fn cancelled(reasons: &[CancellationReason]) -> Error {
     }
 }
 
-/// Error codes after which a later retry may succeed.
-const TRANSIENT_CODES: &[&str] = &[
-    "ProvisionedThroughputExceededException",
-    "ThrottlingException",
-    "RequestLimitExceeded",
-    "InternalServerError",
-    "ServiceUnavailable",
-    "ResourceNotFoundException",
-    "TransactionInProgressException",
-    "ThrottlingError",
-];
+/// Whether a later retry may succeed after error `code`: throttling, DynamoDB's own failures,
+/// or a table not there (yet).
+fn transient(code: &str) -> bool {
+    dynamodb::is_throttling(code)
+        || [
+            "InternalServerError",
+            "ServiceUnavailable",
+            "ResourceNotFoundException",
+        ]
+        .contains(&code)
+}
 
 /// Maps a failed call to a store error: anything about reaching DynamoDB, throttling or its
 /// own failures is `Unavailable` (worth retrying later); the rest is a bug, `Internal`.
@@ -469,7 +471,7 @@ fn classify(err: dynamodb::Error) -> Error {
                 &e.code
             };
             let detail = format!("{code}: {}", e.message);
-            if e.is_transient() || TRANSIENT_CODES.contains(&e.code.as_str()) {
+            if e.is_transient() || transient(&e.code) {
                 Error::Unavailable(detail)
             } else {
                 Error::Internal(detail)
