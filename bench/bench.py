@@ -578,6 +578,10 @@ def run(args, work, results):
         "STORE_TIMEOUT_MS": "8000",
     }
     results["healthy_dynamo_s"] = time_to_healthy(dynamo, 3, work)
+    # Production's endpoint is https: the client loads the system's CA certificates at start.
+    # Nothing contacts it before the first store request, so no network is needed.
+    regional = {k: v for k, v in dynamo.items() if k != "AWS_ENDPOINT_URL_DYNAMODB"}
+    results["healthy_dynamo_https_s"] = time_to_healthy(regional, 5, work)
     counter = Counter(proxy_port)
     app = start_app("dynamodb-info", "info", dynamo, work, counter, cpus=app_cpu, wrk_cpus=others)
     seed(app)
@@ -821,6 +825,8 @@ def report(r):
     he, hd = r["healthy_embedded_s"], r["healthy_dynamo_s"]
     p(f"| exec → first 200 on `/health`, embedded (median, max of {len(he)}) | {fmt_ms(statistics.median(he))}, {fmt_ms(max(he))} | < {TARGET_HEALTHY_MS} ms | {mark(max(he) * 1e3 < TARGET_HEALTHY_MS)} |")
     p(f"| exec → first 200 on `/health`, DynamoDB (median, max of {len(hd)}) | {fmt_ms(statistics.median(hd))}, {fmt_ms(max(hd))} | < {TARGET_HEALTHY_MS} ms | {mark(max(hd) * 1e3 < TARGET_HEALTHY_MS)} |")
+    hs = r["healthy_dynamo_https_s"]
+    p(f"| exec → first 200 on `/health`, DynamoDB at its https regional endpoint (median, max of {len(hs)}) | {fmt_ms(statistics.median(hs))}, {fmt_ms(max(hs))} | < {TARGET_HEALTHY_MS} ms | {mark(max(hs) * 1e3 < TARGET_HEALTHY_MS)} |")
     p(f"| stripped release binary | {r['binary_bytes'] / 2**20:.1f} MiB ({r['binary_bytes']:,} bytes) | — | |")
     single = r["dynamo_single"]
     create_ok = sum(single["create"].values()) == 1
