@@ -108,6 +108,74 @@ fn json_logs_are_one_object_per_line_with_request_ids() {
     assert_eq!(logged["status"], 400);
 }
 
+/// A request that changes a booking is logged on one line, its access line, which names the
+/// booking and what happened to it; nothing else is logged about it.
+#[test]
+fn a_booking_change_is_on_its_request_line_and_nowhere_else() {
+    let data = tempfile::tempdir().unwrap();
+    let mut server = Server::start(&[
+        ("DATA_DIR", data.path().to_str().unwrap()),
+        ("LOG_FORMAT", "json"),
+    ]);
+    let client = reqwest::blocking::Client::new();
+    let create = || {
+        client
+            .post(server.url("/api/v1/bookings"))
+            .header("idempotency-key", "log-line-test")
+            .json(&json!({"user_name": "Ada", "from_date": "2026-03-02", "to_date": "2026-03-03"}))
+            .send()
+            .unwrap()
+    };
+    let request_id = |response: &reqwest::blocking::Response| {
+        response.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    let first = create();
+    let again = create();
+    let (first_id, again_id) = (request_id(&first), request_id(&again));
+    let booking: Value = first.json().unwrap();
+    let booking = booking["id"].as_str().unwrap().to_owned();
+    let deleted = client
+        .delete(server.url(&format!("/api/v1/bookings/{booking}")))
+        .send()
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    let deleted_id = request_id(&deleted);
+    server.terminate();
+    server.wait(Duration::from_secs(10));
+
+    let objects: Vec<Value> = server
+        .lines()
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
+        .collect();
+    for (request_id, outcome, status) in [
+        (first_id, "created", 201),
+        (again_id, "replayed", 201),
+        (deleted_id, "deleted", 204),
+    ] {
+        let lines: Vec<&Value> = objects
+            .iter()
+            .filter(|o| o["span"]["request_id"] == request_id.as_str())
+            .collect();
+        assert_eq!(
+            lines.len(),
+            1,
+            "one line for the {outcome} request: {lines:?}"
+        );
+        assert_eq!(lines[0]["status"], status);
+        assert_eq!(
+            lines[0]["span"]["booking"],
+            booking.as_str(),
+            "{:?}",
+            lines[0]
+        );
+        assert_eq!(lines[0]["span"]["outcome"], outcome, "{:?}", lines[0]);
+    }
+}
+
 /// The load balancer's health checks would be most of the log at INFO: a successful `/health`
 /// is logged at DEBUG, everything else (`/ready` included) at INFO.
 #[test]

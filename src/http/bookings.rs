@@ -8,9 +8,9 @@ use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::AppState;
 use super::error::{Error, Problem};
 use super::extract::{Json, Path, Query};
+use super::{AppState, Outcome, record_booking};
 use crate::domain::{
     Booking, BookingId, DateRange, IdempotencyKey, InvalidIdempotencyKey, Month, PersonName,
     parse_date,
@@ -199,11 +199,11 @@ pub async fn bookings_create(
         .await?
     {
         Created::New => {
-            tracing::info!(id = %booking.id, "booking created");
+            record_booking(&booking.id, Outcome::Created);
             (booking, "false")
         }
         Created::Replayed(earlier) => {
-            tracing::info!(id = %earlier.id, "create replayed for a repeated idempotency key");
+            record_booking(&earlier.id, Outcome::Replayed);
             (earlier, "true")
         }
     };
@@ -279,6 +279,6 @@ pub async fn bookings_delete(
 ) -> Result<StatusCode, Error> {
     let id: BookingId = id.parse()?;
     state.store.delete(id).await?;
-    tracing::info!(%id, "booking deleted");
+    record_booking(&id, Outcome::Deleted);
     Ok(StatusCode::NO_CONTENT)
 }

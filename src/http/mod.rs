@@ -29,6 +29,7 @@ use tracing::{Level, Span};
 pub use error::{Error, Problem};
 
 use crate::config::Settings;
+use crate::domain::BookingId;
 use crate::store::LeaveStore;
 
 /// Largest request body accepted, in bytes; a booking needs a few hundred.
@@ -65,7 +66,8 @@ impl MakeRequestId for MakeUlid {
 }
 
 /// One line per answered request, at INFO, but at DEBUG for a successful routine answer
-/// ([`health::Routine`]).
+/// ([`health::Routine`]). What a handler did to a booking goes on the same line
+/// ([`record_booking`]), not on a line of its own: one write per request, and one line to find.
 #[derive(Debug, Clone, Copy)]
 struct AccessLog;
 
@@ -83,6 +85,29 @@ impl<B> OnResponse<B> for AccessLog {
     }
 }
 
+/// What the request did to a booking, for its log line.
+#[derive(Debug, Clone, Copy)]
+enum Outcome {
+    Created,
+    /// A create answered with the booking an earlier request made (same idempotency key).
+    Replayed,
+    Deleted,
+}
+
+/// Puts the booking and the outcome on the current request's log line.
+fn record_booking(id: &BookingId, outcome: Outcome) {
+    let span = Span::current();
+    span.record("booking", tracing::field::display(id));
+    span.record(
+        "outcome",
+        match outcome {
+            Outcome::Created => "created",
+            Outcome::Replayed => "replayed",
+            Outcome::Deleted => "deleted",
+        },
+    );
+}
+
 /// The whole application as a router, ready to serve.
 pub fn router(state: AppState, settings: &Settings) -> Router {
     let security_headers = ServiceBuilder::new()
@@ -98,8 +123,19 @@ pub fn router(state: AppState, settings: &Settings) -> Router {
 
     let trace = TraceLayer::new_for_http()
         .make_span_with(|request: &Request<_>| {
-            let request_id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
-            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %request_id)
+            let request_id = request
+                .headers()
+                .get(&REQUEST_ID)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            tracing::info_span!(
+                "request",
+                method = %request.method(),
+                path = %request.uri().path(),
+                request_id = %request_id,
+                booking = tracing::field::Empty,
+                outcome = tracing::field::Empty,
+            )
         })
         .on_request(())
         .on_response(AccessLog);

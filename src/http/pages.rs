@@ -13,10 +13,10 @@ use axum::routing::get;
 use jiff::civil::{Date, Weekday};
 use serde::Deserialize;
 
-use super::AppState;
 use super::assets::{self, AssetUrls};
 use super::error::Error;
 use super::extract::{Path, Query};
+use super::{AppState, Outcome, record_booking};
 use super::{csrf, name_cookie};
 use crate::domain::{
     Booking, BookingId, DateRange, IdempotencyKey, InvalidBooking, InvalidDate, InvalidName,
@@ -114,11 +114,11 @@ pub async fn calendar_post(
             Ok(created) => {
                 let booked = match created {
                     Created::New => {
-                        tracing::info!(id = %booking.id, "booking created");
+                        record_booking(&booking.id, Outcome::Created);
                         booking
                     }
                     Created::Replayed(earlier) => {
-                        tracing::info!(id = %earlier.id, "form sent again; booked before");
+                        record_booking(&earlier.id, Outcome::Replayed);
                         earlier
                     }
                 };
