@@ -6,6 +6,7 @@ use axum::{Extension, Router};
 
 use super::AppState;
 use super::error::{Error, Problem};
+use crate::store;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -34,6 +35,65 @@ pub async fn health_get() -> (Extension<Routine>, &'static str) {
     )
 )]
 pub async fn ready_get(State(state): State<AppState>) -> Result<&'static str, Error> {
-    state.store.ping().await?;
-    Ok("ready")
+    match state.store.ping().await {
+        Ok(()) => Ok("ready"),
+        // Whatever failed, the instance cannot serve bookings now: 503 tells the load balancer
+        // and a deploy to wait for it, where a 500 would say the check itself is broken.
+        Err(store::Error::Internal(detail)) => Err(store::Error::Unavailable(detail).into()),
+        Err(other) => Err(other.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use async_trait::async_trait;
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+
+    use super::*;
+    use crate::domain::{Booking, BookingId, IdempotencyKey};
+    use crate::store::{Created, LeaveStore, ListQuery, Page};
+
+    /// A store whose every call fails with `failure`.
+    struct Failing(fn() -> store::Error);
+
+    #[async_trait]
+    impl LeaveStore for Failing {
+        async fn create(&self, _: &Booking, _: Option<&IdempotencyKey>) -> store::Result<Created> {
+            Err((self.0)())
+        }
+        async fn get(&self, _: BookingId) -> store::Result<Booking> {
+            Err((self.0)())
+        }
+        async fn delete(&self, _: BookingId) -> store::Result<()> {
+            Err((self.0)())
+        }
+        async fn list(&self, _: &ListQuery) -> store::Result<Page> {
+            Err((self.0)())
+        }
+        async fn ping(&self) -> store::Result<()> {
+            Err((self.0)())
+        }
+    }
+
+    /// Readiness is 503 however the store fails, a broken database file included.
+    #[tokio::test]
+    async fn every_store_failure_makes_the_instance_unready() {
+        let failures: [fn() -> store::Error; 2] = [
+            || store::Error::Unavailable("timed out".to_owned()),
+            || store::Error::Internal("corrupted".to_owned()),
+        ];
+        for failure in failures {
+            let state = AppState::new(Arc::new(Failing(failure)));
+            let answer = ready_get(State(state)).await.into_response();
+            assert_eq!(
+                answer.status(),
+                StatusCode::SERVICE_UNAVAILABLE,
+                "{}",
+                failure()
+            );
+        }
+    }
 }

@@ -14,7 +14,7 @@ use super::plan::{self, Partition};
 use super::record;
 use super::{Created, Error, LeaveStore, ListQuery, Page, Result, into_page};
 use crate::domain::{Booking, BookingId, IdempotencyKey};
-use writer::Write;
+use writer::{Job, Write};
 
 /// Booking id → record.
 const BOOKINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("bookings");
@@ -34,7 +34,7 @@ const CACHE_BYTES: usize = 8 * 1024 * 1024;
 pub struct EmbeddedStore {
     db: Arc<Database>,
     /// Creates and deletes go to the writer thread, see [`writer`].
-    writes: mpsc::Sender<Write>,
+    writer: mpsc::Sender<Job>,
 }
 
 impl EmbeddedStore {
@@ -52,18 +52,24 @@ impl EmbeddedStore {
         drop(transaction::WriteTables::open(&txn)?);
         txn.commit()?;
         let db = Arc::new(db);
-        let writes = writer::spawn(Arc::clone(&db))
+        let writer = writer::spawn(Arc::clone(&db))
             .map_err(|e| anyhow::anyhow!("cannot start the storage writer: {e}"))?;
-        Ok(Self { db, writes })
+        Ok(Self { db, writer })
     }
 
     /// Queues `write` for the writer thread and waits for its answer, which comes once the
     /// transaction holding it is committed.
     async fn write<T>(&self, write: Write, answer: oneshot::Receiver<Result<T>>) -> Result<T> {
-        let stopped = || Error::Internal("the storage writer has stopped".to_owned());
-        self.writes.send(write).map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())?
+        self.writer
+            .send(Job::Write(write))
+            .map_err(|_| writer_stopped())?;
+        answer.await.map_err(|_| writer_stopped())?
     }
+}
+
+/// The writer thread is gone: this instance can no longer write, but another one could.
+fn writer_stopped() -> Error {
+    Error::Unavailable("the storage writer has stopped".to_owned())
 }
 
 fn internal(e: impl std::fmt::Display) -> Error {
@@ -129,7 +135,14 @@ impl LeaveStore for EmbeddedStore {
         Ok(into_page(found, query.limit))
     }
 
+    /// The database opens a read, and the writer answers once the writes queued before are
+    /// done: a stopped or stuck writer makes the instance unready, as its creates would fail.
     async fn ping(&self) -> Result<()> {
-        self.db.begin_read().map(drop).map_err(internal)
+        self.db.begin_read().map(drop).map_err(internal)?;
+        let (reply, answer) = oneshot::channel();
+        self.writer
+            .send(Job::Ping(reply))
+            .map_err(|_| writer_stopped())?;
+        answer.await.map_err(|_| writer_stopped())
     }
 }

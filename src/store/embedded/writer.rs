@@ -23,6 +23,14 @@ use crate::store::{Created, Error, Result};
 /// a write whose request timed out stays queued and is still committed.
 const MAX_BATCH: usize = 64;
 
+/// What the writer thread is sent.
+pub(super) enum Job {
+    Write(Write),
+    /// Answered once every write queued before it has been answered: the writer is running
+    /// and keeping up. Readiness sends one.
+    Ping(oneshot::Sender<()>),
+}
+
 /// A write waiting for the writer thread.
 pub(super) enum Write {
     Create {
@@ -120,16 +128,28 @@ fn answer<T>() -> (Answer<T>, oneshot::Receiver<Result<T>>) {
     )
 }
 
-/// Starts the writer thread. It ends when every sender is dropped, after the writes queued.
-pub(super) fn spawn(db: Arc<Database>) -> std::io::Result<mpsc::Sender<Write>> {
-    let (sender, queue) = mpsc::channel::<Write>();
+/// Starts the writer thread. It ends when every sender is dropped, after the jobs queued.
+pub(super) fn spawn(db: Arc<Database>) -> std::io::Result<mpsc::Sender<Job>> {
+    let (sender, queue) = mpsc::channel::<Job>();
     std::thread::Builder::new()
         .name("store-writer".to_owned())
         .spawn(move || {
             while let Ok(first) = queue.recv() {
-                let mut batch = vec![first];
-                batch.extend(queue.try_iter().take(MAX_BATCH - 1));
-                write_batch(&db, batch);
+                let mut batch = Vec::new();
+                let mut pings = Vec::new();
+                for job in std::iter::once(first).chain(queue.try_iter().take(MAX_BATCH - 1)) {
+                    match job {
+                        Job::Write(write) => batch.push(write),
+                        Job::Ping(reply) => pings.push(reply),
+                    }
+                }
+                if !batch.is_empty() {
+                    write_batch(&db, batch);
+                }
+                for reply in pings {
+                    // The caller may have given up waiting.
+                    let _ = reply.send(());
+                }
             }
         })?;
     Ok(sender)
@@ -165,7 +185,10 @@ fn commit(db: &Database, batch: &mut [Write]) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
+    use crate::store::LeaveStore;
     use crate::store::embedded::{BOOKINGS, BY_PERSON, EmbeddedStore};
 
     fn booking(name: &str, first: &str, last: &str) -> Booking {
@@ -217,5 +240,41 @@ mod tests {
             [&before, &corrupted, &after].map(stored),
             [true, false, true]
         );
+    }
+
+    /// Readiness goes through the writer's queue: while the writer is stuck (here waiting for
+    /// a write transaction the test holds), it gets no answer; once the writer moves on, it does.
+    #[tokio::test]
+    async fn readiness_waits_for_a_stuck_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        let held = store.db.begin_write().unwrap();
+        let (write, created) = Write::create(booking("Ann", "2026-04-02", "2026-04-03"), None);
+        store.writer.send(Job::Write(write)).unwrap();
+
+        let stuck = tokio::time::timeout(Duration::from_millis(300), store.ping()).await;
+        assert!(
+            stuck.is_err(),
+            "answered while the writer was stuck: {stuck:?}"
+        );
+
+        held.abort().unwrap();
+        store.ping().await.unwrap();
+        assert!(matches!(created.await, Ok(Ok(Created::New))));
+    }
+
+    /// When the writer thread is gone, the instance is unavailable, for readiness and writes.
+    #[tokio::test]
+    async fn a_stopped_writer_makes_the_store_unavailable() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = EmbeddedStore::open(dir.path()).unwrap();
+        // Dropping the writer's only sender ends its thread; the new sender reaches nobody.
+        store.writer = mpsc::channel().0;
+
+        assert!(matches!(store.ping().await, Err(Error::Unavailable(_))));
+        let created = store
+            .create(&booking("Ann", "2026-04-02", "2026-04-03"), None)
+            .await;
+        assert!(matches!(created, Err(Error::Unavailable(_))), "{created:?}");
     }
 }
