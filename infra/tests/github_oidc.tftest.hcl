@@ -99,10 +99,18 @@ run "deploy_permissions_are_explicit_and_scoped" {
   assert {
     condition = alltrue(flatten([
       for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement : [
-        for r in flatten([s.Resource]) : r == "*" || startswith(r, "arn:aws:s3:::acme-terraform-state") || strcontains(r, ":123456789012:") || strcontains(r, ":eu-west-1:aws:prefix-list/")
+        for r in flatten([s.Resource]) : r == "*" || startswith(r, "arn:aws:s3:::acme-terraform-state") || strcontains(r, ":123456789012:") || strcontains(r, ":eu-west-1:aws:prefix-list/") || (s.Sid == "PrivateDnsOfTheEndpoints" && s.Action == ["route53:AssociateVPCWithHostedZone"])
       ]
     ]))
-    error_message = "Every resource must be in this account (or the state bucket)."
+    error_message = "Every resource must be in this account (or the state bucket), but for the AWS-owned zones of the endpoints' private DNS, joined only."
+  }
+
+  assert {
+    condition = anytrue([
+      for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement :
+      s.Action == ["route53:AssociateVPCWithHostedZone"] && s.Resource == "arn:aws:route53:::hostedzone/*"
+    ])
+    error_message = "Interface endpoints with private DNS need route53:AssociateVPCWithHostedZone, and only that on Route 53."
   }
 
   assert {

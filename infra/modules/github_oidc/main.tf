@@ -254,6 +254,15 @@ locals {
         Resource = ["${local.arn.ec2}:*", "arn:${local.partition}:ec2:${local.region}:aws:prefix-list/*"]
       },
       {
+        # An interface endpoint with private DNS (ECR's and CloudWatch Logs') joins the VPC to a
+        # private hosted zone that AWS owns: CreateVpcEndpoint and ModifyVpcEndpoint check this
+        # action of the caller. The zone is in no account of ours, hence no account in the ARN.
+        Sid      = "PrivateDnsOfTheEndpoints"
+        Effect   = "Allow"
+        Action   = ["route53:AssociateVPCWithHostedZone"]
+        Resource = "arn:${local.partition}:route53:::hostedzone/*"
+      },
+      {
         Sid    = "TheLoadBalancer"
         Effect = "Allow"
         Action = [
