@@ -184,6 +184,15 @@ async fn overlap_with_the_same_person_is_refused(store: Arc<dyn LeaveStore>) {
         matches!(decomposed, Err(Error::Conflict { .. })),
         "{decomposed:?}"
     );
+    // Case is folded, not only lowercased: "STRASSE" is "Straße".
+    store
+        .create_new(&booking("Jo Straße", "2026-05-04", "2026-05-05"))
+        .await
+        .unwrap();
+    let folded = store
+        .create_new(&booking("JO STRASSE", "2026-05-05", "2026-05-06"))
+        .await;
+    assert!(matches!(folded, Err(Error::Conflict { .. })), "{folded:?}");
     // Adjacent days and other people are fine.
     store
         .create_new(&booking("alice", "2026-03-13", "2026-03-13"))

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use icu_casemap::CaseMapper;
 use icu_normalizer::ComposingNormalizerBorrowed;
 
 /// Longest accepted name, in characters.
@@ -48,8 +49,20 @@ impl PersonName {
 
     /// The identity used for overlap checks and per-person listings: names are compared
     /// case-insensitively, so "Alice" and "alice " are the same person.
+    ///
+    /// Case is removed by Unicode's full case folding, not by lowercasing: "STRASSE" is
+    /// "Straße" and "ΟΔΥΣΣΕΥΣ" is "Οδυσσευς", where lowercase keeps ß and a final ς apart.
+    /// Folding can leave a name out of composed form, so the key is composed again (Unicode's
+    /// canonical caseless match, with NFC for NFD). An ASCII name folds to its ASCII lowercase,
+    /// which skips both steps: the month page keys every booking it shows.
     pub fn key(&self) -> String {
-        self.0.to_lowercase()
+        if self.0.is_ascii() {
+            return self.0.to_ascii_lowercase();
+        }
+        let folded = CaseMapper::new().fold_string(&self.0);
+        ComposingNormalizerBorrowed::new_nfc()
+            .normalize(&folded)
+            .into_owned()
     }
 }
 
@@ -105,6 +118,34 @@ mod tests {
         );
     }
 
+    #[test]
+    fn case_is_folded_beyond_lowercase() {
+        let key = |raw: &str| PersonName::parse(raw).unwrap().key();
+        assert_eq!(key("Straße"), key("STRASSE"));
+        assert_eq!(key("Straße"), key("STRAẞE"), "capital sharp s");
+        assert_eq!(key("ΟΔΥΣΣΕΥΣ"), key("Οδυσσευς"), "final sigma");
+        assert_eq!(
+            key("\u{1C5}emal"),
+            key("\u{1C4}EMAL"),
+            "titlecase and capital digraph"
+        );
+        assert_ne!(key("Strase"), key("Straße"));
+        assert_eq!(
+            key("Zoë Brontë"),
+            key("ZOE\u{308} BRONTE\u{308}"),
+            "folded after composing"
+        );
+    }
+
+    #[test]
+    fn keys_are_in_composed_form() {
+        // U+01F0 folds to `j` and a combining caron, which compose back to U+01F0; the same
+        // letter typed as a capital `J` and a caron has no composed form, and folds to the same.
+        let key = |raw: &str| PersonName::parse(raw).unwrap().key();
+        assert_eq!(key("\u{1F0}ane"), "\u{1F0}ane");
+        assert_eq!(key("J\u{30C}ANE"), "\u{1F0}ane");
+    }
+
     proptest! {
         #[test]
         fn accepted_names_hold_the_invariants(raw in "\\PC{0,120}") {
@@ -121,6 +162,14 @@ mod tests {
             let a = PersonName::parse(&raw).unwrap();
             let b = PersonName::parse(&format!("  {}  ", raw.to_uppercase())).unwrap();
             prop_assert_eq!(a.key(), b.key());
+        }
+
+        #[test]
+        fn key_ignores_case_beyond_ascii(raw in "[a-zA-Zäöüßéèçñøåæœσςάέήίόύώαβγδεζηθικλμνξοπρτυφχψωабвгдеёжзийклмнопрстуфхцчшщъыьэюя ]{0,20}[a-zäöüßσς]") {
+            let name = PersonName::parse(&raw).unwrap();
+            for other in [raw.to_uppercase(), raw.to_lowercase()] {
+                prop_assert_eq!(PersonName::parse(&other).unwrap().key(), name.key(), "{}", other);
+            }
         }
     }
 }
