@@ -66,6 +66,8 @@ pub enum Error {
     Service(ServiceError),
     /// No answer: the connection failed, or the deadline passed.
     Unreachable(String),
+    /// Nothing was sent: no credentials to sign with, or a request that could not be built.
+    NotSent(String),
 }
 
 /// An error answer: its status, its code (`ConditionalCheckFailedException`; empty when the
@@ -119,6 +121,7 @@ impl std::fmt::Display for Error {
         match self {
             Self::Service(e) => write!(f, "{} ({}): {}", e.code, e.status.as_u16(), e.message),
             Self::Unreachable(why) => f.write_str(why),
+            Self::NotSent(why) => write!(f, "DynamoDB request not sent: {why}"),
         }
     }
 }
@@ -285,7 +288,7 @@ impl Client {
 
     async fn attempt(&self, target: &str, body: &Bytes) -> Result<Bytes, Failure> {
         let credentials = self.credentials.get().await.map_err(|why| Failure {
-            error: Error::Unreachable(why),
+            error: Error::NotSent(why),
             retry_cost: None,
         })?;
         let amz_date = jiff::Timestamp::now()
@@ -316,7 +319,7 @@ impl Client {
             request = request.header("x-amz-security-token", token);
         }
         let request = request.body(Full::new(body.clone())).map_err(|e| Failure {
-            error: Error::Unreachable(format!("cannot build the request: {e}")),
+            error: Error::NotSent(format!("cannot build the request: {e}")),
             retry_cost: None,
         })?;
         let network = |e: &dyn std::fmt::Display| Failure {
@@ -609,6 +612,28 @@ mod tests {
             }
             assert_eq!(sent, attempts, "{code}");
         }
+    }
+
+    /// Without credentials nothing is sent, and the call fails at once, without retrying.
+    #[tokio::test]
+    async fn a_call_without_credentials_is_not_sent() {
+        let (url, mut heads) = serve(response("200 OK", "{}")).await;
+        let no_credentials = SharedCredentialsProvider::new(
+            aws_credential_types::credential_fn::provide_credentials_fn(|| async {
+                Err(
+                    aws_credential_types::provider::error::CredentialsError::not_loaded(
+                        "none here",
+                    ),
+                )
+            }),
+        );
+        let client =
+            Client::new(&url, "eu-west-1", no_credentials, Duration::from_secs(2)).unwrap();
+        match client.call("Query", Bytes::new()).await {
+            Err(Error::NotSent(why)) => assert!(why.contains("no AWS credentials"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(heads.try_recv().is_err(), "a request reached the server");
     }
 
     #[tokio::test]

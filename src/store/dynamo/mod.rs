@@ -463,7 +463,10 @@ fn transient(code: &str) -> bool {
 /// own failures is `Unavailable` (worth retrying later); the rest is a bug, `Internal`.
 fn classify(err: dynamodb::Error) -> Error {
     match err {
-        dynamodb::Error::Unreachable(why) => Error::Unavailable(why),
+        // Credentials come from the task role's endpoint, which can fail for a moment.
+        dynamodb::Error::Unreachable(why) | dynamodb::Error::NotSent(why) => {
+            Error::Unavailable(why)
+        }
         dynamodb::Error::Service(e) => {
             let code = if e.code.is_empty() {
                 "unknown"
