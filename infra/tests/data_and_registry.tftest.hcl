@@ -2,17 +2,9 @@
 # The table schema is read from the application's single source of truth, like the root does.
 
 mock_provider "aws" {
+  source          = "./tests/mocks"
   override_during = plan
 
-  mock_data "aws_region" {
-    defaults = { name = "eu-west-1" }
-  }
-  mock_data "aws_caller_identity" {
-    defaults = { account_id = "123456789012" }
-  }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
   mock_resource "aws_dynamodb_table" {
     defaults = { arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/lc-leave" }
   }

@@ -3,17 +3,9 @@
 # only what a deployment (or a pull request's plan) needs.
 
 mock_provider "aws" {
+  source          = "./tests/mocks"
   override_during = plan
 
-  mock_data "aws_region" {
-    defaults = { name = "eu-west-1" }
-  }
-  mock_data "aws_caller_identity" {
-    defaults = { account_id = "123456789012" }
-  }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
   # Another account than the caller's, so that only the created provider's ARN can match.
   mock_resource "aws_iam_openid_connect_provider" {
     defaults = { arn = "arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com" }

@@ -176,6 +176,9 @@ MUTANTS = [
     ("github_oidc", "modules/github_oidc/main.tf",
      '"kms:ViaService" = "dynamodb.${local.region}.amazonaws.com"', '"kms:ViaService" = "*"',
      "key grants through DynamoDB only"),
+    ("github_oidc", "modules/github_oidc/main.tf",
+     'Action   = ["route53:AssociateVPCWithHostedZone"]', 'Action   = ["route53:ChangeResourceRecordSets"]',
+     "on Route 53, only joining the endpoints' private DNS zones"),
 ]
 
 

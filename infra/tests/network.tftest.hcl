@@ -1,19 +1,11 @@
 # Rules of the network module (issue point 2), in plan mode against a mocked provider.
 
 mock_provider "aws" {
+  source          = "./tests/mocks"
   override_during = plan
 
   mock_data "aws_availability_zones" {
     defaults = { names = ["eu-west-1c", "eu-west-1a", "eu-west-1b"] }
-  }
-  mock_data "aws_region" {
-    defaults = { name = "eu-west-1" }
-  }
-  mock_data "aws_caller_identity" {
-    defaults = { account_id = "123456789012" }
-  }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
   }
   mock_resource "aws_vpc" {}
   mock_resource "aws_subnet" {}

@@ -1,17 +1,9 @@
 # Rules of the service module (issue points 4 and 5), in plan mode against a mocked provider.
 
 mock_provider "aws" {
+  source          = "./tests/mocks"
   override_during = plan
 
-  mock_data "aws_region" {
-    defaults = { name = "eu-west-1" }
-  }
-  mock_data "aws_caller_identity" {
-    defaults = { account_id = "123456789012" }
-  }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
   mock_resource "aws_security_group" {}
   mock_resource "aws_ecs_cluster" {
     defaults = { arn = "arn:aws:ecs:eu-west-1:123456789012:cluster/lc" }
@@ -30,17 +22,9 @@ mock_provider "aws" {
 # The same for the runs that apply: there, computed values must be made once, at apply, or the
 # apply would not match its plan.
 mock_provider "aws" {
-  alias = "applying"
+  alias  = "applying"
+  source = "./tests/mocks"
 
-  mock_data "aws_region" {
-    defaults = { name = "eu-west-1" }
-  }
-  mock_data "aws_caller_identity" {
-    defaults = { account_id = "123456789012" }
-  }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
   mock_resource "aws_ecs_cluster" {
     defaults = { arn = "arn:aws:ecs:eu-west-1:123456789012:cluster/lc" }
   }
