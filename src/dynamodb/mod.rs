@@ -19,6 +19,8 @@ mod sigv4;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use tokio::time::{Instant, sleep_until, timeout_at};
+
 use anyhow::Context;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use bytes::Bytes;
@@ -243,42 +245,46 @@ impl Client {
     }
 
     /// Sends `operation` (`Query`) with its JSON `body` and returns the JSON of the answer.
+    ///
+    /// Each attempt gets half the deadline, so that one that hangs leaves time for another, and
+    /// never more than what is left of it. One timer per attempt keeps both bounds: setting a
+    /// timer earlier than the runtime's next wake-up writes to its event fd, a system call, so a
+    /// timer for the whole call besides cost every call one more.
     pub async fn call(&self, operation: &str, body: Bytes) -> Result<Bytes, Error> {
         let target = format!("{TARGET_PREFIX}{operation}");
-        tokio::time::timeout(self.deadline, self.call_with_retries(&target, &body))
-            .await
-            .unwrap_or_else(|_| {
-                Err(Error::Unreachable(format!(
-                    "{operation}: no answer from DynamoDB within {} ms",
-                    self.deadline.as_millis()
-                )))
-            })
-    }
-
-    async fn call_with_retries(&self, target: &str, body: &Bytes) -> Result<Bytes, Error> {
-        // Each attempt gets half the deadline: one that hangs leaves time for another.
-        let attempt_timeout = self.deadline / 2;
+        let deadline = Instant::now() + self.deadline;
+        let out_of_time = || {
+            Error::Unreachable(format!(
+                "{operation}: no answer from DynamoDB within {} ms",
+                self.deadline.as_millis()
+            ))
+        };
         let mut taken = 0;
         for attempt in 1.. {
-            let failure =
-                match tokio::time::timeout(attempt_timeout, self.attempt(target, body)).await {
-                    Ok(Ok(answer)) => {
-                        self.give_back(if taken == 0 { 1 } else { taken });
-                        return Ok(answer);
-                    }
-                    Ok(Err(failure)) => failure,
-                    Err(_) => Failure {
-                        error: Error::Unreachable(format!(
-                            "no answer from DynamoDB within {} ms",
-                            attempt_timeout.as_millis()
-                        )),
-                        retry_cost: Some(TIMEOUT_RETRY_COST),
-                    },
-                };
+            let attempt_deadline = deadline.min(Instant::now() + self.deadline / 2);
+            let failure = match timeout_at(attempt_deadline, self.attempt(&target, &body)).await {
+                Ok(Ok(answer)) => {
+                    self.give_back(if taken == 0 { 1 } else { taken });
+                    return Ok(answer);
+                }
+                Ok(Err(failure)) => failure,
+                Err(_) if attempt_deadline == deadline => return Err(out_of_time()),
+                Err(_) => Failure {
+                    error: Error::Unreachable(format!(
+                        "no answer from DynamoDB within {} ms",
+                        (self.deadline / 2).as_millis()
+                    )),
+                    retry_cost: Some(TIMEOUT_RETRY_COST),
+                },
+            };
             match failure.retry_cost {
                 Some(cost) if attempt < MAX_ATTEMPTS && self.take(cost) => {
                     taken += cost;
-                    tokio::time::sleep(backoff(attempt)).await;
+                    let resume = Instant::now() + backoff(attempt);
+                    if resume >= deadline {
+                        return Err(out_of_time());
+                    }
+                    sleep_until(resume).await;
                 }
                 _ => return Err(failure.error),
             }
@@ -611,6 +617,58 @@ mod tests {
                 sent += 1;
             }
             assert_eq!(sent, attempts, "{code}");
+        }
+    }
+
+    /// A server that reads requests and answers none of them on its first `silent`
+    /// connections, then answers `answer` on every later one.
+    async fn serve_after_silence(silent: usize, answer: Vec<u8>) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (unused, _) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let mut accepted = 0;
+            while let Ok((mut socket, _)) = listener.accept().await {
+                accepted += 1;
+                let (answer, heads) = (answer.clone(), unused.clone());
+                tokio::spawn(async move {
+                    if accepted <= silent {
+                        let mut sink = Vec::new();
+                        let _ = socket.read_to_end(&mut sink).await;
+                    } else {
+                        answer_requests(socket, &answer, &heads).await;
+                    }
+                });
+            }
+        });
+        url
+    }
+
+    /// An attempt without an answer is given up after half the deadline and tried again; a
+    /// call that gets no answer at all fails once the deadline has passed, not later.
+    #[tokio::test]
+    async fn a_hanging_attempt_is_retried_within_the_deadline() {
+        let deadline = Duration::from_millis(600);
+        let client = |url: &str| {
+            let credentials =
+                aws_credential_types::Credentials::new("AKID", "secret", None, None, "test");
+            Client::new(
+                url,
+                "eu-west-1",
+                SharedCredentialsProvider::new(credentials),
+                deadline,
+            )
+            .unwrap()
+        };
+        let url = serve_after_silence(1, response("200 OK", "{}")).await;
+        let answer = client(&url).call("GetItem", Bytes::new()).await;
+        assert_eq!(answer.unwrap(), Bytes::from_static(b"{}"));
+
+        let url = serve_after_silence(usize::MAX, Vec::new()).await;
+        match client(&url).call("GetItem", Bytes::new()).await {
+            // The whole deadline's message: the second attempt had only what was left of it.
+            Err(Error::Unreachable(why)) => assert!(why.contains("within 600 ms"), "{why}"),
+            other => panic!("{other:?}"),
         }
     }
 
