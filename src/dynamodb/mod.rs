@@ -510,13 +510,17 @@ mod tests {
     }
 
     fn client_for(url: &str) -> Client {
+        client_within(url, Duration::from_secs(2))
+    }
+
+    fn client_within(url: &str, deadline: Duration) -> Client {
         let credentials =
             aws_credential_types::Credentials::new("AKID", "secret", None, None, "test");
         Client::new(
             url,
             "eu-west-1",
             SharedCredentialsProvider::new(credentials),
-            Duration::from_secs(2),
+            deadline,
         )
         .unwrap()
     }
@@ -648,18 +652,7 @@ mod tests {
     /// call that gets no answer at all fails once the deadline has passed, not later.
     #[tokio::test]
     async fn a_hanging_attempt_is_retried_within_the_deadline() {
-        let deadline = Duration::from_millis(600);
-        let client = |url: &str| {
-            let credentials =
-                aws_credential_types::Credentials::new("AKID", "secret", None, None, "test");
-            Client::new(
-                url,
-                "eu-west-1",
-                SharedCredentialsProvider::new(credentials),
-                deadline,
-            )
-            .unwrap()
-        };
+        let client = |url: &str| client_within(url, Duration::from_millis(600));
         let url = serve_after_silence(1, response("200 OK", "{}")).await;
         let answer = client(&url).call("GetItem", Bytes::new()).await;
         assert_eq!(answer.unwrap(), Bytes::from_static(b"{}"));
