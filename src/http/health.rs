@@ -56,7 +56,7 @@ mod tests {
     use crate::domain::{Booking, BookingId, IdempotencyKey};
     use crate::store::{Created, LeaveStore, ListQuery, Page};
 
-    /// A store whose every call fails with `failure`.
+    /// A store whose every call fails, with the error its function makes.
     struct Failing(fn() -> store::Error);
 
     #[async_trait]
