@@ -117,7 +117,11 @@ fn a_booking_change_is_on_its_request_line_and_nowhere_else() {
         ("DATA_DIR", data.path().to_str().unwrap()),
         ("LOG_FORMAT", "json"),
     ]);
-    let client = reqwest::blocking::Client::new();
+    // Redirects not followed: the form's answer (a 303) carries the request id to look for.
+    let client = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let create = || {
         client
             .post(server.url("/api/v1/bookings"))
@@ -143,6 +147,19 @@ fn a_booking_change_is_on_its_request_line_and_nowhere_else() {
         .unwrap();
     assert_eq!(deleted.status(), 204);
     let deleted_id = request_id(&deleted);
+    // The month page's form, sent twice with its idempotency key, as a browser may resend it.
+    let post_form = || {
+        let form = [
+            ("user_name", "Bea"),
+            ("from_date", "2026-03-02"),
+            ("to_date", "2026-03-03"),
+            ("idempotency_key", "form-log-line-test"),
+        ];
+        let response = client.post(server.url("/")).form(&form).send().unwrap();
+        assert_eq!(response.status(), 303);
+        request_id(&response)
+    };
+    let (form_id, form_again_id) = (post_form(), post_form());
     server.terminate();
     server.wait(Duration::from_secs(10));
 
@@ -151,29 +168,37 @@ fn a_booking_change_is_on_its_request_line_and_nowhere_else() {
         .iter()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
         .collect();
+    let line = |request_id: &str| {
+        let lines: Vec<&Value> = objects
+            .iter()
+            .filter(|o| o["span"]["request_id"] == request_id)
+            .collect();
+        assert_eq!(
+            lines.len(),
+            1,
+            "one line for request {request_id}: {lines:?}"
+        );
+        lines[0].clone()
+    };
     for (request_id, outcome, status) in [
         (first_id, "created", 201),
         (again_id, "replayed", 201),
         (deleted_id, "deleted", 204),
     ] {
-        let lines: Vec<&Value> = objects
-            .iter()
-            .filter(|o| o["span"]["request_id"] == request_id.as_str())
-            .collect();
-        assert_eq!(
-            lines.len(),
-            1,
-            "one line for the {outcome} request: {lines:?}"
-        );
-        assert_eq!(lines[0]["status"], status);
-        assert_eq!(
-            lines[0]["span"]["booking"],
-            booking.as_str(),
-            "{:?}",
-            lines[0]
-        );
-        assert_eq!(lines[0]["span"]["outcome"], outcome, "{:?}", lines[0]);
+        let line = line(&request_id);
+        assert_eq!(line["status"], status);
+        assert_eq!(line["span"]["booking"], booking.as_str(), "{line:?}");
+        assert_eq!(line["span"]["outcome"], outcome, "{line:?}");
     }
+    let (form, form_again) = (line(&form_id), line(&form_again_id));
+    assert_eq!(form["span"]["outcome"], "created", "{form:?}");
+    assert_eq!(form_again["span"]["outcome"], "replayed", "{form_again:?}");
+    let form_booking = form["span"]["booking"].as_str().unwrap_or_default();
+    assert!(
+        !form_booking.is_empty() && form_booking != booking,
+        "{form:?}"
+    );
+    assert_eq!(form_again["span"]["booking"], form_booking);
 }
 
 /// The load balancer's health checks would be most of the log at INFO: a successful `/health`

@@ -108,7 +108,6 @@ impl TestApp {
             .expect("request sent")
     }
 
-    /// Posts the booking form of the month page, as a browser without JavaScript does.
     /// Books through the API and returns the new booking's id.
     pub async fn book_id(&self, name: &str, from: &str, to: &str) -> String {
         self.book(name, from, to).await["id"]
@@ -117,6 +116,7 @@ impl TestApp {
             .to_owned()
     }
 
+    /// Posts the booking form of the month page, as a browser without JavaScript does.
     pub async fn post_booking_form(&self, name: &str, from: &str, to: &str) -> reqwest::Response {
         self.post_form(
             "/",
