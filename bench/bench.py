@@ -387,8 +387,7 @@ def start_app(name, log_level, extra, logs_dir, counter=None, cpus=None, wrk_cpu
     env = app_env(log_level, {**extra, "PORT": str(port)})
     # As in a container, the app writes its log to a pipe that another process drains (there
     # the container runtime, for the log driver; here `cat`, into a file, with wrk's cores).
-    # Straight into a file, each line went through the file system: one create at a time,
-    # answers after 40 ms, polling CPUs, 264 µs against 186 through a pipe (4 runs each).
+    # Straight into a file, each line also went through the file system (see the README).
     with open(os.path.join(logs_dir, f"{name}.log"), "w") as log_file:
         reader = start(["cat"], dict(os.environ), stdout=log_file, cpus=wrk_cpus, stdin=subprocess.PIPE)
     process, _ = start_until_healthy([APP], env, port, stdout=reader.stdin, cpus=cpus)
@@ -652,15 +651,20 @@ def run(args, work, results):
     # takes: how the CPU per request grows with the time the app idles in between. The same
     # for the floor, a bare hyper server making one call per request to the same proxy.
     floor = start_floor(proxy_port, cpus=app_cpu, wrk_cpus=others)
-    idle_states = ["poll", "halt"] if results["cpu_idle"] == "poll" else ["halt"]
-    for server, key in [(app, "dynamo_replay_delayed"), (floor, "floor_replay_delayed")]:
-        for idle in idle_states:
-            getattr(cpu_idle, idle)()
-            runs = results.setdefault(key if idle == idle_states[0] else f"{key}_halting", {})
-            for delay_ms in IDLE_MS:
-                counter.replay(delay_ms)
-                runs[delay_ms] = one_create_at_a_time(server, args, f"answers after {delay_ms} ms, CPUs {idle}ing")
+
+    def after_each_delay(server, label):
+        runs = {}
+        for delay_ms in IDLE_MS:
+            counter.replay(delay_ms)
+            runs[delay_ms] = one_create_at_a_time(server, args, f"answers after {delay_ms} ms{label}")
+        return runs
+
+    results["dynamo_replay_delayed"] = after_each_delay(app, "")
+    results["floor_replay_delayed"] = after_each_delay(floor, "")
     if results["cpu_idle"] == "poll":
+        cpu_idle.halt()
+        results["dynamo_replay_delayed_halting"] = after_each_delay(app, ", CPUs halting")
+        results["floor_replay_delayed_halting"] = after_each_delay(floor, ", CPUs halting")
         cpu_idle.poll()
     stop(floor.process)
     results["rss_load_kib_dynamo"] = max(app.rss_load_kib, results["dynamo_info"]["create"]["rss_load_kib"])
