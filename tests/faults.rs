@@ -210,6 +210,32 @@ async fn requests_per_operation_are_minimal() {
     assert_eq!(proxy.count("Scan"), 0);
 }
 
+/// A range that starts within a month skips the month's bookings that ended before it with a
+/// filter, which DynamoDB applies after `Limit`: the reads must not grow with those bookings.
+#[tokio::test]
+async fn bookings_that_ended_before_a_range_cost_no_extra_requests() {
+    let (app, proxy) = app_behind_proxy().await;
+    for name in ["Ann", "Bea", "Cem", "Dov", "Eli", "Fay"] {
+        app.book(name, "2026-03-02", "2026-03-03").await;
+    }
+    app.book("Gus", "2026-03-31", "2026-04-01").await;
+    proxy.reset_counts();
+
+    let response = app
+        .get("/api/v1/bookings?from=2026-03-31&to=2026-03-31&limit=1")
+        .await;
+
+    assert_eq!(response.status(), 200);
+    let page: Value = response.json().await.unwrap();
+    assert_eq!(page["items"][0]["user_name"], "Gus");
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        proxy.count("Query"),
+        1,
+        "one Query, however many ended before"
+    );
+}
+
 /// A page that outlasts `REQUEST_TIMEOUT_SECS` (here before the store's own deadline) is the
 /// HTML error page, with 503 and `Retry-After`, not problem+json.
 #[tokio::test]

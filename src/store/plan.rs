@@ -80,7 +80,10 @@ fn planned(query: &ListQuery) -> Vec<Segment> {
                     month.first_day().to_string()
                 }),
                 hi: hi.clone(),
-                ends_on_or_after: is_first.then_some(range.first()),
+                // Every booking in a month's partition ends in that month or later: only a
+                // range that starts within the month needs the filter.
+                ends_on_or_after: (is_first && range.first() != month.first_day())
+                    .then_some(range.first()),
             }
         })
         .collect()
@@ -131,6 +134,23 @@ mod tests {
             let query = listing(march, march_end, person, Some(may));
             assert_eq!(segments(&query), [], "{person:?}");
         }
+    }
+
+    #[test]
+    fn only_a_range_starting_within_a_month_filters_on_the_last_day() {
+        let (first, last) = (
+            jiff::civil::date(2026, 3, 1),
+            jiff::civil::date(2026, 4, 30),
+        );
+        let filters = |first| -> Vec<Option<Date>> {
+            segments(&listing(first, last, None, None))
+                .into_iter()
+                .map(|s| s.ends_on_or_after)
+                .collect()
+        };
+        assert_eq!(filters(first), [None, None], "whole months need no filter");
+        let mid_march = jiff::civil::date(2026, 3, 15);
+        assert_eq!(filters(mid_march), [Some(mid_march), None]);
     }
 
     #[test]

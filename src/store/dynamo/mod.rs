@@ -274,7 +274,10 @@ impl DynamoStore {
                 expression_attribute_names: Names::default().with("#pk", PK).with("#sk", SK),
                 expression_attribute_values: values,
                 // One more than needed: the resume position itself may come back first.
-                limit: wanted + 1,
+                // DynamoDB counts `Limit` before the filter, so with a filter a tight limit
+                // would read the bookings that ended earlier a few per request: there each
+                // request reads up to DynamoDB's 1 MB page instead.
+                limit: segment.ends_on_or_after.is_none().then_some(wanted + 1),
                 projection_expression: BOOKING,
                 exclusive_start_key: start_key.take(),
             };

@@ -103,7 +103,8 @@ pub struct Query<'a> {
     pub filter_expression: Option<&'a str>,
     pub expression_attribute_names: Names<'a>,
     pub expression_attribute_values: Attributes<'a>,
-    pub limit: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
     pub projection_expression: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exclusive_start_key: Option<serde_json::Value>,
