@@ -16,6 +16,36 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// The TCP port process `pid` listens on, from its sockets in `/proc`, once it listens.
+fn listening_port(pid: u32) -> Option<u16> {
+    let sockets: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .ok()?
+        .filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+        .filter_map(|target| {
+            let target = target.to_str()?;
+            Some(
+                target
+                    .strip_prefix("socket:[")?
+                    .strip_suffix(']')?
+                    .to_owned(),
+            )
+        })
+        .collect();
+    // Columns: sl, local address (hex address:hex port), remote address, state, …, inode.
+    const LISTEN: &str = "0A";
+    ["tcp", "tcp6"].iter().find_map(|table| {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/net/{table}")).ok()?;
+        text.lines().skip(1).find_map(|line| {
+            let columns: Vec<&str> = line.split_whitespace().collect();
+            let (local, state, inode) = (columns.get(1)?, columns.get(3)?, columns.get(9)?);
+            if *state != LISTEN || !sockets.iter().any(|s| s == inode) {
+                return None;
+            }
+            u16::from_str_radix(local.rsplit(':').next()?, 16).ok()
+        })
+    })
+}
+
 /// The binary with a clean environment (no AWS settings from the machine running the tests).
 pub fn command(env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(BINARY);
@@ -52,12 +82,14 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts the binary on a free port and waits until `/health` answers.
+    /// Starts the binary on a port the system picks and waits until `/health` answers.
+    ///
+    /// The port is read from the process's own listening socket rather than chosen before the
+    /// start: a port found free and released again can be taken by another test's server
+    /// meanwhile, whose answers would then pass for this one's.
     pub fn start(env: &[(&str, &str)]) -> Self {
-        let port = free_port();
-        let port_text = port.to_string();
         let mut env = env.to_vec();
-        env.push(("PORT", &port_text));
+        env.push(("PORT", "0"));
         let mut child = command(&env)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -71,13 +103,23 @@ impl Server {
                 lines.lock().unwrap().push(line);
             }
         });
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let port = loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                panic!("the server exited before it listened: {status}");
+            }
+            if let Some(port) = listening_port(child.id()) {
+                break port;
+            }
+            assert!(Instant::now() < deadline, "server did not listen");
+            std::thread::sleep(Duration::from_millis(5));
+        };
         let server = Self {
             port,
             child,
             reader: Some(reader),
             stdout,
         };
-        let deadline = Instant::now() + Duration::from_secs(20);
         while !server.healthy() {
             assert!(Instant::now() < deadline, "server did not become healthy");
             std::thread::sleep(Duration::from_millis(20));
