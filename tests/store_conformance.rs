@@ -65,6 +65,7 @@ conformance!(
     repeating_a_create_stores_one_booking,
     idempotency_keys_replay_the_first_booking,
     idempotency_keys_refuse_another_request,
+    concurrent_retries_with_one_key_store_one_booking,
 );
 
 fn day(text: &str) -> Date {
@@ -513,4 +514,36 @@ async fn idempotency_keys_refuse_another_request(store: Arc<dyn LeaveStore>) {
             .is_empty(),
         "a refused create stores nothing"
     );
+}
+
+/// A client that retries before its first attempt was answered: the attempts race with one
+/// key. One stores the booking; every other is answered with it; none is refused.
+async fn concurrent_retries_with_one_key_store_one_booking(store: Arc<dyn LeaveStore>) {
+    let key = IdempotencyKey::parse("retried-while-in-flight").unwrap();
+    let attempts: Vec<Booking> = (0..8)
+        .map(|_| booking("Kai", "2026-11-02", "2026-11-06"))
+        .collect();
+    let tasks: Vec<_> = attempts
+        .iter()
+        .map(|b| {
+            let (store, b, key) = (Arc::clone(&store), b.clone(), key.clone());
+            tokio::spawn(async move { store.create(&b, Some(&key)).await })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.unwrap().unwrap());
+    }
+
+    let stored = list_all(&*store, query(month("2026-11"), 10)).await;
+    assert_eq!(stored.len(), 1, "{answers:?}");
+    let winner = &stored[0];
+    for (attempt, answer) in attempts.iter().zip(&answers) {
+        let expected = if attempt.id == winner.id {
+            Created::New
+        } else {
+            Created::Replayed(winner.clone())
+        };
+        assert_eq!(*answer, expected);
+    }
 }
