@@ -1,6 +1,7 @@
 //! Property tests on request parsing and validation, through the real router in process:
-//! whatever arrives, the answer is a 4xx with a message or a success, never a 5xx, and a
-//! create succeeds exactly when the domain rules accept its fields.
+//! whatever arrives, the answer is a 4xx with a message (a problem for the API, a page for a
+//! browser) or a success, never a 5xx, and a create, through the API or the page's form,
+//! succeeds exactly when the domain rules accept its fields.
 
 mod support;
 
@@ -76,6 +77,35 @@ fn post_json(body: Vec<u8>) -> Request<Body> {
         .unwrap()
 }
 
+fn post_form(body: Vec<u8>) -> Request<Body> {
+    Request::post("/")
+        .header("accept", "text/html")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(body))
+        .unwrap()
+}
+
+/// Sends one request from a browser (it accepts HTML); asserts that anything but a success or a
+/// redirect is a 4xx HTML page, and returns the status.
+fn send_page(request: Request<Body>) -> StatusCode {
+    let uri = request.uri().to_string();
+    HARNESS.with(|h| {
+        h.runtime.block_on(async {
+            let response = h.app.clone().oneshot(request).await.unwrap();
+            let status = response.status();
+            if !status.is_success() && !status.is_redirection() {
+                assert!(status.is_client_error(), "{uri}: {status}");
+                let html = response
+                    .headers()
+                    .get("content-type")
+                    .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+                assert!(html, "{uri}: {status} is not a page");
+            }
+            status
+        })
+    })
+}
+
 fn get(uri: &str) -> Request<Body> {
     Request::get(uri).body(Body::empty()).unwrap()
 }
@@ -95,6 +125,37 @@ fn date_like() -> impl Strategy<Value = String> {
         (2020u16..2030, 1u8..=13, 0u8..=32).prop_map(|(y, m, d)| format!("{y:04}-{m:02}-{d:02}")),
         "[0-9]{4}-[0-9]{1,2}-[0-9]{1,3}",
         "\\PC{0,12}",
+    ]
+}
+
+/// A body for the booking form: its fields (sometimes repeated, missing or unknown) with
+/// values that may break the encoding, mixed with arbitrary bytes.
+fn form_body() -> impl Strategy<Value = Vec<u8>> {
+    let name = prop_oneof![
+        Just("user_name".to_owned()),
+        Just("from_date".to_owned()),
+        Just("to_date".to_owned()),
+        Just("idempotency_key".to_owned()),
+        "[a-z_%]{1,8}",
+    ];
+    let value = prop_oneof!["[A-Za-z ]{1,12}", date_like(), "[%+=&;0-9A-Fa-f]{0,6}",];
+    let pair = prop_oneof![
+        6 => (name, value).prop_map(|(k, v)| format!("{k}={v}").into_bytes()),
+        1 => proptest::collection::vec(any::<u8>(), 0..16),
+    ];
+    let whole_form = (
+        "[A-Za-z]{1,8}",
+        (2026u16..2028, 1u8..=12, 1u8..=28),
+        0u8..100,
+    )
+        .prop_map(|(name, (y, m, d), days)| {
+            let from = jiff::civil::date(y as i16, m as i8, d as i8);
+            let to = from + jiff::Span::new().days(days);
+            format!("from_date={from}&user_name={name}+{days}&to_date={to}").into_bytes()
+        });
+    prop_oneof![
+        proptest::collection::vec(pair, 0..6).prop_map(|pairs| pairs.join(&b'&')),
+        whole_form,
     ]
 }
 
@@ -164,6 +225,51 @@ proptest! {
         let (status, detail) = send(post_json(body));
         if !status.is_success() {
             assert_explained_4xx(status, &detail);
+        }
+    }
+
+    /// The page's booking form, as the original's clients post it: a booking is stored (303)
+    /// only when each field comes once and the rules accept them, and a form without a key
+    /// that the rules accept is stored or refused as an overlap.
+    #[test]
+    fn booking_forms_are_stored_exactly_when_the_rules_allow(body in form_body()) {
+        let status = send_page(post_form(body.clone()));
+        let fields = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body).ok();
+        let single = |name: &str| {
+            let values: Vec<&str> = fields.iter().flatten()
+                .filter(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+                .collect();
+            match values[..] {
+                [] => Some(""),
+                [value] => Some(value),
+                _ => None,
+            }
+        };
+        let valid = match (single("user_name"), single("from_date"), single("to_date")) {
+            (Some(n), Some(f), Some(t)) => Booking::parse(n, f, t).is_ok(),
+            _ => false,
+        };
+        if status == StatusCode::SEE_OTHER {
+            prop_assert!(valid, "stored a form the rules refuse");
+        }
+        if valid && single("idempotency_key") == Some("") {
+            prop_assert!(status == StatusCode::SEE_OTHER || status == StatusCode::CONFLICT, "{}", status);
+        }
+    }
+
+    /// The delete confirmation and the delete itself, with any id and any month to return to.
+    #[test]
+    fn delete_links_and_forms_get_answers_not_errors(
+        id in "[!-~]{0,30}",
+        month in "\\PC{0,10}",
+    ) {
+        let encode = |s: &str| s.bytes().map(|b| format!("%{b:02X}")).collect::<String>();
+        let uri = format!("/delete/{}?month={}", encode(&id), encode(&month));
+        for method in ["GET", "POST", "DELETE"] {
+            let request = Request::builder().method(method).uri(&uri).header("accept", "text/html");
+            let status = send_page(request.body(Body::empty()).unwrap());
+            prop_assert!(status != StatusCode::METHOD_NOT_ALLOWED, "{method} {uri}");
         }
     }
 
