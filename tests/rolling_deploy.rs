@@ -6,17 +6,19 @@
 //! load balancer, wait for its in-flight requests, SIGTERM it, start the new one, wait until it
 //! is healthy, put it in rotation. Not one request may fail or answer other than 2xx. Then one
 //! instance is SIGKILLed: failures must stay within the time the health check needs to mark it
-//! down, and every request after that must succeed.
+//! down, only requests sent to it may fail, and every request after that must succeed. Every
+//! booking answered with 201 must be stored.
 
 mod support;
 
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use support::haproxy::{CHECK_INTERVAL, Haproxy};
+use support::haproxy::{CHECK_INTERVAL, Haproxy, REQUEST_ID_HEADER};
 use support::moto;
 use support::process::{Server, dynamo_env};
 
@@ -33,6 +35,10 @@ struct Outcome {
     ended: Instant,
     /// None when it succeeded; otherwise the status or the transport error.
     failure: Option<String>,
+    /// Names the request in haproxy's log (see [`Haproxy::servers`]).
+    id: String,
+    /// The person booked, when this was a successful create.
+    booked: Option<String>,
 }
 
 /// Concurrent clients through the load balancer until stopped: `GET /health` and the month's
@@ -65,26 +71,25 @@ impl Load {
                         n += 1;
                         let started = Instant::now();
                         let books = client_no == 0 && n % 2 == 0;
-                        let (sent, expected) = match (books, n % 3) {
+                        let person = format!("rolling {run} {client_no} {n}");
+                        let id = format!("{client_no}-{n}");
+                        let (request, expected) = match (books, n % 3) {
                             (true, _) => (
-                                client
-                                    .post(format!("{base}/api/v1/bookings"))
-                                    .json(&json!({
-                                        "user_name": format!("rolling {run} {client_no} {n}"),
-                                        "from_date": format!("{BOOKING_MONTH}-10"),
-                                        "to_date": format!("{BOOKING_MONTH}-11"),
-                                    }))
-                                    .send(),
+                                client.post(format!("{base}/api/v1/bookings")).json(&json!({
+                                    "user_name": person,
+                                    "from_date": format!("{BOOKING_MONTH}-10"),
+                                    "to_date": format!("{BOOKING_MONTH}-11"),
+                                })),
                                 201,
                             ),
-                            (false, 0) => (client.get(format!("{base}/health")).send(), 200),
+                            (false, 0) => (client.get(format!("{base}/health")), 200),
                             _ => (
                                 client
-                                    .get(format!("{base}/api/v1/bookings?month={MONTH}&limit=20"))
-                                    .send(),
+                                    .get(format!("{base}/api/v1/bookings?month={MONTH}&limit=20")),
                                 200,
                             ),
                         };
+                        let sent = request.header(REQUEST_ID_HEADER, &id).send();
                         let failure = match sent {
                             Ok(response) if response.status().as_u16() == expected => {
                                 // Read the body: a response cut short is a failure too.
@@ -93,10 +98,13 @@ impl Load {
                             Ok(response) => Some(format!("status {}", response.status())),
                             Err(e) => Some(format!("error: {e}")),
                         };
+                        let booked = (books && failure.is_none()).then_some(person);
                         outcomes.lock().unwrap().push(Outcome {
                             started,
                             ended: Instant::now(),
                             failure,
+                            id,
+                            booked,
                         });
                     }
                 })
@@ -140,15 +148,25 @@ fn wait_requests(load: &Load, more: usize, limit: Duration) {
     }
 }
 
-fn describe(failures: &[&Outcome], origin: Instant) -> String {
+/// The server haproxy sent `outcome` to.
+fn server<'a>(servers: &'a HashMap<String, String>, outcome: &Outcome) -> &'a str {
+    servers
+        .get(&outcome.id)
+        .map_or("not in the log", String::as_str)
+}
+
+/// The first failures, when they started and ended after `origin`, and where they were sent.
+fn describe(failures: &[&Outcome], origin: Instant, servers: &HashMap<String, String>) -> String {
     failures
         .iter()
         .take(10)
         .map(|o| {
             format!(
-                "  {:?}..{:?}: {}",
+                "  {} {:?}..{:?} on {}: {}",
+                o.id,
                 o.started - origin,
                 o.ended - origin,
+                server(servers, o),
                 o.failure.as_deref().unwrap_or("")
             )
         })
@@ -221,6 +239,7 @@ fn rolling_replacement_drops_nothing_and_a_killed_instance_costs_only_until_mark
     }
     wait_requests(&load, 250, Duration::from_secs(20));
     let outcomes = load.finish();
+    let servers = lb.servers();
 
     // Assert
     let deploy: Vec<&Outcome> = outcomes.iter().filter(|o| o.ended <= killed_at).collect();
@@ -263,7 +282,7 @@ fn rolling_replacement_drops_nothing_and_a_killed_instance_costs_only_until_mark
     assert!(
         deploy_failures.is_empty(),
         "requests failed during the rolling deploy:\n{}\ninstances' warnings and errors:\n{}",
-        describe(&deploy_failures, began),
+        describe(&deploy_failures, began, &servers),
         logs()
     );
     let late: Vec<&Outcome> = crash_failures
@@ -274,6 +293,57 @@ fn rolling_replacement_drops_nothing_and_a_killed_instance_costs_only_until_mark
     assert!(
         late.is_empty(),
         "requests failed after haproxy marked the killed instance down:\n{}",
-        describe(&late, began)
+        describe(&late, began, &servers)
     );
+    let elsewhere: Vec<&Outcome> = crash_failures
+        .iter()
+        .copied()
+        // Some requests cut short by the kill fail without a line in haproxy's log: only
+        // those with a logged server can be checked.
+        .filter(|o| servers.get(&o.id).is_some_and(|s| s != "s1"))
+        .collect();
+    assert!(
+        elsewhere.is_empty(),
+        "requests sent to other instances than the killed one (s1) failed:\n{}",
+        describe(&elsewhere, began, &servers)
+    );
+
+    // Every booking answered with 201, before, during and after both acts, is stored.
+    let booked: HashSet<&str> = outcomes
+        .iter()
+        .filter_map(|o| o.booked.as_deref())
+        .collect();
+    let stored = people_booked_in(&lb.url(""), BOOKING_MONTH);
+    let lost: Vec<&&str> = booked.iter().filter(|p| !stored.contains(**p)).collect();
+    assert!(
+        !booked.is_empty() && lost.is_empty(),
+        "{} bookings answered 201, of which these are not stored: {lost:?}",
+        booked.len()
+    );
+}
+
+/// Everyone with a booking in `month`, read page by page through the load balancer.
+fn people_booked_in(base: &str, month: &str) -> HashSet<String> {
+    let client = reqwest::blocking::Client::new();
+    let mut people = HashSet::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = format!("{base}/api/v1/bookings?month={month}&limit=200");
+        if let Some(cursor) = &cursor {
+            url.push_str(&format!("&cursor={cursor}"));
+        }
+        let page: serde_json::Value = client
+            .get(&url)
+            .send()
+            .expect("listing")
+            .json()
+            .expect("page");
+        for booking in page["items"].as_array().expect("items") {
+            people.insert(booking["user_name"].as_str().expect("name").to_owned());
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return people,
+        }
+    }
 }

@@ -5,6 +5,7 @@
 //! Like the ALB, haproxy here does not retry a request on another server (`retries 0`, no
 //! `option redispatch`): a request sent to an instance that has died fails, as it would on AWS.
 
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
@@ -19,6 +20,11 @@ pub const CHECK_INTERVAL: Duration = Duration::from_millis(200);
 const FALL: u32 = 2;
 const RISE: u32 = 2;
 const BACKEND: &str = "app";
+/// A request header naming the request, logged with the server haproxy sent it to: see
+/// [`Haproxy::servers`].
+pub const REQUEST_ID_HEADER: &str = "x-test-request";
+/// Starts haproxy's request lines, which share the log with its other messages.
+const LOG_PREFIX: &str = "request:";
 
 pub struct Haproxy {
     pub port: u16,
@@ -53,9 +59,11 @@ impl Haproxy {
             "global
     stats socket {socket} mode 600 level admin
     maxconn 2048
+    log stdout format raw local0
 
 defaults
     mode http
+    log global
     retries 0
     timeout connect 1s
     timeout client 30s
@@ -65,6 +73,9 @@ defaults
 
 frontend web
     bind 127.0.0.1:{port}
+    # A line per request when it ends: its id and the server it was sent to.
+    http-request capture req.hdr({REQUEST_ID_HEADER}) len 40
+    log-format \"{LOG_PREFIX} %[capture.req.hdr(0)] %s\"
     default_backend {BACKEND}
 
 backend {BACKEND}
@@ -95,6 +106,18 @@ backend {BACKEND}
             haproxy.wait_status(slot, "UP", Duration::from_secs(10));
         }
         haproxy
+    }
+
+    /// The server (`s1`, `s2`, …, or `<NOSRV>`) each request that carried
+    /// [`REQUEST_ID_HEADER`] was sent to, by id, from haproxy's log.
+    pub fn servers(&self) -> HashMap<String, String> {
+        let log = std::fs::read_to_string(self.dir.path().join("haproxy.log")).expect("log");
+        log.lines()
+            .filter_map(|line| {
+                let mut words = line.strip_prefix(LOG_PREFIX)?.split_whitespace();
+                Some((words.next()?.to_owned(), words.next()?.to_owned()))
+            })
+            .collect()
     }
 
     pub fn url(&self, path: &str) -> String {
