@@ -113,6 +113,11 @@ impl FaultProxy {
             .unwrap_or(0)
     }
 
+    /// Requests seen, of every operation.
+    pub fn total(&self) -> u32 {
+        self.state.lock().unwrap().counts.values().sum()
+    }
+
     pub fn reset_counts(&self) {
         self.state.lock().unwrap().counts.clear();
     }
