@@ -782,6 +782,28 @@ mod tests {
         );
     }
 
+    /// Once the quota is spent, a call that fails is not tried again; an answer gives some back.
+    #[tokio::test]
+    async fn a_call_without_retries_left_makes_one_attempt() {
+        let (url, mut heads) = serve(response("500 Internal Server Error", "{}")).await;
+        let client = client_for(&url);
+        while client.take(RETRY_COST) {}
+
+        let failed = client.call("GetItem", Bytes::from_static(b"{}")).await;
+
+        assert!(matches!(failed, Err(Error::Service(_))), "{failed:?}");
+        heads.recv().await.unwrap();
+        assert!(heads.try_recv().is_err(), "one attempt only");
+        let (url, _) = serve(response("200 OK", "{}")).await;
+        let answered = client_within(&url, Duration::from_secs(2));
+        answered.retry_quota.store(0, Ordering::Relaxed);
+        answered
+            .call("GetItem", Bytes::from_static(b"{}"))
+            .await
+            .unwrap();
+        assert_eq!(answered.retry_quota.load(Ordering::Relaxed), 1);
+    }
+
     #[test]
     fn endpoints_are_checked_and_their_host_kept_for_signing() {
         let credentials = || {
