@@ -139,6 +139,11 @@ async fn invalid_create_fields_name_what_is_wrong() {
             "control characters",
         ),
         (
+            with("user_name", json!("Ann\u{200B}")),
+            422,
+            "invisible formatting characters, got U+200B",
+        ),
+        (
             with("from_date", json!("0001-01-01")),
             422,
             "between 1900-01-01",

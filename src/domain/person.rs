@@ -4,11 +4,14 @@ use std::fmt;
 
 use icu_casemap::CaseMapper;
 use icu_normalizer::ComposingNormalizerBorrowed;
+use icu_properties::CodePointMapData;
+use icu_properties::props::GeneralCategory;
 
 /// Longest accepted name, in characters.
 pub const MAX_NAME_CHARS: usize = 100;
 
-/// A trimmed, non-empty name of at most [`MAX_NAME_CHARS`] characters without control characters.
+/// A trimmed, non-empty name of at most [`MAX_NAME_CHARS`] characters without control or
+/// invisible formatting characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PersonName(String);
 
@@ -21,13 +24,37 @@ pub enum InvalidName {
     TooLong(usize),
     #[error("user_name must not contain control characters")]
     ControlCharacter,
+    #[error(
+        "user_name must not contain invisible formatting characters, got U+{:04X}",
+        u32::from(*.0)
+    )]
+    InvisibleCharacter(char),
 }
 
 impl PersonName {
     /// Trims the name and brings it to Unicode's composed form (NFC): "Zoë" typed as `e` plus a
     /// combining diaeresis (as some keyboards and systems send it) is then the same name, and
     /// the same person, as "Zoë" typed as one character.
+    ///
+    /// Invisible formatting characters (Unicode's `Cf`: zero-width spaces, byte order marks,
+    /// direction overrides, …) are refused: a name that looks like another one must be the same
+    /// person, and a name must not turn the text around it backwards. The zero-width joiner and
+    /// non-joiner are kept: Persian and Indic names and emoji sequences need them.
     pub fn parse(raw: &str) -> Result<Self, InvalidName> {
+        let name = Self::stored(raw)?;
+        let format = CodePointMapData::<GeneralCategory>::new();
+        let invisible = |c: &char| {
+            format.get(*c) == GeneralCategory::Format && !matches!(c, '\u{200C}' | '\u{200D}')
+        };
+        match name.0.chars().find(invisible) {
+            Some(c) => Err(InvalidName::InvisibleCharacter(c)),
+            None => Ok(name),
+        }
+    }
+
+    /// A name read back from storage, by the rules of [`PersonName::parse`] but for the
+    /// formatting characters, which bookings stored before that rule may hold.
+    pub fn stored(raw: &str) -> Result<Self, InvalidName> {
         let composed = ComposingNormalizerBorrowed::new_nfc().normalize(raw.trim());
         let name = composed.as_ref();
         if name.is_empty() {
@@ -119,6 +146,33 @@ mod tests {
     }
 
     #[test]
+    fn refuses_invisible_formatting_but_keeps_joiners() {
+        for (raw, invisible) in [
+            ("Ann\u{200B}", '\u{200B}'),
+            ("\u{FEFF}Ann", '\u{FEFF}'),
+            ("Ann \u{202E}nnA", '\u{202E}'),
+            ("An\u{AD}n", '\u{AD}'),
+        ] {
+            assert_eq!(
+                PersonName::parse(raw),
+                Err(InvalidName::InvisibleCharacter(invisible)),
+                "{raw:?}"
+            );
+            assert!(PersonName::stored(raw).is_ok(), "stored earlier: {raw:?}");
+        }
+        assert_eq!(
+            InvalidName::InvisibleCharacter('\u{200B}').to_string(),
+            "user_name must not contain invisible formatting characters, got U+200B"
+        );
+        for kept in [
+            "\u{645}\u{6CC}\u{200C}\u{62E}\u{648}\u{627}\u{647}\u{645}",
+            "\u{1F469}\u{200D}\u{1F4BB}",
+        ] {
+            assert!(PersonName::parse(kept).is_ok(), "{kept:?}");
+        }
+    }
+
+    #[test]
     fn case_is_folded_beyond_lowercase() {
         let key = |raw: &str| PersonName::parse(raw).unwrap().key();
         assert_eq!(key("Straße"), key("STRASSE"));
@@ -148,12 +202,18 @@ mod tests {
 
     proptest! {
         #[test]
-        fn accepted_names_hold_the_invariants(raw in "\\PC{0,120}") {
+        fn accepted_names_hold_the_invariants(
+            raw in "(\\PC|[\\x00-\\x1f\\x7f\u{AD}\u{200B}-\u{200F}\u{202A}-\u{202E}\u{2066}-\u{2069}\u{FEFF}]){0,120}"
+        ) {
             if let Ok(name) = PersonName::parse(&raw) {
                 let s = name.as_str();
                 prop_assert_eq!(s, s.trim());
                 prop_assert!(!s.is_empty() && s.chars().count() <= MAX_NAME_CHARS);
                 prop_assert!(!s.chars().any(char::is_control));
+                let format = CodePointMapData::<GeneralCategory>::new();
+                let joiner = |c: char| matches!(c, '\u{200C}' | '\u{200D}');
+                let visible = s.chars().all(|c| format.get(c) != GeneralCategory::Format || joiner(c));
+                prop_assert!(visible, "{:?}", s);
             }
         }
 

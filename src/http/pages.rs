@@ -200,6 +200,13 @@ impl Refusal {
                 "The name must not contain control characters.".to_owned(),
                 "user_name",
             ),
+            InvalidBooking::Name(InvalidName::InvisibleCharacter(c)) => (
+                format!(
+                    "The name must not contain invisible formatting characters (U+{:04X}).",
+                    u32::from(*c)
+                ),
+                "user_name",
+            ),
             InvalidBooking::Date(InvalidDate::Format { field, value }) => (
                 sentence(&format!(
                     "{} must be a date written YYYY-MM-DD, got '{value}'",

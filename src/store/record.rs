@@ -52,7 +52,7 @@ impl TryFrom<Record> for Booking {
         let last = parse_date("to_date", &r.to_date).map_err(|_| corrupt("to_date"))?;
         Ok(Booking {
             id: r.id.parse().map_err(|_| corrupt("id"))?,
-            user_name: PersonName::parse(&r.user_name).map_err(|_| corrupt("user_name"))?,
+            user_name: PersonName::stored(&r.user_name).map_err(|_| corrupt("user_name"))?,
             days: DateRange::booking(first, last).map_err(|_| corrupt("dates"))?,
             created_at: r.created_at.parse().map_err(|_| corrupt("created_at"))?,
         })
