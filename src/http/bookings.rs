@@ -34,7 +34,8 @@ pub fn router() -> Router<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBooking {
-    /// The person's name: 1 to 100 characters after trimming, no control characters.
+    /// The person's name: 1 to 100 characters after trimming, no control characters and no
+    /// invisible formatting characters (but the zero-width joiner and non-joiner).
     #[schema(example = "Ada Lovelace", min_length = 1, max_length = 100)]
     pub user_name: String,
     /// First day of leave.
