@@ -435,8 +435,7 @@ mod pages {
             ("/static/style.css?v=", "text/css; charset=utf-8"),
             ("/static/icon.svg?v=", "image/svg+xml"),
         ] {
-            let start = page.find(prefix).expect(prefix);
-            let url = &page[start..start + page[start..].find('"').unwrap()];
+            let url = linked_url(&page, prefix);
             let response = app.get(url).await;
             assert_eq!(response.status(), 200, "{url}");
             assert_eq!(response.headers()["content-type"], content_type);
@@ -445,6 +444,85 @@ mod pages {
                 "public, max-age=31536000, immutable"
             );
             assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+        }
+    }
+
+    /// In a rolling deploy a page from a new instance can ask an old one for the new version's
+    /// URL: the old content is served (the page stays styled) but must not be kept under it.
+    #[tokio::test]
+    async fn assets_asked_for_at_another_version_are_served_but_not_kept() {
+        let app = spawn_app().await;
+        let page = app.get("/").await.text().await.unwrap();
+        for prefix in ["/static/style.css?v=", "/static/icon.svg?v="] {
+            let linked = linked_url(&page, prefix);
+            let content = app.get(linked).await.text().await.unwrap();
+            let other = format!("{prefix}0123456789abcdef");
+            assert_ne!(other, linked);
+            let unversioned = prefix.trim_end_matches("?v=").to_owned();
+            let repeated = format!("{linked}&v=0123456789abcdef");
+            for url in [other, unversioned, repeated] {
+                let response = app.get(&url).await;
+                assert_eq!(response.status(), 200, "{url}");
+                let cache = response.headers()["cache-control"].to_str().unwrap();
+                assert_eq!(cache, "no-cache", "{url}");
+                assert!(!cache.contains("immutable"), "{url}");
+                assert_eq!(response.text().await.unwrap(), content, "{url}");
+            }
+        }
+    }
+
+    /// The pages carry the visitor's remembered name and a one-time form key: no cache may
+    /// keep them and hand them to someone else. Redirects carry neither, so they are not checked.
+    #[tokio::test]
+    async fn pages_are_not_kept_by_caches() {
+        let app = spawn_app().await;
+        let id = app.book_id("Ada", "2026-04-01", "2026-04-01").await;
+        let month = app
+            .client
+            .get(app.url("/?month=2026-04"))
+            .header("cookie", "leave_calendar_name=Ada")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(month.status(), 200);
+        let forged = app
+            .client
+            .post(app.url("/"))
+            .header("sec-fetch-site", "cross-site")
+            .send()
+            .await
+            .unwrap();
+        let not_allowed = app
+            .client
+            .put(app.url("/"))
+            .header("accept", "text/html")
+            .send()
+            .await
+            .unwrap();
+        let pages = [
+            (month, 200),
+            (app.get(&format!("/delete/{id}?month=2026-04")).await, 200),
+            (
+                app.post_booking_form("Ada", "2026-04-01", "2026-04-01")
+                    .await,
+                409,
+            ),
+            (app.get("/?month=2026-13").await, 400),
+            (app.get_page("/no/such/page").await, 404),
+            (not_allowed, 405),
+            (forged, 403),
+        ];
+        for (response, status) in pages {
+            let url = response.url().to_string();
+            assert_eq!(response.status(), status, "{url}");
+            let headers = response.headers();
+            assert!(
+                headers["content-type"]
+                    .to_str()
+                    .unwrap()
+                    .starts_with("text/html")
+            );
+            assert_eq!(headers["cache-control"], "no-store", "{url}");
         }
     }
 
@@ -586,6 +664,48 @@ mod pages {
         let program = app.get("/no/such/page").await;
         assert_eq!(program.status(), 404);
         assert_eq!(kind(&program), "application/problem+json");
+    }
+
+    /// A browser's error page for a method the resource does not have still says which it
+    /// has (`Allow`, required with 405 by RFC 9110), as the API's answer does.
+    #[tokio::test]
+    async fn method_not_allowed_says_which_methods_are_allowed() {
+        let app = spawn_app().await;
+        let put = async |path: &str| {
+            app.client
+                .put(app.url(path))
+                .header("accept", "text/html")
+                .send()
+                .await
+                .unwrap()
+        };
+        let allowed = |response: &reqwest::Response| -> Vec<String> {
+            let allow = response.headers().get("allow").expect("an Allow header");
+            let allow = allow.to_str().unwrap().split(',');
+            allow.map(|method| method.trim().to_owned()).collect()
+        };
+        for (path, content_type) in [
+            ("/", "text/html; charset=utf-8"),
+            ("/api/v1/bookings", "application/problem+json"),
+        ] {
+            let response = put(path).await;
+            assert_eq!(response.status(), 405, "{path}");
+            assert_eq!(response.headers()["content-type"], content_type, "{path}");
+            let methods = allowed(&response);
+            assert!(
+                methods.contains(&"GET".to_owned()) && methods.contains(&"POST".to_owned()),
+                "{path}: {methods:?}"
+            );
+            assert!(!methods.contains(&"PUT".to_owned()), "{path}: {methods:?}");
+            let body = response.text().await.unwrap();
+            assert!(body.contains("PUT is not allowed"), "{path}: {body}");
+        }
+    }
+
+    /// The URL of the asset whose URL starts with `prefix`, as `page` links to it.
+    fn linked_url<'a>(page: &'a str, prefix: &str) -> &'a str {
+        let start = page.find(prefix).expect(prefix);
+        &page[start..start + page[start..].find('"').unwrap()]
     }
 
     /// The hidden idempotency key of the booking form in `page`.

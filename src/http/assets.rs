@@ -1,12 +1,14 @@
 //! Static assets, embedded in the binary and served with long-lived caching: each URL carries
 //! a hash of the content, so a new release changes the URL instead of serving stale files.
+//! Only the URL of this binary's content is cached for long; see [`Asset::cache_control`].
 
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 use axum::Router;
+use axum::extract::RawQuery;
 use axum::http::header;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use super::AppState;
@@ -16,19 +18,28 @@ struct Asset {
     path: &'static str,
     content_type: &'static str,
     body: &'static str,
+    /// A hash of `body`, the `v` of the URL; computed on first use.
+    version: OnceLock<String>,
 }
 
 static STYLESHEET: Asset = Asset {
     path: "/static/style.css",
     content_type: "text/css; charset=utf-8",
     body: include_str!("../../static/style.css"),
+    version: OnceLock::new(),
 };
 
 static ICON: Asset = Asset {
     path: "/static/icon.svg",
     content_type: "image/svg+xml",
     body: include_str!("../../static/icon.svg"),
+    version: OnceLock::new(),
 };
+
+/// For the URL of this binary's content: it never changes, so caches may keep it for a year.
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// For any other URL of an asset: see [`Asset::cache_control`].
+const REVALIDATE: &str = "no-cache";
 
 /// The versioned URLs the pages link to.
 #[derive(Debug)]
@@ -48,25 +59,52 @@ pub fn urls() -> &'static AssetUrls {
 }
 
 impl Asset {
-    fn versioned_url(&self) -> String {
-        let mut hasher = DefaultHasher::new();
-        self.body.hash(&mut hasher);
-        format!("{}?v={:016x}", self.path, hasher.finish())
+    fn version(&self) -> &str {
+        self.version.get_or_init(|| {
+            let mut hasher = DefaultHasher::new();
+            self.body.hash(&mut hasher);
+            format!("{:016x}", hasher.finish())
+        })
     }
 
-    fn response(&'static self) -> impl IntoResponse {
+    fn versioned_url(&self) -> String {
+        format!("{}?v={}", self.path, self.version())
+    }
+
+    /// Long-lived caching only when the query is exactly this binary's `v=<hash>`. Any other
+    /// URL (no version, another one, a repeated `v`) may come from a page of another release:
+    /// in a rolling deploy an old instance is asked for the new version's URL. The body is
+    /// still sent, so that the page is styled, but as `no-cache`: a cache must ask the server
+    /// again before reusing it, so content answered under another version's URL is not reused
+    /// for a year, and the next request may reach an instance that has that version. A 404
+    /// would leave the page unstyled; `no-store` is not needed, the content is not private.
+    fn cache_control(&self, query: Option<&str>) -> &'static str {
+        match query.and_then(|query| query.strip_prefix("v=")) {
+            Some(version) if version == self.version() => IMMUTABLE,
+            _ => REVALIDATE,
+        }
+    }
+
+    fn response(&self, query: Option<&str>) -> Response {
         (
             [
                 (header::CONTENT_TYPE, self.content_type),
-                (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+                (header::CACHE_CONTROL, self.cache_control(query)),
             ],
             self.body,
         )
+            .into_response()
     }
 }
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route(STYLESHEET.path, get(|| async { STYLESHEET.response() }))
-        .route(ICON.path, get(|| async { ICON.response() }))
+        .route(
+            STYLESHEET.path,
+            get(|RawQuery(query): RawQuery| async move { STYLESHEET.response(query.as_deref()) }),
+        )
+        .route(
+            ICON.path,
+            get(|RawQuery(query): RawQuery| async move { ICON.response(query.as_deref()) }),
+        )
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, Uri, header};
+use axum::http::{HeaderMap, HeaderName, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tokio::sync::Semaphore;
@@ -79,11 +79,28 @@ pub async fn html_errors(request: Request, next: Next) -> Response {
         return response;
     }
     match response.extensions().get::<ProblemDetail>() {
-        Some(ProblemDetail(detail)) => {
-            PageError::new(response.status(), detail.clone()).into_response()
-        }
+        Some(ProblemDetail(detail)) => error_page(&response, detail.clone()),
         None => response,
     }
+}
+
+/// The headers of an error answer that its page keeps, because they are about the resource or
+/// the error rather than the body: `Allow`, which RFC 9110 requires with 405, and `Retry-After`,
+/// when a 503 may be over. The others describe the problem+json body the page replaces
+/// (`Content-Type`, `Content-Length`) or are added to the page by the layers outside this one.
+const KEPT_HEADERS: [HeaderName; 2] = [header::ALLOW, header::RETRY_AFTER];
+
+/// The page for a problem+json answer: the same status and detail, and its [`KEPT_HEADERS`].
+/// In this app axum adds `Allow` after this middleware has run (the method router sets it
+/// outside the layers of `Router::layer`); keeping it here does not rely on that order.
+fn error_page(problem: &Response, detail: String) -> Response {
+    let mut page = PageError::new(problem.status(), detail).into_response();
+    for name in KEPT_HEADERS {
+        if let Some(value) = problem.headers().get(&name) {
+            page.headers_mut().insert(name, value.clone());
+        }
+    }
+    page
 }
 
 fn accepts_html(headers: &HeaderMap) -> bool {
@@ -92,4 +109,55 @@ fn accepts_html(headers: &HeaderMap) -> bool {
         .iter()
         .filter_map(|value| value.to_str().ok())
         .any(|value| value.contains("text/html"))
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::Router;
+    use axum::body::Body;
+    use axum::http::{Method, StatusCode};
+    use axum::routing::get;
+    use tower::{Layer, ServiceExt};
+
+    use super::*;
+
+    /// Around the whole router, where it sees the `Allow` that axum adds, the middleware
+    /// keeps it on the page; and the 503's `Retry-After` as the problem+json answer gave it.
+    #[tokio::test]
+    async fn error_pages_keep_allow_and_retry_after() {
+        let busy = || async {
+            let mut response =
+                Error::Unavailable("the server is at capacity".to_owned()).into_response();
+            response.headers_mut().insert(header::RETRY_AFTER, 7.into());
+            response
+        };
+        let router = Router::new()
+            .route("/", get(|| async {}))
+            .route("/busy", get(busy))
+            .method_not_allowed_fallback(method_not_allowed);
+        let app = axum::middleware::from_fn(html_errors).layer(router);
+        let send = async |method: Method, path: &str| {
+            let request = Request::builder()
+                .method(method)
+                .uri(path)
+                .header(header::ACCEPT, "text/html")
+                .body(Body::empty())
+                .unwrap();
+            app.clone().oneshot(request).await.unwrap()
+        };
+        let is_page = |response: &Response| {
+            let kind = response.headers()[header::CONTENT_TYPE].to_str().unwrap();
+            kind.starts_with("text/html")
+        };
+
+        let put = send(Method::PUT, "/").await;
+        assert_eq!(put.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert!(is_page(&put));
+        assert_eq!(put.headers()[header::ALLOW], "GET,HEAD");
+
+        let busy = send(Method::GET, "/busy").await;
+        assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(is_page(&busy));
+        assert_eq!(busy.headers()[header::RETRY_AFTER], "7");
+    }
 }

@@ -277,7 +277,7 @@ pub async fn booking_delete_confirm(
     let html = view
         .render()
         .map_err(|e| PageError::from(Error::Internal(e.to_string())))?;
-    Ok(Html(html).into_response())
+    Ok(html_page(StatusCode::OK, html))
 }
 
 /// Deletes a booking: the confirmation page's button, and any program that posts (or sends
@@ -325,7 +325,17 @@ async fn render_calendar(
     let html = view
         .render()
         .map_err(|e| PageError::from(Error::Internal(e.to_string())))?;
-    Ok((status, Html(html)).into_response())
+    Ok(html_page(status, html))
+}
+
+/// Every HTML page the app sends goes out through here, error pages included. None may be
+/// stored by a cache (`no-store`): a month page carries the visitor's remembered name and a
+/// form key meant for one submission, and without a `Cache-Control` a shared cache may keep a
+/// 200 or a 404 heuristically and hand it to the next visitor. Per-handler headers would be
+/// missed by the next page; a layer on the pages router would miss the error pages made for
+/// other routes ([`super::middleware::html_errors`]).
+fn html_page(status: StatusCode, html: String) -> Response {
+    (status, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response()
 }
 
 /// A person's bookings share one of a few colours, handed out in order of first appearance so
@@ -568,7 +578,7 @@ impl IntoResponse for PageError {
         }
         .render()
         .unwrap_or_default();
-        let mut response = (self.status, Html(html)).into_response();
+        let mut response = html_page(self.status, html);
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             response
                 .headers_mut()
