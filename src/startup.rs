@@ -1,11 +1,13 @@
 //! Builds the application from settings and serves it until SIGTERM or Ctrl-C.
 
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
+use tokio::time::Instant;
 
 use crate::config::{Settings, StoreKind};
 use crate::dynamodb;
@@ -19,6 +21,9 @@ pub struct Application {
     listener: TcpListener,
     router: axum::Router,
     shutdown_timeout: Duration,
+    /// Closed once the server has drained: the embedded database must be closed before the
+    /// process exits, or its next start repairs the whole file.
+    store: Arc<dyn LeaveStore>,
 }
 
 impl Application {
@@ -28,7 +33,8 @@ impl Application {
         Self::with_store(settings, store).await
     }
 
-    /// Like [`Application::build`] with a store chosen by the caller (tests).
+    /// Like [`Application::build`] with a store chosen by the caller (tests). The application
+    /// closes the store when it stops.
     pub async fn with_store(
         settings: &Settings,
         store: Arc<dyn LeaveStore>,
@@ -37,11 +43,12 @@ impl Application {
         let listener = TcpListener::bind(address)
             .await
             .with_context(|| format!("cannot listen on {address} (BIND_ADDRESS, PORT)"))?;
-        let router = http::router(AppState::new(store), settings);
+        let router = http::router(AppState::new(Arc::clone(&store)), settings);
         Ok(Self {
             listener,
             router,
             shutdown_timeout: settings.shutdown_timeout(),
+            store,
         })
     }
 
@@ -51,38 +58,79 @@ impl Application {
             .expect("a bound listener has an address")
     }
 
-    /// Serves until SIGTERM or Ctrl-C, then stops accepting, lets in-flight requests finish
-    /// for at most the shutdown timeout, and returns.
+    /// Serves until SIGTERM or Ctrl-C, then stops accepting, lets in-flight requests finish,
+    /// closes the store, and returns; all within the shutdown timeout.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         self.run_until(shutdown_signal()).await
     }
 
-    /// Serves until `stop` completes; then drains as [`Application::run_until_stopped`] does.
+    /// Serves until `stop` completes; then drains and closes as
+    /// [`Application::run_until_stopped`] does.
     pub async fn run_until(
         self,
         stop: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+        let Self {
+            listener,
+            router,
+            shutdown_timeout,
+            store,
+        } = self;
+        let (deadline_tx, mut deadline_rx) = tokio::sync::oneshot::channel::<Instant>();
         let stop = async move {
             stop.await;
             tracing::info!("shutting down: no new connections, draining in-flight requests");
-            let _ = stopping_tx.send(());
+            // Draining and closing the store share this one bound.
+            let _ = deadline_tx.send(Instant::now() + shutdown_timeout);
         };
-        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(stop);
-        let bound = self.shutdown_timeout;
-        let drain_deadline = async move {
-            if stopping_rx.await.is_ok() {
-                tokio::time::sleep(bound).await;
-            } else {
-                std::future::pending::<()>().await;
+        let server = axum::serve(listener, router).with_graceful_shutdown(stop);
+        let mut server = std::pin::pin!(server.into_future());
+        let served = tokio::select! {
+            biased;
+            Ok(deadline) = &mut deadline_rx => {
+                let served = drain(server, deadline, shutdown_timeout).await;
+                close_store(store.as_ref(), deadline).await;
+                served
+            }
+            // Drained as soon as stopped, or failed: the store is closed all the same.
+            served = &mut server => {
+                let deadline = deadline_rx
+                    .try_recv()
+                    .unwrap_or_else(|_| Instant::now() + shutdown_timeout);
+                close_store(store.as_ref(), deadline).await;
+                served.context("server failed")
             }
         };
-        tokio::select! {
-            served = server => served.context("server failed")?,
-            () = drain_deadline => tracing::warn!(timeout_secs = bound.as_secs(), "in-flight requests did not finish in time; exiting anyway"),
-        }
         tracing::info!("stopped");
-        Ok(())
+        served
+    }
+}
+
+/// Lets the stopping `server` finish its in-flight requests until `deadline`, when it is cut.
+async fn drain(
+    server: impl std::future::Future<Output = std::io::Result<()>>,
+    deadline: Instant,
+    bound: Duration,
+) -> anyhow::Result<()> {
+    match tokio::time::timeout_at(deadline, server).await {
+        Ok(served) => served.context("server failed"),
+        Err(_) => {
+            tracing::warn!(
+                timeout_secs = bound.as_secs(),
+                "in-flight requests did not finish in time; exiting anyway"
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Closes `store` with what is left of the shutdown's time. One that does not close in time is
+/// logged and left: exiting within the bound comes first, and an unclosed embedded database
+/// loses nothing committed (its next start repairs it).
+async fn close_store(store: &dyn LeaveStore, deadline: Instant) {
+    let within = deadline.saturating_duration_since(Instant::now());
+    if let Err(e) = store.close(within).await {
+        tracing::warn!(error = %e, "the store did not close in time; exiting anyway");
     }
 }
 
@@ -90,8 +138,12 @@ async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn LeaveStore>> 
     match settings.store {
         StoreKind::Embedded => {
             tracing::info!(data_dir = %settings.data_dir.display(), "using the embedded store");
+            // Each admitted request has at most one write queued: see `open_with_queue`.
+            let write_queue =
+                usize::try_from(settings.max_concurrent_requests).unwrap_or(usize::MAX);
             Ok(Arc::new(
-                EmbeddedStore::open(&settings.data_dir).context("DATA_DIR")?,
+                EmbeddedStore::open_with_queue(&settings.data_dir, write_queue)
+                    .context("DATA_DIR")?,
             ))
         }
         StoreKind::Dynamodb => {

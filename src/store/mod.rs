@@ -78,6 +78,14 @@ pub trait LeaveStore: Send + Sync + 'static {
     async fn list(&self, query: &ListQuery) -> Result<Page>;
     /// One round trip to the store, for readiness.
     async fn ping(&self) -> Result<()>;
+    /// Finishes the store's work and releases what it holds open, waiting at most `within`;
+    /// calls after it may answer `Unavailable`. The application calls it once, after its server
+    /// has drained. An error says what was left unfinished. By default there is nothing
+    /// to close: a DynamoDB client holds no files and loses nothing when the process exits.
+    async fn close(&self, within: std::time::Duration) -> Result<()> {
+        let _ = within;
+        Ok(())
+    }
 }
 
 /// The answer to a create whose idempotency key was used before for `earlier`.

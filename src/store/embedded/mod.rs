@@ -4,11 +4,12 @@ mod transaction;
 mod writer;
 
 use std::path::Path;
-use std::sync::{Arc, mpsc};
+use std::sync::{Arc, PoisonError, RwLock, TryLockError};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use redb::{Database, TableDefinition};
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 use super::plan::{self, Partition};
 use super::record;
@@ -31,15 +32,43 @@ const FILE_NAME: &str = "leave-calendar.redb";
 /// calendar works well within a few MiB, and the process stays small under load.
 const CACHE_BYTES: usize = 8 * 1024 * 1024;
 
+/// The writer's queue bound with [`EmbeddedStore::open`]: the default of
+/// `MAX_CONCURRENT_REQUESTS`. The application passes the configured limit instead (see
+/// [`EmbeddedStore::open_with_queue`]).
+pub const DEFAULT_WRITE_QUEUE: usize = 512;
+
+/// How often [`EmbeddedStore::close`] tries again to shut out reads while one is running: a read
+/// takes microseconds, unless the disk stalls, when waiting for it must not outlast the bound.
+const CLOSE_POLL: Duration = Duration::from_millis(1);
+
 pub struct EmbeddedStore {
+    /// The database and its writer while the store is open; `None` once closed. Every use of
+    /// the database holds the read lock for as long as it runs, so that when [`LeaveStore::close`]
+    /// has taken these out no read is left using the file, and the writer thread, which the
+    /// close waits for, releases the last reference to the database and so closes it.
+    open: RwLock<Option<Open>>,
+}
+
+/// What an open store holds.
+struct Open {
     db: Arc<Database>,
     /// Creates and deletes go to the writer thread, see [`writer`].
     writer: mpsc::Sender<Job>,
+    writer_thread: writer::Thread,
 }
 
 impl EmbeddedStore {
-    /// Opens (or creates) the database in `data_dir`, creating the directory if needed.
+    /// Opens (or creates) the database in `data_dir`, creating the directory if needed, with
+    /// a write queue of [`DEFAULT_WRITE_QUEUE`].
     pub fn open(data_dir: &Path) -> anyhow::Result<Self> {
+        Self::open_with_queue(data_dir, DEFAULT_WRITE_QUEUE)
+    }
+
+    /// Like [`EmbeddedStore::open`], with at most `write_queue` writes waiting for the writer
+    /// thread; beyond it a write answers `Unavailable` at once. The service's concurrency limit
+    /// fits: every request it admits has at most one write queued, so only writes left behind
+    /// by requests past their deadline (a stalled disk) fill the queue.
+    pub fn open_with_queue(data_dir: &Path, write_queue: usize) -> anyhow::Result<Self> {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| anyhow::anyhow!("cannot create DATA_DIR {}: {e}", data_dir.display()))?;
         let path = data_dir.join(FILE_NAME);
@@ -52,24 +81,86 @@ impl EmbeddedStore {
         drop(transaction::WriteTables::open(&txn)?);
         txn.commit()?;
         let db = Arc::new(db);
-        let writer = writer::spawn(Arc::clone(&db))
+        let (writer, writer_thread) = writer::spawn(Arc::clone(&db), write_queue)
             .map_err(|e| anyhow::anyhow!("cannot start the storage writer: {e}"))?;
-        Ok(Self { db, writer })
+        Ok(Self {
+            open: RwLock::new(Some(Open {
+                db,
+                writer,
+                writer_thread,
+            })),
+        })
+    }
+
+    /// Runs `f` on the open store, holding the read lock: `f` must not wait on anything but the
+    /// database, as closing waits for it. Once closed, the store is `Unavailable`.
+    fn with_open<T>(&self, f: impl FnOnce(&Open) -> Result<T>) -> Result<T> {
+        let open = self.open.read().unwrap_or_else(PoisonError::into_inner);
+        f(open.as_ref().ok_or_else(closed)?)
+    }
+
+    /// Queues `job` for the writer thread, or refuses it at once when the queue is full: the
+    /// caller is on the async runtime and must not block.
+    fn enqueue(&self, job: Job) -> Result<()> {
+        self.with_open(|open| {
+            open.writer.try_send(job).map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => queue_full(),
+                mpsc::error::TrySendError::Closed(_) => writer_stopped(),
+            })
+        })
     }
 
     /// Queues `write` for the writer thread and waits for its answer, which comes once the
     /// transaction holding it is committed.
     async fn write<T>(&self, write: Write, answer: oneshot::Receiver<Result<T>>) -> Result<T> {
-        self.writer
-            .send(Job::Write(write))
-            .map_err(|_| writer_stopped())?;
+        self.enqueue(Job::Write(write))?;
         answer.await.map_err(|_| writer_stopped())?
+    }
+
+    /// Takes the open store out once no read is running, trying until `deadline`. `Ok(None)`:
+    /// it was closed before.
+    async fn take_open(&self, deadline: Instant) -> Result<Option<Open>> {
+        loop {
+            // `try_write`, not `write`: a read stuck on a stalled disk would block this thread,
+            // and the shutdown with it, past the deadline.
+            match self.open.try_write() {
+                Ok(mut open) => return Ok(open.take()),
+                Err(TryLockError::Poisoned(poisoned)) => return Ok(poisoned.into_inner().take()),
+                Err(TryLockError::WouldBlock) => {}
+            }
+            if Instant::now() >= deadline {
+                return Err(Error::Unavailable(
+                    "a read of the database did not finish in time to close it".to_owned(),
+                ));
+            }
+            tokio::time::sleep(CLOSE_POLL).await;
+        }
+    }
+}
+
+#[cfg(test)]
+impl EmbeddedStore {
+    /// The open database, for tests to look at it or hold a write transaction; holding the
+    /// reference keeps the file open past a close.
+    fn database(&self) -> Arc<Database> {
+        self.with_open(|open| Ok(Arc::clone(&open.db)))
+            .expect("the store is open")
     }
 }
 
 /// The writer thread is gone: this instance can no longer write, but another one could.
 fn writer_stopped() -> Error {
     Error::Unavailable("the storage writer has stopped".to_owned())
+}
+
+/// The writer is this far behind (the disk is slow or stalled): a retry later may find room.
+fn queue_full() -> Error {
+    Error::Unavailable("the storage writer's queue is full".to_owned())
+}
+
+/// The store was closed: the instance is shutting down.
+fn closed() -> Error {
+    Error::Unavailable("the store is closed".to_owned())
 }
 
 fn internal(e: impl std::fmt::Display) -> Error {
@@ -99,10 +190,12 @@ impl LeaveStore for EmbeddedStore {
     }
 
     async fn get(&self, id: BookingId) -> Result<Booking> {
-        let txn = self.db.begin_read().map_err(internal)?;
-        let bookings = txn.open_table(BOOKINGS).map_err(internal)?;
-        let found = bookings.get(id.to_string().as_str()).map_err(internal)?;
-        decode(found.ok_or(Error::NotFound)?.value())
+        self.with_open(|open| {
+            let txn = open.db.begin_read().map_err(internal)?;
+            let bookings = txn.open_table(BOOKINGS).map_err(internal)?;
+            let found = bookings.get(id.to_string().as_str()).map_err(internal)?;
+            decode(found.ok_or(Error::NotFound)?.value())
+        })
     }
 
     async fn delete(&self, id: BookingId) -> Result<()> {
@@ -111,38 +204,154 @@ impl LeaveStore for EmbeddedStore {
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Page> {
-        let txn = self.db.begin_read().map_err(internal)?;
-        let by_month = txn.open_table(BY_MONTH).map_err(internal)?;
-        let by_person = txn.open_table(BY_PERSON).map_err(internal)?;
-        let mut found = Vec::new();
-        for segment in plan::segments(query) {
-            let (table, partition) = match &segment.partition {
-                Partition::Month(month) => (&by_month, month.to_string()),
-                Partition::Person(key) => (&by_person, key.clone()),
-            };
-            let bounds = (partition.as_str(), segment.lo.as_str())
-                ..=(partition.as_str(), segment.hi.as_str());
-            for entry in table.range(bounds).map_err(internal)? {
-                let booking = decode(entry.map_err(internal)?.1.value())?;
-                if plan::keeps(&segment, query, &booking) {
-                    found.push(booking);
-                    if found.len() > query.limit {
-                        return Ok(into_page(found, query.limit));
-                    }
-                }
-            }
-        }
-        Ok(into_page(found, query.limit))
+        self.with_open(|open| list(&open.db, query))
     }
 
     /// The database opens a read, and the writer answers once the writes queued before are
     /// done: a stopped or stuck writer makes the instance unready, as its creates would fail.
     async fn ping(&self) -> Result<()> {
-        self.db.begin_read().map(drop).map_err(internal)?;
+        self.with_open(|open| open.db.begin_read().map(drop).map_err(internal))?;
         let (reply, answer) = oneshot::channel();
-        self.writer
-            .send(Job::Ping(reply))
-            .map_err(|_| writer_stopped())?;
+        self.enqueue(Job::Ping(reply))?;
         answer.await.map_err(|_| writer_stopped())
+    }
+
+    /// Shuts out reads and writes, lets the writer commit the writes queued, and returns once
+    /// its thread has closed the database file, so that the next start needs no repair.
+    async fn close(&self, within: Duration) -> Result<()> {
+        let deadline = Instant::now() + within;
+        let Some(open) = self.take_open(deadline).await? else {
+            return Ok(());
+        };
+        let Open {
+            db,
+            writer,
+            writer_thread,
+        } = open;
+        // Without its last sender the writer ends after the jobs queued; with these the last
+        // reference to the database left is the writer thread's.
+        drop((db, writer));
+        writer_thread
+            .join(deadline.saturating_duration_since(Instant::now()))
+            .await
+            .map_err(Error::Unavailable)
+    }
+}
+
+/// The bookings of `query`, read in one transaction.
+fn list(db: &Database, query: &ListQuery) -> Result<Page> {
+    let txn = db.begin_read().map_err(internal)?;
+    let by_month = txn.open_table(BY_MONTH).map_err(internal)?;
+    let by_person = txn.open_table(BY_PERSON).map_err(internal)?;
+    let mut found = Vec::new();
+    for segment in plan::segments(query) {
+        let (table, partition) = match &segment.partition {
+            Partition::Month(month) => (&by_month, month.to_string()),
+            Partition::Person(key) => (&by_person, key.clone()),
+        };
+        let bounds =
+            (partition.as_str(), segment.lo.as_str())..=(partition.as_str(), segment.hi.as_str());
+        for entry in table.range(bounds).map_err(internal)? {
+            let booking = decode(entry.map_err(internal)?.1.value())?;
+            if plan::keeps(&segment, query, &booking) {
+                found.push(booking);
+                if found.len() > query.limit {
+                    return Ok(into_page(found, query.limit));
+                }
+            }
+        }
+    }
+    Ok(into_page(found, query.limit))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use clap::CommandFactory;
+
+    use super::*;
+
+    fn booking(name: &str) -> Booking {
+        Booking::parse(name, "2026-04-02", "2026-04-03").unwrap()
+    }
+
+    /// Opens the database file in `dir` again, and says whether redb had to repair it, which
+    /// it does when the file was not closed.
+    fn reopen(dir: &Path) -> (Database, bool) {
+        let repaired = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&repaired);
+        let db = redb::Builder::new()
+            .set_repair_callback(move |_| flag.store(true, Ordering::SeqCst))
+            .open(dir.join(FILE_NAME))
+            .unwrap();
+        (db, repaired.load(Ordering::SeqCst))
+    }
+
+    /// Closing lets the writer commit the writes still queued (here one whose request gave up
+    /// while the writer was held), then closes the file: it opens again without repair, with
+    /// the write in it. The closed store answers `Unavailable`.
+    #[tokio::test]
+    async fn close_commits_the_queued_writes_then_closes_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        let db = store.database();
+        let held = db.begin_write().unwrap();
+        let queued = booking("Ann");
+        let gave_up = tokio::time::timeout(Duration::from_millis(50), store.create(&queued, None));
+        assert!(gave_up.await.is_err(), "answered while the writer was held");
+        held.abort().unwrap();
+        drop(db);
+
+        store.close(Duration::from_secs(5)).await.unwrap();
+
+        assert!(matches!(
+            store.get(queued.id).await,
+            Err(Error::Unavailable(_))
+        ));
+        let after = store.create(&booking("Bob"), None).await;
+        assert!(matches!(after, Err(Error::Unavailable(_))), "{after:?}");
+        let (db, repaired) = reopen(dir.path());
+        assert!(!repaired, "the file was not closed");
+        let txn = db.begin_read().unwrap();
+        let bookings = txn.open_table(BOOKINGS).unwrap();
+        assert!(
+            bookings
+                .get(queued.id.to_string().as_str())
+                .unwrap()
+                .is_some()
+        );
+    }
+
+    /// A writer that cannot finish (waiting on the disk; here for a transaction the test holds)
+    /// does not keep the close past its bound: it gives up and says so.
+    #[tokio::test]
+    async fn close_gives_up_on_a_stuck_writer_after_its_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        let held = store.database().begin_write().unwrap();
+        let queued = booking("Ann");
+        let gave_up = tokio::time::timeout(Duration::from_millis(50), store.create(&queued, None));
+        assert!(gave_up.await.is_err(), "answered while the writer was held");
+
+        let started = Instant::now();
+        let closed = store.close(Duration::from_millis(200)).await;
+
+        assert!(matches!(closed, Err(Error::Unavailable(_))), "{closed:?}");
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(1), "close took {took:?}");
+        held.abort().unwrap();
+    }
+
+    /// The default queue is the default concurrency limit, as the application's is the
+    /// configured one.
+    #[test]
+    fn the_default_write_queue_is_the_default_concurrency_limit() {
+        let cli = crate::config::Cli::command();
+        let limit = cli
+            .get_arguments()
+            .find(|arg| arg.get_id() == "max_concurrent_requests")
+            .and_then(|arg| arg.get_default_values().first()?.to_str()?.parse().ok());
+        assert_eq!(limit, Some(DEFAULT_WRITE_QUEUE));
     }
 }

@@ -6,21 +6,26 @@
 //! [`MAX_BATCH`]), applies them one after another in one transaction and commits once. Each
 //! write still sees the writes before it (two overlapping bookings in one batch: the second is
 //! refused), and each answer is sent only after the commit that holds it is on disk.
+//!
+//! The queue is bounded: a write that finds it full is refused at once (the store answers
+//! `Unavailable`) rather than queued without limit while the disk stalls. The thread ends, and
+//! releases the database, once every sender is dropped and the writes queued are done.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::Duration;
 
 use redb::Database;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 use super::transaction::{self, WriteTables};
 use crate::domain::{Booking, BookingId, IdempotencyKey};
 use crate::store::{Created, Error, Result};
 
-/// At most this many writes share a commit, so that one transaction stays small. The queue is
-/// bounded by the service's concurrency limit while writes finish within the request deadline;
-/// a write whose request timed out stays queued and is still committed.
+/// At most this many writes share a commit, so that one transaction stays small. A write whose
+/// request timed out stays queued and is still committed, so the queue's own bound (see
+/// [`spawn`]) is what keeps a stalled disk from growing it.
 const MAX_BATCH: usize = 64;
 
 /// What the writer thread is sent.
@@ -128,31 +133,79 @@ fn answer<T>() -> (Answer<T>, oneshot::Receiver<Result<T>>) {
     )
 }
 
-/// Starts the writer thread. It ends when every sender is dropped, after the jobs queued.
-pub(super) fn spawn(db: Arc<Database>) -> std::io::Result<mpsc::Sender<Job>> {
-    let (sender, queue) = mpsc::channel::<Job>();
-    std::thread::Builder::new()
+/// Starts the writer thread with a queue of at most `capacity` jobs (at least one). It ends when
+/// every sender is dropped, after the jobs queued.
+pub(super) fn spawn(
+    db: Arc<Database>,
+    capacity: usize,
+) -> std::io::Result<(mpsc::Sender<Job>, Thread)> {
+    // tokio's bounded channel rather than std's: it allocates as the queue grows, where std's
+    // allocates every slot up front, and its `try_send` never blocks the caller.
+    let (sender, queue) = mpsc::channel::<Job>(capacity.max(1));
+    let (closed, on_closed) = oneshot::channel();
+    let owned = Owned {
+        db,
+        _closed: closed,
+    };
+    let handle = std::thread::Builder::new()
         .name("store-writer".to_owned())
-        .spawn(move || {
-            while let Ok(first) = queue.recv() {
-                let mut batch = Vec::new();
-                let mut pings = Vec::new();
-                for job in std::iter::once(first).chain(queue.try_iter().take(MAX_BATCH - 1)) {
-                    match job {
-                        Job::Write(write) => batch.push(write),
-                        Job::Ping(reply) => pings.push(reply),
-                    }
-                }
-                if !batch.is_empty() {
-                    write_batch(&db, batch);
-                }
-                for reply in pings {
-                    // The caller may have given up waiting.
-                    let _ = reply.send(());
-                }
+        .spawn(move || run(queue, owned))?;
+    Ok((sender, Thread { handle, on_closed }))
+}
+
+/// What the writer thread owns. Fields are dropped in declaration order, so `_closed` goes, and
+/// tells [`Thread::join`] that the thread is done, only after the database is released (closed,
+/// when the thread held the last reference), on a normal end and on a panic alike.
+struct Owned {
+    db: Arc<Database>,
+    _closed: oneshot::Sender<()>,
+}
+
+/// Takes the jobs waiting, up to [`MAX_BATCH`], writes them in one transaction, answers them,
+/// and again, until every sender is dropped.
+fn run(mut queue: mpsc::Receiver<Job>, owned: Owned) {
+    while let Some(first) = queue.blocking_recv() {
+        let mut batch = Vec::new();
+        let mut pings = Vec::new();
+        let waiting = std::iter::from_fn(|| queue.try_recv().ok()).take(MAX_BATCH - 1);
+        for job in std::iter::once(first).chain(waiting) {
+            match job {
+                Job::Write(write) => batch.push(write),
+                Job::Ping(reply) => pings.push(reply),
             }
-        })?;
-    Ok(sender)
+        }
+        if !batch.is_empty() {
+            write_batch(&owned.db, batch);
+        }
+        for reply in pings {
+            // The caller may have given up waiting.
+            let _ = reply.send(());
+        }
+    }
+}
+
+/// The running writer thread, to wait for when the store closes.
+pub(super) struct Thread {
+    handle: JoinHandle<()>,
+    /// Resolves once the thread has released the database.
+    on_closed: oneshot::Receiver<()>,
+}
+
+impl Thread {
+    /// Waits at most `within` for the thread to end, which it does once every sender is
+    /// dropped and the jobs queued are done. An error says why it did not end cleanly.
+    pub(super) async fn join(self, within: Duration) -> Result<(), String> {
+        // A std thread cannot be joined with a timeout; `on_closed` resolves when its last act
+        // is done, after which `join` returns at once.
+        if tokio::time::timeout(within, self.on_closed).await.is_err() {
+            return Err(format!(
+                "the storage writer did not finish within {within:?}"
+            ));
+        }
+        self.handle
+            .join()
+            .map_err(|_| "the storage writer panicked".to_owned())
+    }
 }
 
 /// Commits `batch` in one transaction and answers every write in it. When the transaction
@@ -201,7 +254,8 @@ mod tests {
     fn a_failing_write_does_not_fail_the_others_in_its_batch() {
         let dir = tempfile::tempdir().unwrap();
         let store = EmbeddedStore::open(dir.path()).unwrap();
-        let txn = store.db.begin_write().unwrap();
+        let db = store.database();
+        let txn = db.begin_write().unwrap();
         txn.open_table(BY_PERSON)
             .unwrap()
             .insert(("zoe", "2026-04-01#CORRUPT"), b"not a record".as_slice())
@@ -215,7 +269,7 @@ mod tests {
             .into_iter()
             .map(|b| Write::create(b.clone(), None))
             .unzip();
-        write_batch(&store.db, writes);
+        write_batch(&db, writes);
 
         let answers: Vec<_> = answers.into_iter().map(|a| a.blocking_recv()).collect();
         assert!(
@@ -233,7 +287,7 @@ mod tests {
             "{:?}",
             answers[2]
         );
-        let txn = store.db.begin_read().unwrap();
+        let txn = db.begin_read().unwrap();
         let bookings = txn.open_table(BOOKINGS).unwrap();
         let stored = |b: &Booking| bookings.get(b.id.to_string().as_str()).unwrap().is_some();
         assert_eq!(
@@ -248,9 +302,9 @@ mod tests {
     async fn readiness_waits_for_a_stuck_writer() {
         let dir = tempfile::tempdir().unwrap();
         let store = EmbeddedStore::open(dir.path()).unwrap();
-        let held = store.db.begin_write().unwrap();
+        let held = store.database().begin_write().unwrap();
         let (write, created) = Write::create(booking("Ann", "2026-04-02", "2026-04-03"), None);
-        store.writer.send(Job::Write(write)).unwrap();
+        store.enqueue(Job::Write(write)).unwrap();
 
         let stuck = tokio::time::timeout(Duration::from_millis(300), store.ping()).await;
         assert!(
@@ -263,13 +317,113 @@ mod tests {
         assert!(matches!(created.await, Ok(Ok(Created::New))));
     }
 
+    /// With the writer stuck (waiting for a write transaction the test holds, as on a stalled
+    /// disk), writes whose requests gave up stay queued until the queue is full; the next write
+    /// is refused at once with `Unavailable` instead of queued. Once the writer moves on, every
+    /// queued write is committed, and a retry of the refused one succeeds.
+    #[tokio::test]
+    async fn a_full_queue_refuses_writes_at_once_until_the_writer_catches_up() {
+        const QUEUE: usize = 3;
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open_with_queue(dir.path(), QUEUE).unwrap();
+        let db = store.database();
+        let held = db.begin_write().unwrap();
+        let person = |i: usize| booking(&format!("Person {i}"), "2026-04-02", "2026-04-03");
+        // Jobs the writer's queue has room for.
+        let room = || {
+            store
+                .open
+                .read()
+                .unwrap()
+                .as_ref()
+                .map(|o| o.writer.capacity())
+        };
+        // The writer takes the first write and waits in its transaction for the one held; the
+        // next ones fill the queue.
+        let queued: Vec<_> = (0..=QUEUE).map(person).collect();
+        gives_up(&store, &queued[0]).await;
+        eventually(|| room() == Some(QUEUE)).await;
+        for b in &queued[1..] {
+            gives_up(&store, b).await;
+        }
+        assert_eq!(room(), Some(0));
+
+        let refused = person(QUEUE + 1);
+        let answer = tokio::time::timeout(Duration::from_secs(1), store.create(&refused, None));
+        let answer = answer.await;
+        assert!(
+            matches!(answer, Ok(Err(Error::Unavailable(_)))),
+            "not refused at once: {answer:?}"
+        );
+        assert!(matches!(store.ping().await, Err(Error::Unavailable(_))));
+
+        held.abort().unwrap();
+        // Readiness, as a client retries it after a 503: answered once the queue has room and
+        // the writes before it are committed.
+        let ready = async {
+            while store.ping().await.is_err() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(5), ready)
+            .await
+            .expect("the writer caught up");
+        let stored = |b: &Booking| {
+            let txn = db.begin_read().unwrap();
+            let bookings = txn.open_table(BOOKINGS).unwrap();
+            let by_person = txn.open_table(BY_PERSON).unwrap();
+            let key = b.user_name.key();
+            let indexed = by_person
+                .range((key.as_str(), "")..=(key.as_str(), "~"))
+                .unwrap()
+                .count();
+            let found = bookings.get(b.id.to_string().as_str()).unwrap().is_some();
+            (found, indexed)
+        };
+        for b in &queued {
+            assert_eq!(stored(b), (true, 1), "{b:?} was lost");
+        }
+        assert_eq!(
+            stored(&refused),
+            (false, 0),
+            "the refused write was applied"
+        );
+        assert_eq!(store.create(&refused, None).await.unwrap(), Created::New);
+        assert_eq!(stored(&refused), (true, 1));
+    }
+
+    /// A create whose request gives up after its deadline (here 50 ms), as the writer is
+    /// stuck: the write stays queued.
+    async fn gives_up(store: &EmbeddedStore, booking: &Booking) {
+        let create = tokio::time::timeout(Duration::from_millis(50), store.create(booking, None));
+        let answer = create.await;
+        assert!(
+            answer.is_err(),
+            "answered while the writer was stuck: {answer:?}"
+        );
+    }
+
+    /// Waits until `done` holds, at most 5 s.
+    async fn eventually(done: impl Fn() -> bool) {
+        let waiting = async {
+            while !done() {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(5), waiting)
+            .await
+            .expect("in time");
+    }
+
     /// When the writer thread is gone, the instance is unavailable, for readiness and writes.
     #[tokio::test]
     async fn a_stopped_writer_makes_the_store_unavailable() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = EmbeddedStore::open(dir.path()).unwrap();
+        let store = EmbeddedStore::open(dir.path()).unwrap();
         // Dropping the writer's only sender ends its thread; the new sender reaches nobody.
-        store.writer = mpsc::channel().0;
+        if let Some(open) = store.open.write().unwrap().as_mut() {
+            open.writer = mpsc::channel(1).0;
+        }
 
         assert!(matches!(store.ping().await, Err(Error::Unavailable(_))));
         let created = store
