@@ -3,13 +3,17 @@
 
 mod support;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::AttributeValue;
 
 use jiff::civil::Date;
 use leave_calendar::domain::IdempotencyKey;
 use leave_calendar::domain::{Booking, BookingId, DateRange, Month, PersonName, parse_date};
-use leave_calendar::store::{Created, Error, LeaveStore, ListQuery, Page};
+use leave_calendar::store::dynamo::DynamoStore;
+use leave_calendar::store::{Created, Cursor, Error, LeaveStore, ListQuery, Page};
 
 /// Creates without an idempotency key, the common case.
 trait CreateNew {
@@ -546,4 +550,87 @@ async fn concurrent_retries_with_one_key_store_one_booking(store: Arc<dyn LeaveS
         };
         assert_eq!(*answer, expected);
     }
+}
+
+/// A booking stored before person keys folded case is kept under the key of then ("straße",
+/// not "strasse"). Deleting it removes its entries there, and leaves the days of a later
+/// booking of the same person, stored under today's key, guarded.
+#[tokio::test]
+async fn dynamodb_deletes_a_booking_stored_under_the_key_of_before() {
+    let table = support::moto::fresh_table().await;
+    let store: Arc<dyn LeaveStore> = Arc::new(DynamoStore::new(
+        support::moto::client_for(support::moto::endpoint(), Duration::from_secs(10)),
+        table.clone(),
+    ));
+    let earlier = booking("Straße", "2026-12-07", "2026-12-08");
+    store.create_new(&earlier).await.unwrap();
+    // Its person entry and days item go where the store wrote them before keys folded case.
+    let (key, key_before) = (earlier.user_name.key(), earlier.user_name.legacy_key());
+    assert_ne!(key, key_before);
+    let person_entry = format!("BOOKING#{}", Cursor::after(&earlier).sort_key());
+    let entries = [person_entry.as_str(), "DAYS#2026-12"];
+    let sdk = support::moto::sdk_client();
+    for sk in &entries {
+        let item = raw_item(&sdk, &table, &format!("PERSON#{key}"), sk)
+            .await
+            .unwrap_or_else(|| panic!("{sk} under {key}"));
+        let mut moved = item.clone();
+        moved.insert(
+            "pk".into(),
+            AttributeValue::S(format!("PERSON#{key_before}")),
+        );
+        sdk.put_item()
+            .table_name(&table)
+            .set_item(Some(moved))
+            .send()
+            .await
+            .unwrap();
+        let old_key = [("pk", item["pk"].clone()), ("sk", item["sk"].clone())];
+        let mut delete = sdk.delete_item().table_name(&table);
+        for (name, value) in old_key {
+            delete = delete.key(name, value);
+        }
+        delete.send().await.unwrap();
+    }
+    // Not seen under today's key, the earlier booking does not stop the same days again.
+    let later = booking("STRASSE", "2026-12-07", "2026-12-08");
+    store.create_new(&later).await.unwrap();
+
+    store.delete(earlier.id).await.unwrap();
+
+    assert!(
+        matches!(
+            store
+                .create_new(&booking("strasse", "2026-12-08", "2026-12-09"))
+                .await,
+            Err(Error::Conflict { .. })
+        ),
+        "the later booking's days are still guarded"
+    );
+    let before = format!("PERSON#{key_before}");
+    let entry = raw_item(&sdk, &table, &before, &person_entry).await;
+    assert!(entry.is_none(), "its person entry is deleted");
+    let days = raw_item(&sdk, &table, &before, "DAYS#2026-12").await;
+    assert!(
+        days.is_none_or(|item| !item.contains_key("days")),
+        "its days are taken from the days item it was stored with"
+    );
+}
+
+/// The item at `pk`/`sk`, all its attributes, read consistently.
+async fn raw_item(
+    sdk: &aws_sdk_dynamodb::Client,
+    table: &str,
+    pk: &str,
+    sk: &str,
+) -> Option<HashMap<String, AttributeValue>> {
+    sdk.get_item()
+        .table_name(table)
+        .key("pk", AttributeValue::S(pk.to_owned()))
+        .key("sk", AttributeValue::S(sk.to_owned()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
 }

@@ -93,6 +93,15 @@ impl PersonName {
     }
 }
 
+impl PersonName {
+    /// The key of [`PersonName::key`] before it folded case: the name lowercased. Bookings
+    /// stored before then are kept under it, which differs from the key only for names with
+    /// letters that lowercase and case folding treat apart, such as ß or a final ς.
+    pub fn legacy_key(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
 impl fmt::Display for PersonName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

@@ -164,14 +164,15 @@ impl DynamoStore {
 
     /// Every item of a booking, in the order `create` writes them: the booking, its month
     /// entries, its person entry, then one days update per month (see `conflict_day`).
-    /// `record` is the booking's JSON, which the items of a create hold.
+    /// `record` is the booking's JSON, which the items of a create hold; `person_key` is the
+    /// key its person entries are (to be) stored under.
     fn booking_items<'a>(
         &'a self,
         booking: &Booking,
         record: Option<&'a str>,
+        person_key: &str,
     ) -> Vec<TransactItem<'a>> {
         let sort_key = plan::sort_key(booking);
-        let person_key = booking.user_name.key();
         let booking_key = key(format!("BOOKING#{}", booking.id), "BOOKING".into());
         let month_keys = booking
             .days
@@ -202,9 +203,36 @@ impl DynamoStore {
                 .iter_days()
                 .filter(|d| Month::containing(*d) == month)
                 .collect();
-            items.push(self.days_update(&person_key, month, &days, record.is_some()));
+            items.push(self.days_update(person_key, month, &days, record.is_some()));
         }
         items
+    }
+
+    /// The key `booking`'s person entries are stored under: its name's key, or for a booking
+    /// stored before keys folded case, the key of then
+    /// ([`crate::domain::PersonName::legacy_key`]), found by
+    /// its person entry. Deleting under the other key would take the booking's days from the
+    /// days item of another booking of the same person, which then no longer guards them.
+    async fn stored_person_key(&self, booking: &Booking) -> Result<String> {
+        let (person_key, legacy_key) = (booking.user_name.key(), booking.user_name.legacy_key());
+        if legacy_key == person_key {
+            return Ok(person_key);
+        }
+        let request = GetItem {
+            table_name: &self.table,
+            key: key(
+                format!("PERSON#{legacy_key}"),
+                format!("BOOKING#{}", plan::sort_key(booking)),
+            ),
+            consistent_read: true,
+            projection_expression: Some(BOOKING),
+        };
+        let output: GetOutput = self.call("GetItem", &request).await?;
+        Ok(if output.item.is_some() {
+            legacy_key
+        } else {
+            person_key
+        })
     }
 
     /// Runs one transaction, trying again when it lost a race on the same items.
@@ -307,7 +335,7 @@ impl LeaveStore for DynamoStore {
         idempotency_key: Option<&IdempotencyKey>,
     ) -> Result<Created> {
         let record = record::to_json(booking)?;
-        let mut items = self.booking_items(booking, Some(&record));
+        let mut items = self.booking_items(booking, Some(&record), &booking.user_name.key());
         let days_updates = (items.len() - booking.days.months().count())..items.len();
         if let Some(idempotency_key) = idempotency_key {
             items.push(self.idempotency_put(idempotency_key, booking.id));
@@ -358,7 +386,8 @@ impl LeaveStore for DynamoStore {
 
     async fn delete(&self, id: BookingId) -> Result<()> {
         let booking = self.get(id).await?;
-        let items = self.booking_items(&booking, None);
+        let person_key = self.stored_person_key(&booking).await?;
+        let items = self.booking_items(&booking, None, &person_key);
         self.transact(items, &format!("delete-{id}"))
             .await
             .map_err(|err| match err {

@@ -288,6 +288,48 @@ mod tests {
         (db, repaired.load(Ordering::SeqCst))
     }
 
+    /// A booking stored before person keys folded case has its person entry under the key of
+    /// then ("straße", not "strasse"); deleting it removes that entry too.
+    #[tokio::test]
+    async fn a_delete_removes_the_person_entry_under_the_key_of_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        let earlier = booking("Straße");
+        store.create(&earlier, None).await.unwrap();
+        let sort_key = plan::sort_key(&earlier);
+        let (key, key_before) = (earlier.user_name.key(), earlier.user_name.legacy_key());
+        let entries = |db: &Database| {
+            let txn = db.begin_read().unwrap();
+            let by_person = txn.open_table(BY_PERSON).unwrap();
+            [&key, &key_before].map(|k| {
+                by_person
+                    .get((k.as_str(), sort_key.as_str()))
+                    .unwrap()
+                    .is_some()
+            })
+        };
+        let db = store.database();
+        let txn = db.begin_write().unwrap();
+        {
+            let mut by_person = txn.open_table(BY_PERSON).unwrap();
+            let entry = by_person
+                .remove((key.as_str(), sort_key.as_str()))
+                .unwrap()
+                .unwrap()
+                .value()
+                .to_vec();
+            by_person
+                .insert((key_before.as_str(), sort_key.as_str()), entry.as_slice())
+                .unwrap();
+        }
+        txn.commit().unwrap();
+        assert_eq!(entries(&db), [false, true]);
+
+        store.delete(earlier.id).await.unwrap();
+
+        assert_eq!(entries(&db), [false, false]);
+    }
+
     /// Closing lets the writer commit the writes still queued (here one whose request gave up
     /// while the writer was held), then closes the file: it opens again without repair, with
     /// the write in it. The closed store answers `Unavailable`.

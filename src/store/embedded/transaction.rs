@@ -110,10 +110,15 @@ pub(super) fn delete(tables: &mut WriteTables<'_>, id: BookingId) -> Result<()> 
         .map_err(internal)?;
     let booking = decode(removed.ok_or(Error::NotFound)?.value())?;
     let sort_key = plan::sort_key(&booking);
-    tables
-        .by_person
-        .remove((booking.user_name.key().as_str(), sort_key.as_str()))
-        .map_err(internal)?;
+    // A booking stored before keys folded case is under the key of then: the sort key names
+    // this booking alone, so removing under both keys removes its entry and nothing else.
+    let (person_key, legacy_key) = (booking.user_name.key(), booking.user_name.legacy_key());
+    for key in [person_key.as_str(), legacy_key.as_str()] {
+        tables
+            .by_person
+            .remove((key, sort_key.as_str()))
+            .map_err(internal)?;
+    }
     for month in booking.days.months() {
         tables
             .by_month
