@@ -1,6 +1,7 @@
 //! A fault-injecting HTTP proxy between the app and the DynamoDB emulator, on 127.0.0.1.
 //!
-//! It forwards each request to the emulator unless a fault is set: added latency, HTTP 500,
+//! It forwards each request to the emulator unless a fault is set: added latency, a hold until
+//! released, HTTP 500,
 //! throttling, a reset connection, a lost response (forwarded, then the connection is cut),
 //! or a full outage (connections closed as soon as they open). It also counts requests per
 //! DynamoDB operation (`X-Amz-Target`).
@@ -19,6 +20,9 @@ use tokio::net::TcpListener;
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Fault {
     Latency(Duration),
+    /// Holds each request until the fault is cleared, then forwards it: what the app does
+    /// while its store calls are outstanding, without depending on how long they take.
+    Hold,
     ServerError,
     /// A 500 without a DynamoDB error code, as from a crashing server or a proxy.
     Crash,
@@ -160,6 +164,12 @@ impl FaultProxy {
             None => forward(client, upstream, parts, body).await,
             Some(Fault::Latency(delay)) => {
                 tokio::time::sleep(delay).await;
+                forward(client, upstream, parts, body).await
+            }
+            Some(Fault::Hold) => {
+                while self.state.lock().unwrap().fault == Some(Fault::Hold) {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
                 forward(client, upstream, parts, body).await
             }
             Some(Fault::ServerError) => Ok(error_reply(
