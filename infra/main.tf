@@ -30,6 +30,7 @@ module "network" {
   nat_mode                   = var.nat_mode
   enable_interface_endpoints = var.enable_interface_endpoints
   enable_flow_logs           = var.enable_flow_logs
+  role_permissions_boundary  = var.role_permissions_boundary
   dynamodb_table_arn         = module.database.table_arn
   dynamodb_actions           = local.dynamodb_actions
   tags                       = local.tags
@@ -84,6 +85,7 @@ module "service" {
   table_kms_key_arn                 = module.database.kms_key_arn
   dynamodb_actions                  = local.dynamodb_actions
   wait_for_steady_state             = var.wait_for_steady_state
+  role_permissions_boundary         = var.role_permissions_boundary
   tags                              = local.tags
 }
 

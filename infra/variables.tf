@@ -26,6 +26,17 @@ variable "tags" {
   default     = {}
 }
 
+variable "role_permissions_boundary" {
+  description = "ARN of the managed policy set as permissions boundary of every role the stack creates (task, execution, flow-log roles), or `null` for none. Set it to the `role_permissions_boundary_arn` output of modules/github_oidc when its deploy role applies the stack: that role may create roles only with this boundary."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.role_permissions_boundary == null || can(regex("^arn:[a-z-]+:iam::([0-9]{12}|aws):policy/[A-Za-z0-9+=,.@_/-]+$", var.role_permissions_boundary))
+    error_message = "role_permissions_boundary must be the ARN of an IAM managed policy: `arn:aws:iam::<account>:policy/<name>`."
+  }
+}
+
 # --- Image -------------------------------------------------------------------------------------
 
 variable "image_digest" {

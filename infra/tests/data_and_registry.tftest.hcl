@@ -145,8 +145,13 @@ run "customer_managed_key" {
   }
 
   assert {
-    condition     = alltrue([for s in jsondecode(aws_kms_key.this[0].policy).Statement : !contains(s.Action, "*") && !contains(s.Action, "kms:*")])
-    error_message = "The key policy must not allow \"*\" or kms:*."
+    condition     = alltrue(flatten([for s in jsondecode(aws_kms_key.this[0].policy).Statement : [for a in s.Action : !strcontains(a, "*")]]))
+    error_message = "The key policy must name every action: no \"*\", kms:* or GenerateDataKey*-style wildcard."
+  }
+
+  assert {
+    condition     = aws_kms_alias.this[0].name == "alias/dynamodb-lc-leave"
+    error_message = "The key's alias must be named after the table."
   }
 
   assert {
@@ -157,6 +162,49 @@ run "customer_managed_key" {
   assert {
     condition     = output.kms_key_arn == aws_kms_key.this[0].arn
     error_message = "The module must give the key to the service (task role grant)."
+  }
+}
+
+# A table name may hold `.` (and be 255 characters long), a key alias may not (and is limited to
+# 256 characters with `alias/`).
+run "dotted_table_name_gives_a_valid_key_alias" {
+  command = plan
+
+  module {
+    source = "./modules/database"
+  }
+
+  variables {
+    table_name     = "lc.leave.v2"
+    create_kms_key = true
+  }
+
+  assert {
+    condition     = aws_dynamodb_table.this.name == "lc.leave.v2" && aws_kms_alias.this[0].name == "alias/dynamodb-lc-leave-v2"
+    error_message = "The table keeps its name; the key's alias replaces the dots."
+  }
+
+  assert {
+    condition     = can(regex("^alias/[A-Za-z0-9/_-]{1,250}$", aws_kms_alias.this[0].name))
+    error_message = "A key alias may hold only letters, digits, `/`, `_` and `-`."
+  }
+}
+
+run "longest_table_name_gives_a_valid_key_alias" {
+  command = plan
+
+  module {
+    source = "./modules/database"
+  }
+
+  variables {
+    table_name     = join("", [for i in range(51) : "a.b.c"])
+    create_kms_key = true
+  }
+
+  assert {
+    condition     = length(aws_dynamodb_table.this.name) == 255 && length(aws_kms_alias.this[0].name) == 256 && can(regex("^alias/[A-Za-z0-9/_-]+$", aws_kms_alias.this[0].name))
+    error_message = "The alias of a key of a 255-character table must be cut to the 256 characters KMS allows."
   }
 }
 

@@ -10,6 +10,14 @@ mock_provider "aws" {
   mock_resource "aws_iam_openid_connect_provider" {
     defaults = { arn = "arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com" }
   }
+  override_resource {
+    target = aws_iam_policy.read
+    values = { arn = "arn:aws:iam::123456789012:policy/github-read-leave-calendar" }
+  }
+  override_resource {
+    target = aws_iam_policy.role_boundary
+    values = { arn = "arn:aws:iam::123456789012:policy/github-deploy-leave-calendar-role-boundary" }
+  }
 }
 
 variables {
@@ -53,6 +61,7 @@ run "only_the_production_environment_deploys_and_only_pull_requests_plan" {
   }
 }
 
+# The deploy role's rules hold for all it may do: its inline policy and the reads it shares.
 run "deploy_permissions_are_explicit_and_scoped" {
   command = plan
 
@@ -60,10 +69,15 @@ run "deploy_permissions_are_explicit_and_scoped" {
     source = "./modules/github_oidc"
   }
 
+  assert {
+    condition     = aws_iam_role_policy_attachment.deploy_read.role == aws_iam_role.deploy.name && aws_iam_role_policy_attachment.deploy_read.policy_arn == aws_iam_policy.read.arn
+    error_message = "The deploy role must have the reads that refresh the stack."
+  }
+
   # Statements whose resource is `*`: only actions AWS offers no resource-level permission for.
   assert {
     condition = alltrue([
-      for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement : s.Resource != "*" || alltrue([
+      for s in concat(jsondecode(aws_iam_role_policy.deploy.policy).Statement, jsondecode(aws_iam_policy.read.policy).Statement) : s.Resource != "*" || alltrue([
         for a in s.Action : contains([
           "sts:GetCallerIdentity", "ecr:GetAuthorizationToken", "kms:CreateKey",
           "ecs:RegisterTaskDefinition", "ecs:DeregisterTaskDefinition",
@@ -75,7 +89,7 @@ run "deploy_permissions_are_explicit_and_scoped" {
 
   assert {
     condition = alltrue([
-      for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement :
+      for s in concat(jsondecode(aws_iam_role_policy.deploy.policy).Statement, jsondecode(aws_iam_policy.read.policy).Statement) :
       s.Resource != "*" || s.Sid == "WhoAmI" || s.Sid == "LogInToTheRegistry" || try(s.Condition.StringEquals["aws:RequestedRegion"] == "eu-west-1", false)
     ])
     error_message = "Every other statement with the resource `*` must be limited to the stack's region."
@@ -83,14 +97,14 @@ run "deploy_permissions_are_explicit_and_scoped" {
 
   assert {
     condition = alltrue(flatten([
-      for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement : [for a in s.Action : !strcontains(a, "*")]
+      for s in concat(jsondecode(aws_iam_role_policy.deploy.policy).Statement, jsondecode(aws_iam_policy.read.policy).Statement) : [for a in s.Action : !strcontains(a, "*")]
     ]))
     error_message = "No wildcard in any action: every action is named."
   }
 
   assert {
     condition = alltrue(flatten([
-      for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement : [
+      for s in concat(jsondecode(aws_iam_role_policy.deploy.policy).Statement, jsondecode(aws_iam_policy.read.policy).Statement) : [
         for r in flatten([s.Resource]) : r == "*" || startswith(r, "arn:aws:s3:::acme-terraform-state") || strcontains(r, ":123456789012:") || strcontains(r, ":eu-west-1:aws:prefix-list/") || (s.Sid == "PrivateDnsOfTheEndpoints" && s.Action == ["route53:AssociateVPCWithHostedZone"])
       ]
     ]))
@@ -107,7 +121,7 @@ run "deploy_permissions_are_explicit_and_scoped" {
 
   assert {
     condition = alltrue([
-      for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement :
+      for s in concat(jsondecode(aws_iam_role_policy.deploy.policy).Statement, jsondecode(aws_iam_policy.read.policy).Statement) :
       !contains(s.Action, "iam:PassRole") || try(
         s.Resource == "arn:aws:iam::123456789012:role/leave-calendar-*" &&
         s.Condition.StringEquals["iam:PassedToService"] == ["ecs-tasks.amazonaws.com", "vpc-flow-logs.amazonaws.com"],
@@ -119,7 +133,7 @@ run "deploy_permissions_are_explicit_and_scoped" {
 
   assert {
     condition = alltrue([
-      for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement :
+      for s in concat(jsondecode(aws_iam_role_policy.deploy.policy).Statement, jsondecode(aws_iam_policy.read.policy).Statement) :
       !anytrue([for a in s.Action : startswith(a, "iam:") && a != "iam:PassRole" && a != "iam:CreateServiceLinkedRole" && !startswith(a, "iam:Get") && !startswith(a, "iam:List")]) ||
       s.Resource == "arn:aws:iam::123456789012:role/leave-calendar-*"
     ])
@@ -159,6 +173,125 @@ run "deploy_permissions_are_explicit_and_scoped" {
   }
 }
 
+# IAM is global: its requests go to us-east-1 whatever the stack's region, so an
+# aws:RequestedRegion condition of eu-west-1 would deny every IAM read (and plans would fail).
+run "iam_reads_are_scoped_to_the_stacks_roles_not_to_a_region" {
+  command = plan
+
+  module {
+    source = "./modules/github_oidc"
+  }
+
+  assert {
+    condition = alltrue([
+      for s in concat(jsondecode(aws_iam_role_policy.deploy.policy).Statement, jsondecode(aws_iam_policy.read.policy).Statement) :
+      !anytrue([for a in s.Action : startswith(a, "iam:")]) || try(s.Condition["StringEquals"]["aws:RequestedRegion"], null) == null
+    ])
+    error_message = "No statement with an IAM action may be limited by aws:RequestedRegion: IAM requests are always made in us-east-1."
+  }
+
+  assert {
+    condition = alltrue([
+      for policy in [aws_iam_policy.read.policy] : anytrue([
+        for s in jsondecode(policy).Statement :
+        toset(s.Action) == toset(["iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole", "iam:ListRolePolicies"]) &&
+        s.Resource == "arn:aws:iam::123456789012:role/leave-calendar-*" && try(s.Condition, null) == null
+      ])
+    ])
+    error_message = "The roles' shared reads must include the stack's roles (to refresh them), on those roles only, in a statement without condition."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for policy in [aws_iam_role_policy.deploy.policy, aws_iam_policy.read.policy] : [
+        for s in jsondecode(policy).Statement : [
+          for a in s.Action : s.Resource == "arn:aws:iam::123456789012:role/leave-calendar-*" if startswith(a, "iam:Get") || startswith(a, "iam:List")
+        ]
+      ]
+    ]))
+    error_message = "IAM reads must be limited to the stack's roles."
+  }
+}
+
+# The deploy role may create roles and write their inline policies, so without a boundary it
+# could create a role allowed anything: every role-writing action requires the boundary.
+run "roles_are_created_only_within_the_boundary" {
+  command = plan
+
+  module {
+    source = "./modules/github_oidc"
+  }
+
+  assert {
+    condition = alltrue([
+      for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement :
+      !anytrue([for a in s.Action : contains([
+        "iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:AttachRolePolicy",
+        "iam:DetachRolePolicy", "iam:PutRolePermissionsBoundary",
+      ], a)]) || try(s.Condition.StringEquals["iam:PermissionsBoundary"] == aws_iam_policy.role_boundary.arn, false)
+    ])
+    error_message = "Creating a role and writing or attaching its policies must require the stack's permissions boundary (iam:PermissionsBoundary)."
+  }
+
+  assert {
+    condition = anytrue([
+      for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement :
+      contains(s.Action, "iam:CreateRole") && contains(s.Action, "iam:PutRolePolicy") && s.Resource == "arn:aws:iam::123456789012:role/leave-calendar-*"
+    ])
+    error_message = "The deploy role must still create the stack's roles and write their policies."
+  }
+
+  # Every IAM action the deploy role has, reviewed: no DeleteRolePermissionsBoundary (it would
+  # lift the boundary), nothing on managed policies (it could edit the boundary or attach another).
+  assert {
+    condition = toset(flatten([
+      for s in concat(jsondecode(aws_iam_role_policy.deploy.policy).Statement, jsondecode(aws_iam_policy.read.policy).Statement) : [for a in s.Action : a if startswith(a, "iam:")]
+      ])) == toset([
+      "iam:CreateRole", "iam:CreateServiceLinkedRole", "iam:DeleteRole", "iam:DeleteRolePolicy",
+      "iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole",
+      "iam:ListRolePolicies", "iam:PassRole", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy",
+      "iam:TagRole", "iam:UntagRole", "iam:UpdateAssumeRolePolicy", "iam:UpdateRole",
+    ])
+    error_message = "The deploy role's IAM actions must be exactly the reviewed list: never iam:DeleteRolePermissionsBoundary, nor any action on managed policies."
+  }
+
+  assert {
+    condition     = output.role_permissions_boundary_arn == aws_iam_policy.role_boundary.arn && !startswith(aws_iam_policy.role_boundary.name, "leave-calendar-")
+    error_message = "The boundary's ARN must be output (the stack's role_permissions_boundary), and its name must not look like one of the stack's resources."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for s in jsondecode(aws_iam_policy.role_boundary.policy).Statement : [for a in flatten([s.Action]) : !strcontains(a, "*")]
+    ]))
+    error_message = "The boundary must name every action: no wildcard."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for s in jsondecode(aws_iam_policy.role_boundary.policy).Statement : [
+        for r in flatten([s.Resource]) : s.Effect == "Allow" && (
+          (strcontains(r, ":eu-west-1:123456789012:") && strcontains(r, "leave-calendar")) ||
+          (r == "*" && s.Action == ["ecr:GetAuthorizationToken"]) ||
+          (r == "arn:aws:logs:eu-west-1:123456789012:log-group:*" && s.Action == ["logs:DescribeLogGroups"]) ||
+          (r == "arn:aws:kms:eu-west-1:123456789012:key/*" && alltrue([for a in s.Action : startswith(a, "kms:")]) && try(s.Condition.StringEquals["kms:ViaService"] == "dynamodb.eu-west-1.amazonaws.com", false))
+        )
+      ]
+    ]))
+    error_message = "The boundary may allow only the stack's resources in its account and region; the exceptions (registry login, finding the log group, the table's key through DynamoDB) only for those actions."
+  }
+
+  assert {
+    condition = toset(flatten([for s in jsondecode(aws_iam_policy.role_boundary.policy).Statement : s.Action])) == toset([
+      "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
+      "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey",
+      "ecr:GetAuthorizationToken", "ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
+      "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams", "logs:DescribeLogGroups",
+    ])
+    error_message = "The boundary must allow exactly the actions the stack's roles are given (table items, its key, image pulls, log writes), never Scan nor any IAM action."
+  }
+}
+
 run "the_plan_role_only_reads" {
   command = plan
 
@@ -168,11 +301,48 @@ run "the_plan_role_only_reads" {
 
   assert {
     condition = alltrue(flatten([
-      for s in jsondecode(aws_iam_role_policy.plan[0].policy).Statement : [
+      for s in jsondecode(aws_iam_policy.read.policy).Statement : [
         for a in s.Action : can(regex(":(Describe|List|Get)[A-Za-z]*$", a))
       ]
     ]))
     error_message = "The pull-request role may only describe, list and get."
+  }
+
+  assert {
+    condition     = aws_iam_role_policy_attachment.plan_read[0].role == aws_iam_role.plan[0].name && aws_iam_role_policy_attachment.plan_read[0].policy_arn == aws_iam_policy.read.arn
+    error_message = "The pull-request role must have the shared reads, and (having no inline policy) nothing else."
+  }
+}
+
+# IAM refuses a role whose inline policies exceed 10,240 characters together, and a managed
+# policy over 6,144: the worst case is the longest stack name, a long bucket and prefix, in the
+# partition with the longest name.
+run "policies_fit_iams_size_limits" {
+  command = plan
+
+  module {
+    source = "./modules/github_oidc"
+  }
+
+  variables {
+    stack_name       = "abcdefghijklmnopqrstuvwx"
+    state_bucket     = "acme-terraform-state-abcdefghijklmnopqrstuvwxyz0123456789abcdefg"
+    state_key_prefix = "abcdefghijklmnopqrstuvwx/production/"
+  }
+
+  override_data {
+    target = data.aws_partition.current
+    values = { partition = "aws-us-gov" }
+  }
+
+  assert {
+    condition     = length(aws_iam_role_policy.deploy.policy) <= 10240
+    error_message = "The deploy role's inline policy must stay within IAM's 10,240 characters (${length(aws_iam_role_policy.deploy.policy)})."
+  }
+
+  assert {
+    condition     = length(aws_iam_policy.read.policy) <= 6144 && length(aws_iam_policy.role_boundary.policy) <= 6144
+    error_message = "Each managed policy must stay within IAM's 6,144 characters."
   }
 }
 
@@ -196,12 +366,12 @@ run "an_existing_identity_provider_can_be_reused" {
   }
 
   assert {
-    condition     = length(aws_iam_openid_connect_provider.github) == 0 && length(aws_iam_role.plan) == 0
+    condition     = length(aws_iam_openid_connect_provider.github) == 0 && length(aws_iam_role.plan) == 0 && length(aws_iam_role_policy_attachment.plan_read) == 0
     error_message = "With an existing identity provider and no plan role, only the deploy role is created."
   }
 
   assert {
-    condition     = !anytrue([for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement : startswith(s.Sid, "ListState") || startswith(s.Sid, "WriteState")])
+    condition     = !anytrue([for s in concat(jsondecode(aws_iam_role_policy.deploy.policy).Statement, jsondecode(aws_iam_policy.read.policy).Statement) : startswith(s.Sid, "ListState") || startswith(s.Sid, "ReadState") || startswith(s.Sid, "WriteState")])
     error_message = "Without a state bucket there are no state permissions."
   }
 }

@@ -20,6 +20,16 @@ mock_provider "aws" {
   mock_resource "aws_iam_role" {
     defaults = { arn = "arn:aws:iam::123456789012:role/lc-vpc-flow-logs" }
   }
+
+  # The GitHub OIDC module's policies (the boundary run).
+  override_resource {
+    target = aws_iam_policy.role_boundary
+    values = { arn = "arn:aws:iam::123456789012:policy/github-deploy-lc-role-boundary" }
+  }
+  override_resource {
+    target = aws_iam_policy.read
+    values = { arn = "arn:aws:iam::123456789012:policy/github-read-lc" }
+  }
 }
 
 variables {
@@ -165,7 +175,7 @@ run "nat_none_uses_endpoints" {
     condition = alltrue([
       for e in aws_vpc_endpoint.interface : alltrue([
         for st in jsondecode(e.policy).Statement :
-        st.Condition.StringEquals["aws:PrincipalAccount"] == "123456789012" && !contains(st.Action, "*") && alltrue([for a in st.Action : !endswith(a, ":*")])
+        st.Condition.StringEquals["aws:PrincipalAccount"] == "123456789012" && alltrue([for a in st.Action : !strcontains(a, "*")])
       ])
     ])
     error_message = "Interface endpoint policies must allow explicit actions to this account only."
@@ -182,8 +192,8 @@ run "nat_none_uses_endpoints" {
   }
 
   assert {
-    condition     = jsondecode(aws_vpc_endpoint.s3[0].policy).Statement[0].Resource == ["arn:aws:s3:::prod-eu-west-1-starport-layer-bucket/*"]
-    error_message = "The S3 endpoint policy must only allow ECR's layer bucket."
+    condition     = jsondecode(aws_vpc_endpoint.s3[0].policy).Statement[0].Resource == ["arn:aws:s3:::prod-eu-west-1-starport-layer-bucket/*"] && jsondecode(aws_vpc_endpoint.s3[0].policy).Statement[0].Action == ["s3:GetObject"]
+    error_message = "The S3 endpoint policy must only allow getting objects of ECR's layer bucket."
   }
 
   assert {
@@ -269,9 +279,95 @@ run "flow_logs_on" {
   }
 
   assert {
-    condition     = alltrue([for s in jsondecode(aws_iam_role_policy.flow_logs[0].policy).Statement : !contains(s.Action, "*") && !contains(flatten([s.Resource]), "*")])
-    error_message = "The flow log role must be limited to its log group."
+    condition = (
+      { for s in jsondecode(aws_iam_role_policy.flow_logs[0].policy).Statement : s.Sid => { actions = toset(s.Action), resources = toset(s.Resource) } } == {
+        WriteThisLogGroupOnly = {
+          actions   = toset(["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"])
+          resources = toset(["arn:aws:logs:eu-west-1:123456789012:log-group:/vpc/lc/flow-logs", "arn:aws:logs:eu-west-1:123456789012:log-group:/vpc/lc/flow-logs:log-stream:*"])
+        }
+        FindTheLogGroup = {
+          actions   = toset(["logs:DescribeLogGroups"])
+          resources = toset(["arn:aws:logs:eu-west-1:123456789012:log-group:*"])
+        }
+      }
+    )
+    error_message = "The flow log role may write to its log group only, and find it among the region's groups."
   }
+
+  assert {
+    condition = alltrue(flatten([
+      for s in jsondecode(aws_iam_role_policy.flow_logs[0].policy).Statement : [for a in s.Action : !strcontains(a, "*")]
+    ]))
+    error_message = "The flow log role's actions must be named, without a \"*\"."
+  }
+
+  assert {
+    condition     = aws_iam_role.flow_logs[0].permissions_boundary == null
+    error_message = "Without role_permissions_boundary the flow log role has no boundary."
+  }
+}
+
+# The boundary the GitHub deploy role requires (modules/github_oidc), for a stack named like this one.
+run "boundary" {
+  command = plan
+
+  module {
+    source = "./modules/github_oidc"
+  }
+
+  variables {
+    github_repository = "acme/lc"
+    stack_name        = "lc"
+  }
+}
+
+run "flow_log_role_carries_the_boundary_and_fits_inside_it" {
+  command = plan
+
+  module {
+    source = "./modules/network"
+  }
+
+  variables {
+    role_permissions_boundary = run.boundary.role_permissions_boundary_arn
+  }
+
+  assert {
+    condition     = aws_iam_role.flow_logs[0].permissions_boundary == var.role_permissions_boundary
+    error_message = "With role_permissions_boundary the flow log role must carry it."
+  }
+
+  # Each action on each resource the role is given must be allowed by a statement of the boundary
+  # (its resources read as IAM patterns), or the flow logs would silently stop.
+  assert {
+    condition = alltrue(flatten([
+      for s in jsondecode(aws_iam_role_policy.flow_logs[0].policy).Statement : [
+        for a in flatten([s.Action]) : [
+          for r in flatten([s.Resource]) : anytrue([
+            for b in jsondecode(run.boundary.role_permissions_boundary_policy).Statement :
+            contains(flatten([b.Action]), a) && anytrue([
+              for pattern in flatten([b.Resource]) : can(regex("^${replace(replace(pattern, ".", "\\."), "*", ".*")}$", r))
+            ])
+          ])
+        ]
+      ]
+    ]))
+    error_message = "The boundary must allow everything the flow log role is given."
+  }
+}
+
+run "rejects_a_boundary_that_is_not_a_policy" {
+  command = plan
+
+  module {
+    source = "./modules/network"
+  }
+
+  variables {
+    role_permissions_boundary = "leave-calendar-boundary"
+  }
+
+  expect_failures = [var.role_permissions_boundary]
 }
 
 run "flow_logs_off" {

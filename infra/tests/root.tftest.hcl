@@ -114,6 +114,9 @@ run "https_three_azs_without_nat" {
     nat_mode             = "none"
     region               = "eu-central-1"
     create_table_kms_key = true
+    # The plan takes a boundary for the stack's roles (the roles carrying it: tests/service and
+    # tests/network; the wiring through this root: the end-to-end test).
+    role_permissions_boundary = "arn:aws:iam::123456789012:policy/github-deploy-leave-calendar-role-boundary"
   }
 
   assert {
@@ -150,6 +153,16 @@ run "rejects_bad_region" {
   }
 
   expect_failures = [var.region]
+}
+
+run "rejects_a_boundary_that_is_not_a_policy_arn" {
+  command = plan
+
+  variables {
+    role_permissions_boundary = "arn:aws:iam::123456789012:role/github-deploy-leave-calendar"
+  }
+
+  expect_failures = [var.role_permissions_boundary]
 }
 
 run "rejects_a_malformed_digest" {

@@ -17,6 +17,26 @@ mock_provider "aws" {
   mock_resource "aws_ecs_task_definition" {
     defaults = { arn = "arn:aws:ecs:eu-west-1:123456789012:task-definition/lc:1" }
   }
+
+  # A distinct ARN per role, so that a task definition using the wrong role is seen.
+  override_resource {
+    target = aws_iam_role.task
+    values = { arn = "arn:aws:iam::123456789012:role/lc-task" }
+  }
+  override_resource {
+    target = aws_iam_role.execution
+    values = { arn = "arn:aws:iam::123456789012:role/lc-execution" }
+  }
+
+  # The GitHub OIDC module's policies (the boundary run): distinct ARNs too.
+  override_resource {
+    target = aws_iam_policy.role_boundary
+    values = { arn = "arn:aws:iam::123456789012:policy/github-deploy-lc-role-boundary" }
+  }
+  override_resource {
+    target = aws_iam_policy.read
+    values = { arn = "arn:aws:iam::123456789012:policy/github-read-lc" }
+  }
 }
 
 # The same for the runs that apply: there, computed values must be made once, at apply, or the
@@ -36,6 +56,15 @@ mock_provider "aws" {
   }
   mock_resource "aws_ecs_task_definition" {
     defaults = { arn = "arn:aws:ecs:eu-west-1:123456789012:task-definition/lc:1" }
+  }
+
+  override_resource {
+    target = aws_iam_role.task
+    values = { arn = "arn:aws:iam::123456789012:role/lc-task" }
+  }
+  override_resource {
+    target = aws_iam_role.execution
+    values = { arn = "arn:aws:iam::123456789012:role/lc-execution" }
   }
 }
 
@@ -146,6 +175,11 @@ run "task_definition_is_hardened" {
   assert {
     condition     = one(aws_ecs_cluster.this.setting).name == "containerInsights" && one(aws_ecs_cluster.this.setting).value == "enabled"
     error_message = "Container Insights must be on."
+  }
+
+  assert {
+    condition     = aws_ecs_task_definition.this.skip_destroy == true
+    error_message = "Earlier task definition revisions must stay registered (skip_destroy), so a deployment can be rolled back by hand."
   }
 }
 
@@ -271,10 +305,10 @@ run "least_privilege_iam" {
   assert {
     condition = alltrue(flatten([
       for p in [aws_iam_role_policy.execution.policy, aws_iam_role_policy.task.policy] : [
-        for s in jsondecode(p).Statement : [for a in flatten([s.Action]) : a != "*" && !endswith(a, ":*")]
+        for s in jsondecode(p).Statement : [for a in flatten([s.Action]) : !strcontains(a, "*")]
       ]
     ]))
-    error_message = "No IAM policy may allow a \"*\" or service-wide action."
+    error_message = "No IAM policy may have a \"*\" in an action: every action is named."
   }
 
   assert {
@@ -320,8 +354,17 @@ run "least_privilege_iam" {
   }
 
   assert {
-    condition     = aws_ecs_task_definition.this.task_role_arn != aws_ecs_task_definition.this.execution_role_arn || aws_iam_role.task.name != aws_iam_role.execution.name
-    error_message = "The application and the ECS agent must use different roles."
+    condition = (
+      aws_ecs_task_definition.this.task_role_arn == aws_iam_role.task.arn &&
+      aws_ecs_task_definition.this.execution_role_arn == aws_iam_role.execution.arn &&
+      aws_iam_role.task.arn != aws_iam_role.execution.arn
+    )
+    error_message = "The application must run with the task role and the ECS agent with the execution role, never one for the other."
+  }
+
+  assert {
+    condition     = aws_iam_role.task.permissions_boundary == null && aws_iam_role.execution.permissions_boundary == null
+    error_message = "Without role_permissions_boundary the roles have no boundary."
   }
 
   assert {
@@ -348,10 +391,83 @@ run "customer_key_grants_only_that_key" {
   assert {
     condition = (
       jsondecode(aws_iam_role_policy.task.policy).Statement[1].Resource == [var.table_kms_key_arn] &&
-      toset(jsondecode(aws_iam_role_policy.task.policy).Statement[1].Action) == toset(["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*"])
+      toset(jsondecode(aws_iam_role_policy.task.policy).Statement[1].Action) == toset(["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"])
     )
-    error_message = "With a customer key the task role may use that key only, for Decrypt/Encrypt/GenerateDataKey*."
+    error_message = "With a customer key the task role may use that key only, for Decrypt, DescribeKey, Encrypt and GenerateDataKey."
   }
+
+  assert {
+    condition = alltrue(flatten([
+      for s in jsondecode(aws_iam_role_policy.task.policy).Statement : [for a in flatten([s.Action]) : !strcontains(a, "*")]
+    ]))
+    error_message = "The key's actions must be named, without a \"*\"."
+  }
+}
+
+# The boundary the GitHub deploy role requires (modules/github_oidc), for a stack named like this one.
+run "boundary" {
+  command = plan
+
+  module {
+    source = "./modules/github_oidc"
+  }
+
+  variables {
+    github_repository = "acme/lc"
+    stack_name        = "lc"
+  }
+}
+
+run "roles_carry_the_boundary_and_fit_inside_it" {
+  command = plan
+
+  module {
+    source = "./modules/service"
+  }
+
+  variables {
+    role_permissions_boundary = run.boundary.role_permissions_boundary_arn
+    table_kms_key_arn         = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+  }
+
+  assert {
+    condition     = aws_iam_role.task.permissions_boundary == var.role_permissions_boundary && aws_iam_role.execution.permissions_boundary == var.role_permissions_boundary
+    error_message = "With role_permissions_boundary both roles must carry it."
+  }
+
+  # Each action on each resource the roles are given must be allowed by a statement of the
+  # boundary (its resources read as IAM patterns), or the application would be refused at run time.
+  assert {
+    condition = alltrue(flatten([
+      for p in [aws_iam_role_policy.task.policy, aws_iam_role_policy.execution.policy] : [
+        for s in jsondecode(p).Statement : [
+          for a in flatten([s.Action]) : [
+            for r in flatten([s.Resource]) : anytrue([
+              for b in jsondecode(run.boundary.role_permissions_boundary_policy).Statement :
+              contains(flatten([b.Action]), a) && anytrue([
+                for pattern in flatten([b.Resource]) : can(regex("^${replace(replace(pattern, ".", "\\."), "*", ".*")}$", r))
+              ])
+            ])
+          ]
+        ]
+      ]
+    ]))
+    error_message = "The boundary must allow everything the task and execution roles are given."
+  }
+}
+
+run "rejects_a_boundary_that_is_not_a_policy" {
+  command = plan
+
+  module {
+    source = "./modules/service"
+  }
+
+  variables {
+    role_permissions_boundary = "arn:aws:iam::123456789012:role/lc-boundary"
+  }
+
+  expect_failures = [var.role_permissions_boundary]
 }
 
 run "arm64_and_tag" {

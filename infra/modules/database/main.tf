@@ -18,6 +18,10 @@ locals {
   attributes = { for a in local.key_attributes : a.name => a.type... }
 
   kms_key_arn = var.create_kms_key ? aws_kms_key.this[0].arn : var.kms_key_arn
+
+  # An alias allows letters, digits, `/`, `_` and `-` (256 characters with `alias/`), a table
+  # name also `.` (255 characters): dots become `-`, and the name is cut to fit.
+  kms_alias = "alias/dynamodb-${substr(replace(var.table_name, ".", "-"), 0, 241)}"
 }
 
 resource "aws_dynamodb_table" "this" {
@@ -112,7 +116,9 @@ resource "aws_kms_key" "this" {
       },
       {
         # Principals of this account whose IAM policy allows it (the task role) may use the key,
-        # and only through DynamoDB in this region.
+        # and only through DynamoDB in this region. Every action named: what DynamoDB asks of a
+        # customer key (ReEncryptFrom/To when a table changes keys), without the `*` forms that
+        # would also allow data key pairs.
         Sid       = "UseThroughDynamoDbOnly"
         Effect    = "Allow"
         Principal = { AWS = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root" }
@@ -121,8 +127,10 @@ resource "aws_kms_key" "this" {
           "kms:Decrypt",
           "kms:DescribeKey",
           "kms:Encrypt",
-          "kms:GenerateDataKey*",
-          "kms:ReEncrypt*",
+          "kms:GenerateDataKey",
+          "kms:GenerateDataKeyWithoutPlaintext",
+          "kms:ReEncryptFrom",
+          "kms:ReEncryptTo",
         ]
         Resource = "*"
         Condition = {
@@ -141,6 +149,6 @@ resource "aws_kms_key" "this" {
 resource "aws_kms_alias" "this" {
   count = var.create_kms_key ? 1 : 0
 
-  name          = "alias/dynamodb-${var.table_name}"
+  name          = local.kms_alias
   target_key_id = aws_kms_key.this[0].key_id
 }

@@ -77,11 +77,6 @@ locals {
     "elasticloadbalancing:DescribeTargetGroupAttributes",
     "elasticloadbalancing:DescribeTargetGroups",
     "elasticloadbalancing:DescribeTargetHealth",
-    "iam:GetRole",
-    "iam:GetRolePolicy",
-    "iam:ListAttachedRolePolicies",
-    "iam:ListInstanceProfilesForRole",
-    "iam:ListRolePolicies",
     "kms:DescribeKey",
     "kms:GetKeyPolicy",
     "kms:GetKeyRotationStatus",
@@ -92,6 +87,18 @@ locals {
     "logs:ListTagsLogGroup",
     "wafv2:GetWebACLForResource",
   ]
+
+  # Reads of the stack's roles. IAM is a global service whose endpoint is in us-east-1, so for
+  # these calls aws:RequestedRegion is always us-east-1: they cannot share the region-limited
+  # statement above. They support resource-level permissions instead: the stack's roles only.
+  role_read_actions = [
+    "iam:GetRole",
+    "iam:GetRolePolicy",
+    "iam:ListAttachedRolePolicies",
+    "iam:ListInstanceProfilesForRole",
+    "iam:ListRolePolicies",
+  ]
+  stack_roles = "${local.arn.iam}:role/${local.name}-*"
 }
 
 # --- Who may assume the roles: GitHub's OIDC tokens for this repository only ---------------------
@@ -145,6 +152,13 @@ locals {
         Condition = local.in_region
       },
       {
+        # No region condition: IAM requests are always made to us-east-1 (see role_read_actions).
+        Sid      = "ReadTheStacksRoles"
+        Effect   = "Allow"
+        Action   = local.role_read_actions
+        Resource = local.stack_roles
+      },
+      {
         Sid      = "WhoAmI"
         Effect   = "Allow"
         Action   = ["sts:GetCallerIdentity"]
@@ -168,7 +182,8 @@ locals {
     ] : statement if var.state_bucket != null],
   )
 
-  # What only the deploy role may do: push the image and change the stack's own resources.
+  # What only the deploy role may do (its inline policy): push the image and change the stack's
+  # own resources.
   deploy_statements = concat(
     [for statement in [
       {
@@ -319,26 +334,43 @@ locals {
         Condition = local.in_region
       },
       {
-        # The deploy role's own name does not match: it cannot widen its own permissions.
-        Sid    = "TheStacksRoles"
+        # Whatever inline policy the deploy role writes, a role it creates or changes can do no
+        # more than the boundary allows: these actions are allowed only when the role carries
+        # exactly that boundary (the key iam:PermissionsBoundary applies to each of them).
+        # PutRolePermissionsBoundary, so limited, can only set this boundary: it lets an apply
+        # give it to roles created before the stack had `role_permissions_boundary`.
+        # iam:DeleteRolePermissionsBoundary is never granted, and neither is any action on
+        # managed policies (the boundary among them). The deploy role's own name does not match.
+        Sid    = "TheStacksRolesWithinTheBoundary"
         Effect = "Allow"
         Action = [
           "iam:CreateRole",
-          "iam:DeleteRole",
           "iam:DeleteRolePolicy",
+          "iam:PutRolePermissionsBoundary",
           "iam:PutRolePolicy",
+        ]
+        Resource  = local.stack_roles
+        Condition = { StringEquals = { "iam:PermissionsBoundary" = aws_iam_policy.role_boundary.arn } }
+      },
+      {
+        # Actions the key iam:PermissionsBoundary does not apply to. None of them changes what
+        # a role may do; UpdateAssumeRolePolicy changes who may assume it (see the README).
+        Sid    = "TheStacksRoles"
+        Effect = "Allow"
+        Action = [
+          "iam:DeleteRole",
           "iam:TagRole",
           "iam:UntagRole",
           "iam:UpdateAssumeRolePolicy",
           "iam:UpdateRole",
         ]
-        Resource = "${local.arn.iam}:role/${local.name}-*"
+        Resource = local.stack_roles
       },
       {
         Sid       = "PassTheStacksRolesToTheirServices"
         Effect    = "Allow"
         Action    = ["iam:PassRole"]
-        Resource  = "${local.arn.iam}:role/${local.name}-*"
+        Resource  = local.stack_roles
         Condition = { StringEquals = { "iam:PassedToService" = ["ecs-tasks.amazonaws.com", "vpc-flow-logs.amazonaws.com"] } }
       },
       {
@@ -453,6 +485,83 @@ locals {
   )
 }
 
+# --- The most the stack's roles may ever do ------------------------------------------------------
+
+locals {
+  # The application's DynamoDB calls (infra/main.tf's `dynamodb_actions`; keep the two equal).
+  table_item_actions = [
+    "dynamodb:DeleteItem",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:UpdateItem",
+  ]
+
+  # The union of what the stack gives its three roles (modules/service/iam.tf: task and execution
+  # roles; modules/network/flow_logs.tf: flow-log role), each action named, each resource cut to
+  # the stack's names in this account and region.
+  boundary_statements = [
+    {
+      Sid      = "TaskRoleTheStacksTables"
+      Effect   = "Allow"
+      Action   = local.table_item_actions
+      Resource = ["${local.arn.ddb}:table/${local.name}-*", "${local.arn.ddb}:table/${local.name}-*/index/*"]
+    },
+    {
+      # A table's customer key (`create_table_kms_key`): its ID is known only once created, so
+      # any key of the account and region, used through DynamoDB only.
+      Sid       = "TaskRoleTableKeyThroughDynamoDb"
+      Effect    = "Allow"
+      Action    = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]
+      Resource  = "${local.arn.kms}:key/*"
+      Condition = { StringEquals = { "kms:ViaService" = "dynamodb.${local.region}.amazonaws.com" } }
+    },
+    {
+      Sid      = "ExecutionRoleRegistryLogin"
+      Effect   = "Allow"
+      Action   = ["ecr:GetAuthorizationToken"] # no resource-level permissions
+      Resource = "*"
+    },
+    {
+      Sid      = "ExecutionRolePullTheStacksRepository"
+      Effect   = "Allow"
+      Action   = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+      Resource = "${local.arn.ecr}:repository/${local.name}"
+    },
+    {
+      Sid      = "ExecutionRoleWriteTheApplicationsLogs"
+      Effect   = "Allow"
+      Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+      Resource = "${local.arn.logs}:log-group:/ecs/${local.name}:log-stream:*"
+    },
+    {
+      Sid      = "FlowLogRoleWriteTheFlowLogs"
+      Effect   = "Allow"
+      Action   = ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"]
+      Resource = "${local.arn.logs}:log-group:/vpc/${local.name}/*"
+    },
+    {
+      # Lists the account's log groups of the region (names and settings, no events): AWS
+      # evaluates it against the region's groups as a whole, it cannot name one.
+      Sid      = "FlowLogRoleFindTheLogGroup"
+      Effect   = "Allow"
+      Action   = ["logs:DescribeLogGroups"]
+      Resource = "${local.arn.logs}:log-group:*"
+    },
+  ]
+}
+
+# The permissions boundary of every role the stack creates (the stack's `role_permissions_boundary`).
+# The deploy role may create and change the stack's roles only with this boundary attached, and has
+# no permission on managed policies: it can neither edit this one nor attach another.
+resource "aws_iam_policy" "role_boundary" {
+  name        = "github-deploy-${local.name}-role-boundary"
+  description = "Permissions boundary of the ${local.name} stack's roles: the most they may ever do"
+  policy      = jsonencode({ Version = "2012-10-17", Statement = local.boundary_statements })
+
+  tags = var.tags
+}
+
 # --- The roles -----------------------------------------------------------------------------------
 
 resource "aws_iam_role" "deploy" {
@@ -465,10 +574,26 @@ resource "aws_iam_role" "deploy" {
   tags = var.tags
 }
 
+# What both roles need to refresh the stack and read its state, as one managed policy attached to
+# both: IAM allows a role 10,240 characters of inline policy in all, and the deploy role's own
+# statements alone come near that with the longest stack name (a test checks the worst case).
+resource "aws_iam_policy" "read" {
+  name        = "github-read-${local.name}"
+  description = "Lets the GitHub Actions roles of ${local.name} refresh the stack and read its state"
+  policy      = jsonencode({ Version = "2012-10-17", Statement = local.read_statements })
+
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "deploy_read" {
+  role       = aws_iam_role.deploy.name
+  policy_arn = aws_iam_policy.read.arn
+}
+
 resource "aws_iam_role_policy" "deploy" {
   name   = "deploy-${local.name}"
   role   = aws_iam_role.deploy.id
-  policy = jsonencode({ Version = "2012-10-17", Statement = concat(local.read_statements, local.deploy_statements) })
+  policy = jsonencode({ Version = "2012-10-17", Statement = local.deploy_statements })
 }
 
 resource "aws_iam_role" "plan" {
@@ -482,10 +607,10 @@ resource "aws_iam_role" "plan" {
   tags = var.tags
 }
 
-resource "aws_iam_role_policy" "plan" {
+# The reads and nothing else.
+resource "aws_iam_role_policy_attachment" "plan_read" {
   count = var.enable_plan_role ? 1 : 0
 
-  name   = "plan-${local.name}"
-  role   = aws_iam_role.plan[0].id
-  policy = jsonencode({ Version = "2012-10-17", Statement = local.read_statements })
+  role       = aws_iam_role.plan[0].name
+  policy_arn = aws_iam_policy.read.arn
 }

@@ -11,7 +11,8 @@ resource "aws_cloudwatch_log_group" "flow_logs" {
 resource "aws_iam_role" "flow_logs" {
   count = var.enable_flow_logs ? 1 : 0
 
-  name = "${var.name}-vpc-flow-logs"
+  name                 = "${var.name}-vpc-flow-logs"
+  permissions_boundary = var.role_permissions_boundary
 
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
@@ -36,19 +37,33 @@ resource "aws_iam_role_policy" "flow_logs" {
 
   policy = jsonencode({
     Version = "2012-10-17"
-    Statement = [{
-      Sid    = "WriteThisLogGroupOnly"
-      Effect = "Allow"
-      Action = [
-        "logs:CreateLogStream",
-        "logs:PutLogEvents",
-        "logs:DescribeLogStreams",
-      ]
-      Resource = [
-        aws_cloudwatch_log_group.flow_logs[0].arn,
-        "${aws_cloudwatch_log_group.flow_logs[0].arn}:log-stream:*",
-      ]
-    }]
+    Statement = [
+      {
+        Sid    = "WriteThisLogGroupOnly"
+        Effect = "Allow"
+        Action = [
+          "logs:CreateLogStream",
+          "logs:PutLogEvents",
+          "logs:DescribeLogStreams",
+        ]
+        Resource = [
+          aws_cloudwatch_log_group.flow_logs[0].arn,
+          "${aws_cloudwatch_log_group.flow_logs[0].arn}:log-stream:*",
+        ]
+      },
+      {
+        # AWS lists DescribeLogGroups among the permissions a flow log's role must have (VPC user
+        # guide, "IAM role for publishing flow logs to CloudWatch Logs"). It lists log groups
+        # (names and settings, no events) and is evaluated against the region's groups as a
+        # whole, so it cannot name this one. The same page's logs:CreateLogGroup is left out on
+        # purpose: the group exists (with its retention), and a group the service made itself
+        # after a deletion would have none.
+        Sid      = "FindTheLogGroup"
+        Effect   = "Allow"
+        Action   = ["logs:DescribeLogGroups"]
+        Resource = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:*"]
+      },
+    ]
   })
 }
 

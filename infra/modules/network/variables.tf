@@ -95,6 +95,17 @@ variable "flow_logs_kms_key_arn" {
   default     = null
 }
 
+variable "role_permissions_boundary" {
+  description = "ARN of the managed policy set as permissions boundary of the flow-log role, or `null` for none. Required when the stack is applied by the deploy role of modules/github_oidc (its output `role_permissions_boundary_arn`)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.role_permissions_boundary == null || can(regex("^arn:[a-z-]+:iam::([0-9]{12}|aws):policy/[A-Za-z0-9+=,.@_/-]+$", var.role_permissions_boundary))
+    error_message = "The permissions boundary must be the ARN of an IAM managed policy: `arn:aws:iam::<account>:policy/<name>`."
+  }
+}
+
 variable "tags" {
   description = "Tags added to every resource of the module."
   type        = map(string)

@@ -17,9 +17,10 @@ locals {
 
 # Used by the ECS agent to start the task: pull the image, write the logs. Nothing else.
 resource "aws_iam_role" "execution" {
-  name               = "${var.name}-execution"
-  description        = "ECS task execution role of ${var.name}: pulls its image and writes its logs"
-  assume_role_policy = local.ecs_tasks_trust
+  name                 = "${var.name}-execution"
+  description          = "ECS task execution role of ${var.name}: pulls its image and writes its logs"
+  assume_role_policy   = local.ecs_tasks_trust
+  permissions_boundary = var.role_permissions_boundary
 
   tags = var.tags
 }
@@ -60,9 +61,10 @@ resource "aws_iam_role_policy" "execution" {
 
 # Assumed by the application: exactly the DynamoDB calls it makes, on its table only.
 resource "aws_iam_role" "task" {
-  name               = "${var.name}-task"
-  description        = "Role of the ${var.name} application: its DynamoDB table only"
-  assume_role_policy = local.ecs_tasks_trust
+  name                 = "${var.name}-task"
+  description          = "Role of the ${var.name} application: its DynamoDB table only"
+  assume_role_policy   = local.ecs_tasks_trust
+  permissions_boundary = var.role_permissions_boundary
 
   tags = var.tags
 }
@@ -80,10 +82,15 @@ resource "aws_iam_role_policy" "task" {
         Action   = var.dynamodb_actions
         Resource = local.table_resources
       }],
+      # With a customer key DynamoDB calls KMS with the caller's permissions: above all Decrypt
+      # of the table key (cached per caller for a few minutes). Encrypt, GenerateDataKey and
+      # DescribeKey complete what AWS documents for principals that read and write such a table.
+      # Named rather than `GenerateDataKey*`/`ReEncrypt*`: data key pairs, keys without plaintext
+      # and re-encryption (changing a table's key) are never the application's to use.
       var.table_kms_key_arn == null ? [] : [{
         Sid      = "TableKeyOnly"
         Effect   = "Allow"
-        Action   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*"]
+        Action   = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]
         Resource = [var.table_kms_key_arn]
       }],
     )

@@ -103,6 +103,11 @@ resource "aws_ecs_task_definition" "this" {
 
   container_definitions = jsonencode([local.container])
 
+  # Each deployment registers a new revision; the previous ones stay ACTIVE instead of being
+  # deregistered, so an operator can roll back at once with `aws ecs update-service
+  # --task-definition <family>:<revision>` (see the README). Also kept after a destroy.
+  skip_destroy = true
+
   tags = var.tags
 }
 

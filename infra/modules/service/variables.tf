@@ -280,7 +280,7 @@ variable "table_arn" {
 }
 
 variable "table_kms_key_arn" {
-  description = "ARN of the customer-managed KMS key that encrypts the table, or `null` when the table uses an AWS-managed key. When set, the task role may use this key (Decrypt, Encrypt, GenerateDataKey*) and no other."
+  description = "ARN of the customer-managed KMS key that encrypts the table, or `null` when the table uses an AWS-managed key. When set, the task role may use this key (Decrypt, DescribeKey, Encrypt, GenerateDataKey) and no other."
   type        = string
   default     = null
 }
@@ -305,6 +305,17 @@ variable "wait_for_steady_state" {
   description = "Make `terraform apply` wait until the deployment is steady and then check that the service runs the new task definition, so a deployment that the circuit breaker rolls back (a broken image) fails the apply."
   type        = bool
   default     = true
+}
+
+variable "role_permissions_boundary" {
+  description = "ARN of the managed policy set as permissions boundary of the task and execution roles, or `null` for none. Required when the stack is applied by the deploy role of modules/github_oidc (its output `role_permissions_boundary_arn`)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.role_permissions_boundary == null || can(regex("^arn:[a-z-]+:iam::([0-9]{12}|aws):policy/[A-Za-z0-9+=,.@_/-]+$", var.role_permissions_boundary))
+    error_message = "The permissions boundary must be the ARN of an IAM managed policy: `arn:aws:iam::<account>:policy/<name>`."
+  }
 }
 
 variable "tags" {

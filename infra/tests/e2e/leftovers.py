@@ -1,8 +1,10 @@
 """List what the stack could have left in the emulator after `terraform destroy`.
 
-Usage: python leftovers.py http://127.0.0.1:PORT REGION. Prints each leftover and exits 1 if any.
-Defaults the emulator creates by itself (the default VPC and its subnets, security group,
-route table and internet gateway) are not leftovers.
+Usage: python leftovers.py http://127.0.0.1:PORT REGION [FAMILY]. Prints each leftover and exits
+1 if any. Defaults the emulator creates by itself (the default VPC and its subnets, security group,
+route table and internet gateway) are not leftovers. With FAMILY, the stack keeps the revisions of
+that task definition family on purpose (`skip_destroy`, so a deployment can be rolled back by
+hand): they must still be registered, and are not leftovers.
 """
 
 import sys
@@ -10,7 +12,7 @@ import sys
 import boto3
 
 
-def main(endpoint: str, region: str) -> int:
+def main(endpoint: str, region: str, kept_family: str | None = None) -> int:
     session = boto3.session.Session(
         aws_access_key_id="test", aws_secret_access_key="test", region_name=region
     )
@@ -66,9 +68,15 @@ def main(endpoint: str, region: str) -> int:
                 for s in ecs.describe_services(cluster=arn, services=services)["services"]
                 if s["status"] != "INACTIVE"
             ]
-    found += [
-        f"task definition {t}" for t in ecs.list_task_definitions(status="ACTIVE")["taskDefinitionArns"]
-    ]
+    active = ecs.list_task_definitions(status="ACTIVE")["taskDefinitionArns"]
+    kept = [t for t in active if kept_family and t.split("/")[-1].rsplit(":", 1)[0] == kept_family]
+    found += [f"task definition {t}" for t in active if t not in kept]
+    missing: list[str] = []
+    if kept_family:
+        if kept:
+            print(f"kept on purpose (skip_destroy): {', '.join(kept)}")
+        else:
+            missing.append(f"no task definition of {kept_family} is still registered (skip_destroy)")
 
     found += [f"DynamoDB table {t}" for t in client("dynamodb").list_tables()["TableNames"]]
     found += [f"ECR repository {r['repositoryName']}" for r in client("ecr").describe_repositories()["repositories"]]
@@ -98,8 +106,10 @@ def main(endpoint: str, region: str) -> int:
 
     for item in found:
         print(f"left over: {item}")
-    return 1 if found else 0
+    for item in missing:
+        print(f"missing: {item}")
+    return 1 if found or missing else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1], sys.argv[2]))
+    sys.exit(main(*sys.argv[1:4]))
