@@ -38,6 +38,19 @@ fn bad_or_missing_settings_name_the_setting() {
             "SHUTDOWN_TIMEOUT_SECS",
         ),
         (vec![("STORE_TIMEOUT_MS", "5")], "STORE_TIMEOUT_MS"),
+        (vec![("REQUEST_TIMEOUT_SECS", "0")], "REQUEST_TIMEOUT_SECS"),
+        (
+            vec![("REQUEST_TIMEOUT_SECS", "ten")],
+            "REQUEST_TIMEOUT_SECS",
+        ),
+        (
+            vec![("MAX_CONCURRENT_REQUESTS", "0")],
+            "MAX_CONCURRENT_REQUESTS",
+        ),
+        (
+            vec![("MAX_CONCURRENT_REQUESTS", "1e6")],
+            "MAX_CONCURRENT_REQUESTS",
+        ),
         (vec![("DATA_DIR", "/proc/version/sub")], "DATA_DIR"),
     ] {
         let mut env = env;
