@@ -576,7 +576,28 @@ mod pages {
         assert!(today.contains(r#"aria-current="date""#), "today is marked");
     }
 
-    /// The `<td>` of one day in the month grid.
+    /// Outside the API an error's form depends on `Accept`; caches are told so.
+    #[tokio::test]
+    async fn errors_outside_the_api_vary_with_accept() {
+        let app = spawn_app().await;
+        let program = app.get("/no/such/page").await;
+        let browser = app.get_page("/no/such/page").await;
+        for (response, kind) in [
+            (program, "application/problem+json"),
+            (browser, "text/html"),
+        ] {
+            assert_eq!(response.status(), 404);
+            let headers = response.headers();
+            assert!(headers["content-type"].to_str().unwrap().starts_with(kind));
+            assert_eq!(headers["vary"], "accept", "{kind}");
+        }
+        let api = app.get("/api/v1/bookings/nope").await;
+        assert!(
+            api.headers().get("vary").is_none(),
+            "the API answers one way"
+        );
+    }
+
     #[tokio::test]
     async fn the_same_form_sent_twice_books_once() {
         let app = spawn_app().await;
@@ -716,6 +737,7 @@ mod pages {
         page[start..start + end].to_owned()
     }
 
+    /// The `<td>` of one day in the month grid.
     fn cell_html<'a>(page: &'a str, date: &str) -> &'a str {
         let start = page
             .find(&format!(r#"data-date="{date}""#))

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderName, Uri, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tokio::sync::Semaphore;
@@ -71,17 +71,27 @@ pub async fn method_not_allowed(request: Request) -> Error {
 /// A browser gets errors as a page, wherever they come from: the shedding and deadline above,
 /// the fallbacks, or a request the pages' extractors refuse (a repeated query parameter).
 /// Problem+json stays the answer of the API, and of any client that does not ask for HTML.
+///
+/// Outside the API such an error answer depends on `Accept`, and says so (`Vary: Accept`): a
+/// cache must not give the problem+json a program got to a browser, or the other way round.
 pub async fn html_errors(request: Request, next: Next) -> Response {
-    let browser_page =
-        !request.uri().path().starts_with("/api/") && accepts_html(request.headers());
+    let negotiated = !request.uri().path().starts_with("/api/");
+    let browser_page = negotiated && accepts_html(request.headers());
     let response = next.run(request).await;
-    if !browser_page {
+    let Some(ProblemDetail(detail)) = response.extensions().get::<ProblemDetail>() else {
         return response;
+    };
+    let mut answer = if browser_page {
+        error_page(&response, detail.clone())
+    } else {
+        response
+    };
+    if negotiated {
+        answer
+            .headers_mut()
+            .append(header::VARY, HeaderValue::from_static("accept"));
     }
-    match response.extensions().get::<ProblemDetail>() {
-        Some(ProblemDetail(detail)) => error_page(&response, detail.clone()),
-        None => response,
-    }
+    answer
 }
 
 /// The headers of an error answer that its page keeps, because they are about the resource or
