@@ -40,7 +40,7 @@ async fn excess_requests_are_shed_at_once_and_service_recovers() {
     drop(done_tx);
 
     // Past the limit, requests are refused while the admitted ones wait: none waits for a slot.
-    // (Held requests never end: a request waiting for a slot would wait for the bound.)
+    // The admitted requests end only when released: one queued for a slot would hit the bound.
     let mut shed = Vec::new();
     for _ in 0..36 {
         let answer = tokio::time::timeout(Duration::from_secs(30), done_rx.recv()).await;
