@@ -145,7 +145,13 @@ pub struct Client {
     signing_keys: sigv4::KeyCache,
     deadline: Duration,
     retry_quota: AtomicU32,
+    /// Waits until the next attempt may start: [`sleep_until`], which tests replace to see the
+    /// waits without waiting.
+    pause: Pause,
 }
+
+/// Waits until the given instant.
+type Pause = fn(Instant) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
 
 impl Client {
     /// A client whose every call, retries included, ends within `deadline`.
@@ -220,6 +226,7 @@ impl Client {
             signing_keys: sigv4::KeyCache::default(),
             deadline,
             retry_quota: AtomicU32::new(RETRY_QUOTA),
+            pause: |resume| Box::pin(sleep_until(resume)),
         })
     }
 
@@ -284,7 +291,7 @@ impl Client {
                     if resume >= deadline {
                         return Err(out_of_time());
                     }
-                    sleep_until(resume).await;
+                    (self.pause)(resume).await;
                 }
                 _ => return Err(failure.error),
             }
@@ -780,6 +787,39 @@ mod tests {
             RETRY_QUOTA,
             "never above the quota"
         );
+    }
+
+    /// Between attempts the client waits a jittered backoff that grows with the attempt: a call
+    /// failing every attempt waits before each retry, within that attempt's ceiling.
+    #[tokio::test]
+    async fn failed_attempts_are_retried_after_a_backoff() {
+        static WAITS: std::sync::Mutex<Vec<Duration>> = std::sync::Mutex::new(Vec::new());
+        let (url, mut heads) = serve(response("500 Internal Server Error", "{}")).await;
+        let mut client = client_for(&url);
+        client.pause = |resume| {
+            let wait = resume.saturating_duration_since(Instant::now());
+            WAITS.lock().unwrap().push(wait);
+            Box::pin(std::future::ready(()))
+        };
+
+        let failed = client.call("GetItem", Bytes::from_static(b"{}")).await;
+
+        assert!(matches!(failed, Err(Error::Service(_))), "{failed:?}");
+        let mut attempts = 0;
+        while heads.try_recv().is_ok() {
+            attempts += 1;
+        }
+        assert_eq!(attempts, MAX_ATTEMPTS);
+        let waits = WAITS.lock().unwrap().clone();
+        assert_eq!(
+            waits.len(),
+            MAX_ATTEMPTS as usize - 1,
+            "a wait before each retry"
+        );
+        for (attempt, wait) in (1..).zip(&waits) {
+            let ceiling = INITIAL_BACKOFF * 2u32.pow(attempt - 1);
+            assert!(*wait <= ceiling, "attempt {attempt}: {waits:?}");
+        }
     }
 
     /// Once the quota is spent, a call that fails is not tried again; an answer gives some back.
