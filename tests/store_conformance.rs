@@ -634,3 +634,40 @@ async fn raw_item(
         .unwrap()
         .item
 }
+
+/// An idempotency key is remembered for a day. DynamoDB's TTL deletes an expired record only
+/// eventually, so a record still there past its expiry counts as gone: the key books anew.
+#[tokio::test]
+async fn dynamodb_an_expired_idempotency_key_books_anew() {
+    let table = support::moto::fresh_table().await;
+    let store: Arc<dyn LeaveStore> = Arc::new(DynamoStore::new(
+        support::moto::client_for(support::moto::endpoint(), Duration::from_secs(10)),
+        table.clone(),
+    ));
+    let key = IdempotencyKey::parse("used-yesterday").unwrap();
+    let earlier = booking("Lea", "2026-12-14", "2026-12-15");
+    assert_eq!(
+        store.create(&earlier, Some(&key)).await.unwrap(),
+        Created::New
+    );
+    // A day later, before TTL has removed the record.
+    let past = jiff::Timestamp::now().as_second() - 1;
+    support::moto::sdk_client()
+        .update_item()
+        .table_name(&table)
+        .key("pk", AttributeValue::S(format!("IDEMPOTENCY#{key}")))
+        .key("sk", AttributeValue::S("IDEMPOTENCY".to_owned()))
+        .update_expression("SET expires_at = :past")
+        .expression_attribute_values(":past", AttributeValue::N(past.to_string()))
+        .send()
+        .await
+        .unwrap();
+
+    let later = booking("Lea", "2026-12-21", "2026-12-22");
+    assert_eq!(
+        store.create(&later, Some(&key)).await.unwrap(),
+        Created::New
+    );
+    let stored = ids(&list_all(&*store, query(month("2026-12"), 10)).await);
+    assert_eq!(stored, [earlier.id, later.id]);
+}

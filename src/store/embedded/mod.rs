@@ -288,6 +288,36 @@ mod tests {
         (db, repaired.load(Ordering::SeqCst))
     }
 
+    /// An idempotency key is remembered for a day: past its expiry, the key books anew.
+    #[tokio::test]
+    async fn an_expired_idempotency_key_books_anew() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        let key = IdempotencyKey::parse("used-yesterday").unwrap();
+        let earlier = booking("Lea");
+        assert_eq!(
+            store.create(&earlier, Some(&key)).await.unwrap(),
+            Created::New
+        );
+        // A day later.
+        let db = store.database();
+        let txn = db.begin_write().unwrap();
+        {
+            let mut keys = txn.open_table(IDEMPOTENCY).unwrap();
+            let id = earlier.id.to_string();
+            let past = jiff::Timestamp::now().as_second() - 1;
+            keys.insert(key.as_str(), (id.as_str(), past)).unwrap();
+        }
+        txn.commit().unwrap();
+
+        let later = Booking::parse("Lea", "2026-04-20", "2026-04-21").unwrap();
+        assert_eq!(
+            store.create(&later, Some(&key)).await.unwrap(),
+            Created::New
+        );
+        assert!(store.get(later.id).await.is_ok() && store.get(earlier.id).await.is_ok());
+    }
+
     /// A booking stored before person keys folded case has its person entry under the key of
     /// then ("straße", not "strasse"); deleting it removes that entry too.
     #[tokio::test]
