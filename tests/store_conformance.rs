@@ -557,11 +557,7 @@ async fn concurrent_retries_with_one_key_store_one_booking(store: Arc<dyn LeaveS
 /// booking of the same person, stored under today's key, guarded.
 #[tokio::test]
 async fn dynamodb_deletes_a_booking_stored_under_the_key_of_before() {
-    let table = support::moto::fresh_table().await;
-    let store: Arc<dyn LeaveStore> = Arc::new(DynamoStore::new(
-        support::moto::client_for(support::moto::endpoint(), Duration::from_secs(10)),
-        table.clone(),
-    ));
+    let (store, table) = dynamo_store_and_table().await;
     let earlier = booking("Straße", "2026-12-07", "2026-12-08");
     store.create_new(&earlier).await.unwrap();
     // Its person entry and days item go where the store wrote them before keys folded case.
@@ -617,6 +613,16 @@ async fn dynamodb_deletes_a_booking_stored_under_the_key_of_before() {
     );
 }
 
+/// A DynamoDB store on a new table, and the table's name, for tests that reach the items.
+async fn dynamo_store_and_table() -> (Arc<dyn LeaveStore>, String) {
+    let table = support::moto::fresh_table().await;
+    let store = DynamoStore::new(
+        support::moto::client_for(support::moto::endpoint(), Duration::from_secs(10)),
+        table.clone(),
+    );
+    (Arc::new(store), table)
+}
+
 /// The item at `pk`/`sk`, all its attributes, read consistently.
 async fn raw_item(
     sdk: &aws_sdk_dynamodb::Client,
@@ -639,11 +645,7 @@ async fn raw_item(
 /// eventually, so a record still there past its expiry counts as gone: the key books anew.
 #[tokio::test]
 async fn dynamodb_an_expired_idempotency_key_books_anew() {
-    let table = support::moto::fresh_table().await;
-    let store: Arc<dyn LeaveStore> = Arc::new(DynamoStore::new(
-        support::moto::client_for(support::moto::endpoint(), Duration::from_secs(10)),
-        table.clone(),
-    ));
+    let (store, table) = dynamo_store_and_table().await;
     let key = IdempotencyKey::parse("used-yesterday").unwrap();
     let earlier = booking("Lea", "2026-12-14", "2026-12-15");
     assert_eq!(
