@@ -576,28 +576,6 @@ mod pages {
         assert!(today.contains(r#"aria-current="date""#), "today is marked");
     }
 
-    /// Outside the API an error's form depends on `Accept`; caches are told so.
-    #[tokio::test]
-    async fn errors_outside_the_api_vary_with_accept() {
-        let app = spawn_app().await;
-        let program = app.get("/no/such/page").await;
-        let browser = app.get_page("/no/such/page").await;
-        for (response, kind) in [
-            (program, "application/problem+json"),
-            (browser, "text/html"),
-        ] {
-            assert_eq!(response.status(), 404);
-            let headers = response.headers();
-            assert!(headers["content-type"].to_str().unwrap().starts_with(kind));
-            assert_eq!(headers["vary"], "accept", "{kind}");
-        }
-        let api = app.get("/api/v1/bookings/nope").await;
-        assert!(
-            api.headers().get("vary").is_none(),
-            "the API answers one way"
-        );
-    }
-
     #[tokio::test]
     async fn the_same_form_sent_twice_books_once() {
         let app = spawn_app().await;
@@ -650,6 +628,7 @@ mod pages {
         assert_eq!(april().await, 2);
     }
 
+    /// Outside the API an error's form depends on `Accept`, and caches are told so (`Vary`).
     #[tokio::test]
     async fn browsers_get_errors_as_pages_and_the_api_stays_json() {
         let app = spawn_app().await;
@@ -675,6 +654,7 @@ mod pages {
             let response = browse(path).await;
             assert_eq!(response.status(), status, "{path}");
             assert!(kind(&response).starts_with("text/html"), "{path}");
+            assert_eq!(response.headers()["vary"], "accept", "{path}");
             let page = response.text().await.unwrap();
             assert!(page.contains(message), "{path}: {page}");
         }
@@ -682,9 +662,14 @@ mod pages {
         let api = browse("/api/v1/nope").await;
         assert_eq!(api.status(), 404);
         assert_eq!(kind(&api), "application/problem+json");
+        assert!(
+            api.headers().get("vary").is_none(),
+            "the API answers one way"
+        );
         let program = app.get("/no/such/page").await;
         assert_eq!(program.status(), 404);
         assert_eq!(kind(&program), "application/problem+json");
+        assert_eq!(program.headers()["vary"], "accept");
     }
 
     /// A browser's error page for a method the resource does not have still says which it
