@@ -91,9 +91,7 @@ impl PersonName {
             .normalize(&folded)
             .into_owned()
     }
-}
 
-impl PersonName {
     /// The key of [`PersonName::key`] before it folded case: the name lowercased. Bookings
     /// stored before then are kept under it, which differs from the key only for names with
     /// letters that lowercase and case folding treat apart, such as ß or a final ς.
