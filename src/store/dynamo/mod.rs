@@ -208,11 +208,11 @@ impl DynamoStore {
         items
     }
 
-    /// The key `booking`'s person entries are stored under: its name's key, or for a booking
+    /// The key `booking`'s person entries are stored under: its name's key, or, for a booking
     /// stored before keys folded case, the key of then
-    /// ([`crate::domain::PersonName::legacy_key`]), found by
-    /// its person entry. Deleting under the other key would take the booking's days from the
-    /// days item of another booking of the same person, which then no longer guards them.
+    /// ([`crate::domain::PersonName::legacy_key`]), found by its person entry. Deleting under
+    /// the other key would take the booking's days from the days item of another booking of
+    /// the same person, which then no longer guards them.
     async fn stored_person_key(&self, booking: &Booking) -> Result<String> {
         let (person_key, legacy_key) = (booking.user_name.key(), booking.user_name.legacy_key());
         if legacy_key == person_key {
