@@ -88,6 +88,84 @@ async fn malformed_create_bodies_are_refused() {
     assert_nothing_stored(&app).await;
 }
 
+/// Sends `request` (a head and perhaps part of a body) on a connection of its own and returns
+/// the answer's status and body, without sending anything more.
+async fn send_partial(address: std::net::SocketAddr, request: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let mut buffer = [0; 4096];
+    let read_all = async {
+        loop {
+            let text = String::from_utf8_lossy(&answer).into_owned();
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let length = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_lowercase()
+                            .strip_prefix("content-length: ")
+                            .map(str::to_owned)
+                    })
+                    .and_then(|l| l.trim().parse::<usize>().ok())
+                    .unwrap_or(0);
+                if body.len() >= length {
+                    let status = head[9..12].parse().unwrap();
+                    return (status, body.to_owned());
+                }
+            }
+            let n = stream.read(&mut buffer).await.unwrap();
+            assert!(n > 0, "closed without a whole answer: {text}");
+            answer.extend_from_slice(&buffer[..n]);
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), read_all)
+        .await
+        .expect("an answer")
+}
+
+/// A body that is announced but never comes is the client's fault (408, once the deadline
+/// passes), and it does not hold one of the concurrency slots meanwhile: with one slot and two
+/// such requests waiting, the service still answers. A body announced larger than the limit
+/// is refused at once, without waiting for it.
+#[tokio::test]
+async fn bodies_announced_but_not_sent_hold_no_slot() {
+    let mut settings = Settings::defaults();
+    settings.max_concurrent_requests = 1;
+    settings.request_timeout_secs = 2;
+    let app = spawn_app_with(support::embedded_store(), settings).await;
+    let head = |length: usize| {
+        format!(
+            "POST /api/v1/bookings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+             Content-Length: {length}\r\n\r\n{{\"user_name\""
+        )
+    };
+    let stalled = [head(200), head(200)]
+        .map(|request| tokio::spawn(async move { send_partial(app.address, &request).await }));
+    let (status, detail) = send_partial(app.address, &head(99_999_999)).await;
+    assert_eq!(status, 413, "{detail}");
+    assert!(detail.contains("larger than the limit"), "{detail}");
+    let chunked = "POST /api/v1/bookings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+                   Transfer-Encoding: chunked\r\n\r\n";
+    let oversized = format!("{chunked}4e20\r\n{}\r\n0\r\n\r\n", " ".repeat(20_000));
+    let (status, detail) = send_partial(app.address, &oversized).await;
+    assert_eq!(status, 413, "sent, not declared, too large: {detail}");
+    let garbled = format!("{chunked}zz\r\n{{}}\r\n0\r\n\r\n");
+    let (status, detail) = send_partial(app.address, &garbled).await;
+    assert_eq!(status, 400, "{detail}");
+    assert!(detail.contains("could not be read"), "{detail}");
+    assert_eq!(
+        app.get("/api/v1/bookings?month=2026-03").await.status(),
+        200
+    );
+    for stalled in stalled {
+        let (status, detail) = stalled.await.unwrap();
+        assert_eq!(status, 408, "{detail}");
+        assert!(detail.contains("did not arrive within 2 s"), "{detail}");
+    }
+    assert_nothing_stored(&app).await;
+}
+
 #[tokio::test]
 async fn invalid_create_fields_name_what_is_wrong() {
     let app = spawn_app().await;

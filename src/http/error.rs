@@ -27,6 +27,9 @@ pub enum Error {
     MethodNotAllowed(String),
     #[error("{0}")]
     Conflict(String),
+    /// The client did not send the body it announced in time.
+    #[error("{0}")]
+    RequestTimeout(String),
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
@@ -47,11 +50,20 @@ impl Error {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
+    }
+
+    /// A body over [`super::BODY_LIMIT_BYTES`], declared or sent.
+    pub fn body_too_large() -> Self {
+        Self::PayloadTooLarge(format!(
+            "the body is larger than the limit of {} bytes",
+            super::BODY_LIMIT_BYTES
+        ))
     }
 
     /// The message shown to the client.
@@ -178,10 +190,7 @@ impl From<PathRejection> for Error {
 /// Rejections of a body: too large, wrong media type, or malformed.
 fn body_error(status: StatusCode, detail: String) -> Error {
     match status {
-        StatusCode::PAYLOAD_TOO_LARGE => Error::PayloadTooLarge(format!(
-            "the body is larger than the limit of {} bytes",
-            super::BODY_LIMIT_BYTES
-        )),
+        StatusCode::PAYLOAD_TOO_LARGE => Error::body_too_large(),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => Error::UnsupportedMediaType(detail),
         _ => Error::BadRequest(detail),
     }

@@ -1,15 +1,18 @@
-//! Cross-cutting request handling: load shedding, the request deadline, the fallbacks for
-//! unknown routes and methods, and error pages for browsers.
+//! Cross-cutting request handling: reading the body, load shedding, the request deadline, the
+//! fallbacks for unknown routes and methods, and error pages for browsers.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::body::{Body, HttpBody};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use tokio::sync::Semaphore;
 
+use super::BODY_LIMIT_BYTES;
 use super::error::{Error, ProblemDetail};
 use super::pages::PageError;
 use crate::config::Settings;
@@ -51,6 +54,43 @@ pub async fn limit(State(limits): State<Limits>, request: Request, next: Next) -
         Ok(response) => response,
         Err(_) => Error::Unavailable("the request took too long; retry shortly".to_owned())
             .into_response(),
+    }
+}
+
+/// The whole body is read before the request takes a concurrency slot or starts its deadline:
+/// a client that declares a body it never sends, or sends it a byte at a time, would otherwise
+/// hold a slot until the deadline and get a 503 as if the server had failed. Such a body gets
+/// 408 when `deadline` passes, and one declared or sent larger than [`BODY_LIMIT_BYTES`] gets
+/// 413 at once, before a byte of it is read. Bodies here are at most 16 KiB, so holding one in
+/// memory costs nothing a handler would not spend anyway.
+pub async fn read_body(State(deadline): State<Duration>, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    if body.is_end_stream() {
+        return next.run(Request::from_parts(parts, body)).await;
+    }
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > BODY_LIMIT_BYTES as u64) {
+        return Error::body_too_large().into_response();
+    }
+    let read = tokio::time::timeout(deadline, Limited::new(body, BODY_LIMIT_BYTES).collect());
+    match read.await {
+        Ok(Ok(collected)) => {
+            let body = Body::from(collected.to_bytes());
+            next.run(Request::from_parts(parts, body)).await
+        }
+        Ok(Err(e)) if e.is::<LengthLimitError>() => Error::body_too_large().into_response(),
+        Ok(Err(e)) => {
+            Error::BadRequest(format!("the request body could not be read: {e}")).into_response()
+        }
+        Err(_) => Error::RequestTimeout(format!(
+            "the request body did not arrive within {} s",
+            deadline.as_secs()
+        ))
+        .into_response(),
     }
 }
 

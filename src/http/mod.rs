@@ -157,6 +157,10 @@ pub fn router(state: AppState, settings: &Settings) -> Router {
                 .layer(security_headers)
                 .layer(axum::middleware::from_fn(middleware::html_errors))
                 .layer(axum::middleware::from_fn_with_state(
+                    settings.request_timeout(),
+                    middleware::read_body,
+                ))
+                .layer(axum::middleware::from_fn_with_state(
                     middleware::Limits::new(settings),
                     middleware::limit,
                 )),
