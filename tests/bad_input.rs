@@ -68,6 +68,13 @@ async fn malformed_create_bodies_are_refused() {
     .await;
     assert_problem(post_raw(&app, json_type, "").await, 400, "EOF").await;
     assert_problem(post_raw(&app, json_type, "\u{0}\u{1}").await, 400, "").await;
+    let twice = r#"{"user_name": "Ann", "user_name": "Bob", "from_date": "2026-03-01", "to_date": "2026-03-02"}"#;
+    assert_problem(
+        post_raw(&app, json_type, twice).await,
+        422,
+        "duplicate field `user_name`",
+    )
+    .await;
     assert_problem(
         post_raw(&app, json_type, r#"["Ann","2026-03-01","2026-03-02"]"#).await,
         422,
@@ -263,6 +270,16 @@ async fn bad_idempotency_keys_are_refused() {
         .await
         .unwrap();
     assert_problem(response, 400, "Idempotency-Key must be").await;
+    let response = app
+        .client
+        .post(app.url("/api/v1/bookings"))
+        .header("idempotency-key", "first")
+        .header("idempotency-key", "second")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, 400, "send one Idempotency-Key header").await;
     assert_nothing_stored(&app).await;
 }
 
@@ -287,6 +304,7 @@ async fn bad_list_parameters_are_refused() {
         ("month=2026-03&limit=-1", "limit"),
         ("month=2026-03&cursor=bm90IGEgY3Vyc29y", "cursor"),
         ("month=2026-03&cursor=%FF%FE", "cursor"),
+        ("month=%E0%A4", "query parameter 'month' is not valid UTF-8"),
         ("month=2026-03&person=", "person"),
         ("month=2026-03&person=%07", "person"),
         ("month=2026-03&sort=desc", "unknown field `sort`"),
@@ -419,6 +437,26 @@ async fn bad_page_input_gets_a_page_with_the_message() {
                 .unwrap()
                 .contains("The form is damaged"),
             "{bad_key}"
+        );
+    }
+    // Bytes that are not UTF-8 would otherwise become U+FFFD: a name nobody typed.
+    for body in [
+        &b"user_name=F%FFay&from_date=2026-03-01&to_date=2026-03-01"[..],
+        &b"user_name=F\xFFay&from_date=2026-03-01&to_date=2026-03-01"[..],
+    ] {
+        let response = app
+            .client
+            .post(app.url("/"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400);
+        let page = response.text().await.unwrap();
+        assert!(
+            page.contains("form field &#39;user_name&#39; is not valid UTF-8"),
+            "{page}"
         );
     }
     assert_nothing_stored(&app).await;

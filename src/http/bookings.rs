@@ -183,6 +183,12 @@ pub async fn bookings_create(
     headers: HeaderMap,
     Json(input): Json<CreateBooking>,
 ) -> Result<impl IntoResponse, Error> {
+    // Two keys would leave it open which one a retry must repeat.
+    if headers.get_all(IDEMPOTENCY_KEY).iter().nth(1).is_some() {
+        return Err(Error::BadRequest(
+            "send one Idempotency-Key header, not several".to_owned(),
+        ));
+    }
     let idempotency_key = headers
         .get(IDEMPOTENCY_KEY)
         .map(|value| {

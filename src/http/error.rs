@@ -1,7 +1,7 @@
 //! The HTTP error type: every failure becomes one status and an `application/problem+json`
 //! body (RFC 9457), mapped here and nowhere else. Internal details are logged, never sent.
 
-use axum::extract::rejection::{FormRejection, JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{FormRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -156,19 +156,6 @@ impl From<InvalidId> for Error {
     }
 }
 
-impl From<JsonRejection> for Error {
-    fn from(rejection: JsonRejection) -> Self {
-        let detail = rejection.body_text();
-        match rejection {
-            JsonRejection::JsonDataError(_) => Self::Invalid(detail),
-            JsonRejection::MissingJsonContentType(_) => Self::UnsupportedMediaType(
-                "the body must be JSON, sent with Content-Type: application/json".to_owned(),
-            ),
-            _ => body_error(rejection.status(), detail),
-        }
-    }
-}
-
 impl From<FormRejection> for Error {
     fn from(rejection: FormRejection) -> Self {
         body_error(rejection.status(), rejection.body_text())
@@ -188,7 +175,7 @@ impl From<PathRejection> for Error {
 }
 
 /// Rejections of a body: too large, wrong media type, or malformed.
-fn body_error(status: StatusCode, detail: String) -> Error {
+pub fn body_error(status: StatusCode, detail: String) -> Error {
     match status {
         StatusCode::PAYLOAD_TOO_LARGE => Error::body_too_large(),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => Error::UnsupportedMediaType(detail),

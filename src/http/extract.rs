@@ -1,13 +1,20 @@
 //! Extractors whose rejections are [`Error`]s, so malformed input gets problem+json too.
+//!
+//! They are stricter than axum's own in two ways. A JSON object with a key twice is refused:
+//! axum's keeps the last one, so the value checked would not be the one a reader of the
+//! request sees first. And percent-encoded text that does not decode to UTF-8 is refused:
+//! axum's replaces it with U+FFFD, so a form would book a name nobody typed.
 
+use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header;
+use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
+use serde_json::error::Category;
 
-use super::error::Error;
+use super::error::{Error, body_error};
 
-/// A JSON object body. Every body this API takes is an object; reading the object first
-/// refuses arrays, which serde would otherwise accept for a struct's fields in order.
+/// A JSON object body.
 #[derive(Debug)]
 pub struct Json<T>(pub T);
 
@@ -15,13 +22,51 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     type Rejection = Error;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Error> {
-        let axum::Json(object) =
-            axum::Json::<Map<String, Value>>::from_request(request, state).await?;
-        // The path names the field at fault: "user_name: invalid type: integer `5`, expected a string".
-        serde_path_to_error::deserialize(Value::Object(object))
-            .map(Json)
-            .map_err(|e| Error::Invalid(e.to_string()))
+        if !is_json(&request) {
+            return Err(Error::UnsupportedMediaType(
+                "the body must be JSON, sent with Content-Type: application/json".to_owned(),
+            ));
+        }
+        let body = Bytes::from_request(request, state)
+            .await
+            .map_err(|r| body_error(r.status(), r.body_text()))?;
+        parse_object(&body).map(Json)
     }
+}
+
+/// `application/json`, or a type of the `+json` family, parameters allowed.
+fn is_json(request: &Request) -> bool {
+    let Some(value) = request.headers().get(header::CONTENT_TYPE) else {
+        return false;
+    };
+    let essence = value.to_str().unwrap_or_default();
+    let essence = essence.split(';').next().unwrap_or_default().trim();
+    let essence = essence.to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Every body this API takes is an object: an array is refused, which serde would otherwise
+/// accept for a struct's fields in order. Syntax is 400; a well-formed document with the wrong
+/// fields or types (a key twice among them) is 422, its message led by the field at fault:
+/// "user_name: invalid type: integer `5`, expected a string at line 1 column 15".
+fn parse_object<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
+    let syntax =
+        |e: serde_json::Error| Error::BadRequest(format!("the body is not valid JSON: {e}"));
+    if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(Error::Invalid(
+            "the body must be a JSON object, not an array".to_owned(),
+        ));
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        match e.inner().classify() {
+            Category::Data => Error::Invalid(e.to_string()),
+            _ => syntax(e.into_inner()),
+        }
+    })?;
+    deserializer.end().map_err(syntax)?;
+    Ok(value)
 }
 
 impl<T: serde::Serialize> axum::response::IntoResponse for Json<T> {
@@ -31,11 +76,115 @@ impl<T: serde::Serialize> axum::response::IntoResponse for Json<T> {
 }
 
 /// Query parameters.
-#[derive(Debug, FromRequestParts)]
-#[from_request(via(axum::extract::Query), rejection(Error))]
+#[derive(Debug)]
 pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
+        let encoded = parts.uri.query().unwrap_or_default();
+        if let Some(name) = not_utf8(encoded.as_bytes()) {
+            return Err(not_utf8_error("query parameter", &name));
+        }
+        let axum::extract::Query(value) =
+            axum::extract::Query::from_request_parts(parts, state).await?;
+        Ok(Query(value))
+    }
+}
+
+/// A form body (`application/x-www-form-urlencoded`).
+#[derive(Debug)]
+pub struct Form<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Form<T> {
+    type Rejection = Error;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Error> {
+        let (parts, body) = request.into_parts();
+        let body = Bytes::from_request(Request::new(body), state)
+            .await
+            .map_err(|r| body_error(r.status(), r.body_text()))?;
+        if let Some(name) = not_utf8(&body) {
+            return Err(not_utf8_error("form field", &name));
+        }
+        let request = Request::from_parts(parts, Body::from(body));
+        let axum::Form(value) = axum::Form::from_request(request, state).await?;
+        Ok(Form(value))
+    }
+}
+
+/// The name of the first pair of `encoded` (`a=1&b=%C3%A9`) whose name or value is not UTF-8
+/// once percent-decoded, if any.
+fn not_utf8(encoded: &[u8]) -> Option<String> {
+    let decoded = |part: &[u8]| percent_encoding::percent_decode(part).collect::<Vec<u8>>();
+    let pair = encoded
+        .split(|b| *b == b'&')
+        .find(|pair| std::str::from_utf8(&decoded(pair)).is_err())?;
+    let name = pair.split(|b| *b == b'=').next().unwrap_or_default();
+    Some(
+        String::from_utf8_lossy(&decoded(name))
+            .chars()
+            .take(40)
+            .collect(),
+    )
+}
+
+fn not_utf8_error(what: &str, name: &str) -> Error {
+    Error::BadRequest(format!(
+        "the {what} '{name}' is not valid UTF-8 once percent-decoded; send text as UTF-8"
+    ))
+}
 
 /// Path parameters.
 #[derive(Debug, FromRequestParts)]
 #[from_request(via(axum::extract::Path), rejection(Error))]
 pub struct Path<T>(pub T);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Shape {
+        name: String,
+        count: u8,
+    }
+
+    fn status(body: &str) -> u16 {
+        parse_object::<Shape>(body.as_bytes())
+            .map(|_| 200)
+            .unwrap_or_else(|e| e.status().as_u16())
+    }
+
+    #[test]
+    fn objects_parse_and_everything_else_is_refused() {
+        assert_eq!(status(r#" {"name": "a", "count": 1} "#), 200);
+        assert_eq!(status(r#"{"name": "a", "count": 1, "name": "b"}"#), 422);
+        assert_eq!(status(r#" ["a", 1]"#), 422);
+        assert_eq!(status(r#"{"name": "a", "count": "1"}"#), 422);
+        assert_eq!(status(r#"{"name": "a", "count": 1} {}"#), 400);
+        assert_eq!(status(r#"{"name": "a", "#), 400);
+        assert_eq!(status(""), 400);
+    }
+
+    #[test]
+    fn a_key_twice_is_named() {
+        let e = parse_object::<Shape>(br#"{"name": "a", "name": "b", "count": 1}"#).unwrap_err();
+        assert!(e.to_string().contains("duplicate field `name`"), "{e}");
+    }
+
+    #[test]
+    fn percent_encoded_text_must_be_utf8() {
+        assert_eq!(not_utf8(b"user_name=Zo%C3%AB+K&from_date=2026-03-01"), None);
+        assert_eq!(not_utf8(b""), None);
+        assert_eq!(not_utf8(b"a=%"), None, "a lone % is left as it is");
+        let name = |encoded: &[u8]| not_utf8(encoded).unwrap();
+        assert_eq!(name(b"user_name=F%FFay"), "user_name");
+        assert_eq!(name(b"a=1&user_name=%E0%A4"), "user_name");
+        assert_eq!(name(b"user_name=F\xFFay"), "user_name");
+        assert_eq!(name(b"%FF=1"), "\u{FFFD}");
+    }
+}

@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use super::assets::{self, AssetUrls};
 use super::error::Error;
-use super::extract::{Path, Query};
+use super::extract::{Form, Path, Query};
 use super::{AppState, Outcome, record_booking};
 use super::{csrf, name_cookie};
 use crate::domain::{
@@ -96,14 +96,11 @@ pub async fn calendar_get(
 pub async fn calendar_post(
     State(state): State<AppState>,
     headers: HeaderMap,
-    form: Result<axum::Form<BookingForm>, axum::extract::rejection::FormRejection>,
+    form: Result<Form<BookingForm>, Error>,
 ) -> Result<Response, PageError> {
     let form = match form {
-        Ok(axum::Form(form)) => form,
-        Err(rejection) => {
-            let err = Error::from(rejection);
-            return Err(PageError::new(err.status(), err.detail()));
-        }
+        Ok(Form(form)) => form,
+        Err(err) => return Err(PageError::new(err.status(), err.detail())),
     };
     let key = match form.idempotency_key.as_str() {
         "" => None,
