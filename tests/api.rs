@@ -203,6 +203,14 @@ mod pages {
             let cell = cell_html(&march, date);
             assert_eq!(cell.contains("Grace Hopper"), away, "{date}: {cell}");
         }
+        // February's grid ends on Sunday 1 March, a day of the next month: the page lists
+        // February's bookings only, so it would show some of the people away that day (Grace,
+        // not Ada). Days of other months show no one.
+        app.book("Ada", "2026-03-01", "2026-03-01").await;
+        let february = app.get("/?month=2026-02").await.text().await.unwrap();
+        assert!(cell_html(&february, "2026-02-28").contains("Grace Hopper"));
+        let next_month = cell_html(&february, "2026-03-01");
+        assert!(!next_month.contains("class=\"away\""), "{next_month}");
     }
 
     #[tokio::test]
@@ -557,7 +565,7 @@ mod pages {
             assert!(csp.contains("form-action 'self'") && csp.contains("frame-ancestors 'none'"));
             assert_eq!(headers["x-content-type-options"], "nosniff", "{url}");
             assert_eq!(headers["x-frame-options"], "DENY", "{url}");
-            assert_eq!(headers["referrer-policy"], "no-referrer", "{url}");
+            assert_eq!(headers["referrer-policy"], "same-origin", "{url}");
         }
     }
 
@@ -626,6 +634,27 @@ mod pages {
         assert_eq!(april().await, 1);
         assert_eq!(send("2026-04-20", "2026-04-20", &fresh).await.status(), 303);
         assert_eq!(april().await, 2);
+
+        // Sent again after the booking it made was deleted: the page says so.
+        let booked: Value = app
+            .get("/api/v1/bookings?from=2026-04-20&to=2026-04-20")
+            .await
+            .json()
+            .await
+            .unwrap();
+        let id = booked["items"][0]["id"].as_str().unwrap();
+        assert_eq!(
+            app.delete(&format!("/api/v1/bookings/{id}")).await.status(),
+            204
+        );
+        let response = send("2026-04-20", "2026-04-20", &fresh).await;
+        assert_eq!(response.status(), 422);
+        let page = response.text().await.unwrap();
+        assert!(
+            page.contains("the booking it made has since been deleted"),
+            "{page}"
+        );
+        assert_eq!(april().await, 1);
     }
 
     /// Outside the API an error's form depends on `Accept`, and caches are told so (`Vary`).

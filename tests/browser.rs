@@ -198,6 +198,8 @@ async fn month_view_layout_at_desktop_and_phone_width() {
         .await;
     app.book("Ada Lovelace", &day(20).to_string(), &day(21).to_string())
         .await;
+    app.book(UNBROKEN, &day(15).to_string(), &day(16).to_string())
+        .await;
     // A long name without spaces must not widen the page on a phone.
     app.book(
         "Maximiliana-Wilhelmina-Konstantinopoulou-Papadimitriou",
@@ -273,6 +275,7 @@ async fn month_view_layout_at_desktop_and_phone_width() {
             .await;
         assert_no_horizontal_scroll(&browser, name).await;
         browser.goto(&app.url("/?month=2026-03")).await;
+        assert_tab_order_is_reading_order(&browser, "nav.months a", name).await;
         browser
             .type_text("#user_name", "Someone With A Rather Long Name Indeed")
             .await;
@@ -283,6 +286,16 @@ async fn month_view_layout_at_desktop_and_phone_width() {
         browser
             .full_page_screenshot(&screenshot_dir().join(format!("refused-{name}.png")))
             .await;
+        assert_no_horizontal_scroll(&browser, name).await;
+
+        // A refusal that quotes a long name with nowhere to break fits as well.
+        browser.goto(&app.url("/")).await;
+        browser.type_text("#user_name", UNBROKEN).await;
+        browser.type_date("#from_date", &day(16).to_string()).await;
+        browser.type_date("#to_date", &day(16).to_string()).await;
+        browser.click("form.booking-form button[type=submit]").await;
+        wait_for_text(&browser, "p.error").await;
+        assert!(browser.text("p.error").await.contains(UNBROKEN));
         assert_no_horizontal_scroll(&browser, name).await;
         browser.close().await;
     }
@@ -522,6 +535,37 @@ async fn style(browser: &Browser, css: &str, property: &str) -> String {
         .as_str()
         .unwrap_or_else(|| panic!("no element {css}"))
         .to_owned()
+}
+
+/// A name with no place to break a line, as long as names go.
+const UNBROKEN: &str = "WWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWW";
+
+/// The elements matching `css` are laid out in the order the keyboard reaches them (the
+/// document's): each on a lower line than the one before, or on the same line further right.
+async fn assert_tab_order_is_reading_order(browser: &Browser, css: &str, name: &str) {
+    let boxes = browser
+        .script(
+            "return [...document.querySelectorAll(arguments[0])].map(e => {
+                 const r = e.getBoundingClientRect();
+                 return [e.textContent.trim(), r.top, r.left];
+             });",
+            vec![json!(css)],
+        )
+        .await;
+    let boxes = boxes.as_array().unwrap();
+    assert!(boxes.len() >= 2, "{css}: {boxes:?}");
+    for pair in boxes.windows(2) {
+        let position = |b: &Value| (b[1].as_f64().unwrap(), b[2].as_f64().unwrap());
+        let ((top_a, left_a), (top_b, left_b)) = (position(&pair[0]), position(&pair[1]));
+        let next_line = top_b > top_a + 10.0;
+        let same_line_right = (top_b - top_a).abs() <= 10.0 && left_b > left_a;
+        assert!(
+            next_line || same_line_right,
+            "{name}: {} comes after {} for the keyboard but not on screen: {boxes:?}",
+            pair[1][0],
+            pair[0][0]
+        );
+    }
 }
 
 async fn assert_no_horizontal_scroll(browser: &Browser, name: &str) {

@@ -29,6 +29,8 @@ pub enum InvalidDate {
     OutOfRange { field: &'static str, value: String },
     #[error("month must be written YYYY-MM with a month from 01 to 12, got '{0}'")]
     Month(String),
+    #[error("month must be between {MIN_YEAR}-01 and {MAX_YEAR}-12, got '{0}'")]
+    MonthOutOfRange(String),
 }
 
 /// Parses a strict `YYYY-MM-DD` date; `field` names the input in error messages.
@@ -129,7 +131,10 @@ impl FromStr for Month {
         if value.len() != 7 {
             return Err(invalid());
         }
-        let date = parse_date("month", &format!("{value}-01")).map_err(|_| invalid())?;
+        let date = parse_date("month", &format!("{value}-01")).map_err(|e| match e {
+            InvalidDate::OutOfRange { .. } => InvalidDate::MonthOutOfRange(value.to_owned()),
+            _ => invalid(),
+        })?;
         Ok(Self::containing(date))
     }
 }
@@ -156,8 +161,14 @@ pub enum InvalidRange {
         first: Date,
         last: Date,
     },
-    #[error("the range covers {days} days; at most {max} are allowed")]
-    TooLong { days: i32, max: i32 },
+    #[error(
+        "{last_field} makes the range {days} days long, both ends included; at most {max} are allowed"
+    )]
+    TooLong {
+        last_field: &'static str,
+        days: i32,
+        max: i32,
+    },
 }
 
 /// An inclusive range of days, `first <= last`.
@@ -195,7 +206,11 @@ impl DateRange {
         let range = Self { first, last };
         let days = range.len_days();
         if days > max {
-            return Err(InvalidRange::TooLong { days, max });
+            return Err(InvalidRange::TooLong {
+                last_field,
+                days,
+                max,
+            });
         }
         Ok(range)
     }
@@ -303,6 +318,12 @@ mod tests {
             "abcd-ef",
         ] {
             assert!(bad.parse::<Month>().is_err(), "{bad}");
+        }
+        for far in ["3000-01", "1899-12", "0000-01"] {
+            assert_eq!(
+                far.parse::<Month>(),
+                Err(InvalidDate::MonthOutOfRange(far.to_owned()))
+            );
         }
         assert!("2999-12".parse::<Month>().unwrap().next().is_none());
         assert!("1900-01".parse::<Month>().unwrap().previous().is_none());

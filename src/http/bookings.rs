@@ -41,7 +41,8 @@ pub struct CreateBooking {
     /// First day of leave.
     #[schema(example = "2026-03-02", format = Date, pattern = r"^\d{4}-\d{2}-\d{2}$")]
     pub from_date: String,
-    /// Last day of leave, at most 90 days after the first (inclusive).
+    /// Last day of leave (included): a booking covers at most 90 days, so at most 89 days
+    /// after the first.
     #[schema(example = "2026-03-06", format = Date, pattern = r"^\d{4}-\d{2}-\d{2}$")]
     pub to_date: String,
 }

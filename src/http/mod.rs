@@ -118,7 +118,11 @@ pub fn router(state: AppState, settings: &Settings) -> Router {
             ),
         ))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        // `same-origin`, not `no-referrer`: under `no-referrer` a browser sends `Origin: null`
+        // with the page's own form posts, which the cross-site check must refuse when it has no
+        // `Sec-Fetch-Site` to go by (browsers from before fetch metadata). Other sites still get
+        // no referrer at all.
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")));
 
     let trace = TraceLayer::new_for_http()

@@ -22,7 +22,7 @@ use crate::domain::{
     Booking, BookingId, DateRange, IdempotencyKey, InvalidBooking, InvalidDate, InvalidName,
     InvalidRange, MAX_KEY_CHARS, Month, parse_date, today,
 };
-use crate::store::{self, Created, ListQuery};
+use crate::store::{self, Created, KeyUse, ListQuery};
 
 /// Bookings one month page shows at most; a month with more says so.
 const MONTH_PAGE_LIMIT: usize = 1000;
@@ -129,11 +129,19 @@ pub async fn calendar_post(
                 )
                     .into_response());
             }
-            Err(store::Error::KeyReused(_)) => Refusal {
+            Err(store::Error::KeyReused(used)) => Refusal {
                 status: StatusCode::UNPROCESSABLE_ENTITY,
-                message: "This form was already sent for another booking. Check the \
-                          calendar, then send the form again."
-                    .to_owned(),
+                message: match used {
+                    KeyUse::OtherRequest(_) => {
+                        "This form was already sent for another booking. Check the calendar, \
+                         then send the form again."
+                    }
+                    KeyUse::Deleted => {
+                        "This form was already sent, and the booking it made has since been \
+                         deleted. Send the form again to book it anew."
+                    }
+                }
+                .to_owned(),
                 field: "",
             },
             Err(store::Error::Conflict { first_day }) => Refusal {
@@ -219,9 +227,9 @@ impl Refusal {
                 sentence(&other.to_string().replacen(field, label(field), 1)),
                 *field,
             ),
-            InvalidBooking::Date(other @ InvalidDate::Month(_)) => {
-                (sentence(&other.to_string()), "from_date")
-            }
+            InvalidBooking::Date(
+                other @ (InvalidDate::Month(_) | InvalidDate::MonthOutOfRange(_)),
+            ) => (sentence(&other.to_string()), "from_date"),
             InvalidBooking::Range(InvalidRange::Reversed { first, last, .. }) => (
                 format!(
                     "The last day ({}) is before the first day ({}).",
@@ -230,7 +238,7 @@ impl Refusal {
                 ),
                 "to_date",
             ),
-            InvalidBooking::Range(InvalidRange::TooLong { days, max }) => (
+            InvalidBooking::Range(InvalidRange::TooLong { days, max, .. }) => (
                 format!("A booking covers at most {max} days; this one covers {days}."),
                 "to_date",
             ),
@@ -421,25 +429,36 @@ impl CalendarView {
         };
         let toned: Vec<(&Booking, usize)> = bookings.iter().map(|b| (b, tone_of(b))).collect();
         let today = today();
+        // Days of the months before and after show no one: the page lists this month's
+        // bookings only, so they would show some of the people away and not others.
+        let away_on = |date: Date| -> Vec<PersonChip> {
+            toned
+                .iter()
+                .filter(|(b, _)| b.days.contains(date))
+                .map(|(b, tone)| PersonChip {
+                    name: b.user_name.to_string(),
+                    tone: *tone,
+                })
+                .collect()
+        };
         let weeks = grid_weeks(month)
             .into_iter()
             .map(|week| {
                 week.into_iter()
-                    .map(|date| DayCell {
-                        day: date.day(),
-                        date: date.to_string(),
-                        label: human_date(date),
-                        in_month: Month::containing(date) == month,
-                        is_today: date == today,
-                        is_weekend: matches!(date.weekday(), Weekday::Saturday | Weekday::Sunday),
-                        people: toned
-                            .iter()
-                            .filter(|(b, _)| b.days.contains(date))
-                            .map(|(b, tone)| PersonChip {
-                                name: b.user_name.to_string(),
-                                tone: *tone,
-                            })
-                            .collect(),
+                    .map(|date| {
+                        let in_month = Month::containing(date) == month;
+                        DayCell {
+                            day: date.day(),
+                            date: date.to_string(),
+                            label: human_date(date),
+                            in_month,
+                            is_today: date == today,
+                            is_weekend: matches!(
+                                date.weekday(),
+                                Weekday::Saturday | Weekday::Sunday
+                            ),
+                            people: if in_month { away_on(date) } else { Vec::new() },
+                        }
                     })
                     .collect()
             })

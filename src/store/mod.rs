@@ -39,7 +39,7 @@ pub enum Error {
     NotFound,
     /// The idempotency key was used before for another booking, or for one since deleted.
     #[error("idempotency key reused: {0}")]
-    KeyReused(String),
+    KeyReused(KeyUse),
     /// The store cannot be reached or did not answer in time; retrying later may work.
     #[error("store unavailable: {0}")]
     Unavailable(String),
@@ -88,17 +88,21 @@ pub trait LeaveStore: Send + Sync + 'static {
     }
 }
 
+/// What an idempotency key that cannot be used again was used for.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyUse {
+    #[error("it was used for booking {0}, a different request")]
+    OtherRequest(BookingId),
+    #[error("it was used for a booking that has since been deleted")]
+    Deleted,
+}
+
 /// The answer to a create whose idempotency key was used before for `earlier`.
 fn replay(booking: &Booking, earlier: Result<Booking>) -> Result<Created> {
     match earlier {
         Ok(earlier) if earlier.same_request_as(booking) => Ok(Created::Replayed(earlier)),
-        Ok(earlier) => Err(Error::KeyReused(format!(
-            "it was used for booking {}, a different request",
-            earlier.id
-        ))),
-        Err(Error::NotFound) => Err(Error::KeyReused(
-            "it was used for a booking that has since been deleted".to_owned(),
-        )),
+        Ok(earlier) => Err(Error::KeyReused(KeyUse::OtherRequest(earlier.id))),
+        Err(Error::NotFound) => Err(Error::KeyReused(KeyUse::Deleted)),
         Err(other) => Err(other),
     }
 }
