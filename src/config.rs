@@ -52,15 +52,15 @@ pub struct Settings {
     #[arg(long, env = "DYNAMODB_TABLE")]
     pub dynamodb_table: Option<String>,
 
-    /// Total time one storage operation may take, retries included, before the request answers 503.
+    /// Total time for one DynamoDB call, retries included, before the request answers 503 (STORE=dynamodb).
     #[arg(long, env = "STORE_TIMEOUT_MS", default_value_t = 3000, value_parser = clap::value_parser!(u64).range(100..=60_000))]
     pub store_timeout_ms: u64,
 
-    /// Time one HTTP request may take before it answers 503.
+    /// Time one HTTP request may take before it answers 503; its body must arrive within as long (else 408).
     #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub request_timeout_secs: u64,
 
-    /// After SIGTERM or Ctrl-C, how long in-flight requests may take to finish before the process exits.
+    /// After SIGTERM or Ctrl-C, how long in-flight requests and closing the store may take before the process exits.
     #[arg(long, env = "SHUTDOWN_TIMEOUT_SECS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(0..=300))]
     pub shutdown_timeout_secs: u64,
 

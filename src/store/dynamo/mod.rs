@@ -6,6 +6,7 @@
 //! | month entry | `MONTH#<YYYY-MM>` | `<first day>#<id>` | a copy, one per month touched |
 //! | person entry | `PERSON#<person key>` | `BOOKING#<first day>#<id>` | a copy |
 //! | person's days | `PERSON#<person key>` | `DAYS#<YYYY-MM>` | string set `days` of booked days |
+//! | idempotency key | `IDEMPOTENCY#<key>` | `IDEMPOTENCY` | `booking_id`, and its expiry for DynamoDB's TTL |
 //!
 //! A booking is one JSON string attribute rather than one attribute per field: reads fetch only
 //! it, and a `Query` of 50 bookings costs about half the CPU (see the README). `to_date`
@@ -14,7 +15,9 @@
 //! A create is one `TransactWriteItems`: the items above plus, per month touched, an update of
 //! the person's days item that adds the new days on condition that none of them is already
 //! there. That condition is what makes the overlap check race-free: two overlapping bookings
-//! cannot both commit. The key names come from `schema/dynamodb-table.json`, which Terraform
+//! cannot both commit. A create sent with an idempotency key also puts the key's item, on
+//! condition that no live one exists: a repeat of the request fails that condition and reads
+//! the first booking back. The key names come from `schema/dynamodb-table.json`, which Terraform
 //! reads too.
 
 mod wire;
