@@ -246,6 +246,14 @@ mod pages {
             ),
             "the field at fault is marked: {page}"
         );
+        assert!(
+            page.contains(r#"autocomplete="name" value="Alan">"#),
+            "only the field at fault points to the message: {page}"
+        );
+        assert!(
+            page.contains("<title>Error: "),
+            "the title says the form was refused: {page}"
+        );
 
         let reversed = app
             .post_booking_form("Alan", "2026-03-05", "2026-03-01")

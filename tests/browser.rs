@@ -95,7 +95,7 @@ async fn booking_scenario(options: Options) {
     assert_eq!(browser.value("#user_name").await, "grace hopper");
     assert_eq!(browser.value("#from_date").await, "2026-03-03");
     assert_eq!(browser.value("#to_date").await, "2026-03-05");
-    assert_eq!(browser.title().await, "March 2026 · Leave Calendar");
+    assert_eq!(browser.title().await, "Error: March 2026 · Leave Calendar");
 
     // So is an invalid one, with the field at fault marked.
     browser.type_text("#user_name", "Alan Turing").await;
