@@ -233,6 +233,16 @@ async fn invalid_create_fields_name_what_is_wrong() {
             "invisible formatting characters, got U+200B",
         ),
         (
+            with("user_name", json!("Ann\u{3164}")),
+            422,
+            "user_name must not contain invisible formatting characters, got U+3164",
+        ),
+        (
+            with("user_name", json!("\u{2800}")),
+            422,
+            "user_name must contain a letter or a digit",
+        ),
+        (
             with("from_date", json!("0001-01-01")),
             422,
             "between 1900-01-01",
@@ -290,6 +300,7 @@ async fn bad_idempotency_keys_are_refused() {
 #[tokio::test]
 async fn bad_list_parameters_are_refused() {
     let app = spawn_app().await;
+    let long_person = format!("month=2026-03&person={}", "x".repeat(101));
     for (query, needle) in [
         ("", "give either month"),
         ("month=2026-13", "month must be written YYYY-MM"),
@@ -315,6 +326,14 @@ async fn bad_list_parameters_are_refused() {
         ("month=%E0%A4", "query parameter 'month' is not valid UTF-8"),
         ("month=2026-03&person=", "person"),
         ("month=2026-03&person=%07", "person"),
+        (
+            &long_person,
+            "person must be at most 100 characters, got 101",
+        ),
+        (
+            "month=2026-03&person=---",
+            "person must contain a letter or a digit",
+        ),
         ("month=2026-03&sort=desc", "unknown field `sort`"),
     ] {
         assert_problem(

@@ -11,7 +11,7 @@ use super::{DateRange, InvalidDate, InvalidName, InvalidRange, PersonName, parse
 /// Why a booking request was refused; the message names the field and says what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidBooking {
-    #[error(transparent)]
+    #[error("user_name {0}")]
     Name(#[from] InvalidName),
     #[error(transparent)]
     Date(#[from] InvalidDate),
@@ -141,6 +141,10 @@ mod tests {
         assert_eq!(
             err("", "2026-03-01", "2026-03-02"),
             "user_name must not be empty"
+        );
+        assert_eq!(
+            err("---", "2026-03-01", "2026-03-02"),
+            "user_name must contain a letter or a digit"
         );
         assert!(err("Ann", "2026-02-30", "2026-03-02").starts_with("from_date"));
         assert!(err("Ann", "2026-03-01", "tomorrow").starts_with("to_date"));

@@ -4,31 +4,34 @@ use std::fmt;
 
 use icu_casemap::CaseMapper;
 use icu_normalizer::ComposingNormalizerBorrowed;
-use icu_properties::CodePointMapData;
-use icu_properties::props::GeneralCategory;
+use icu_properties::props::{DefaultIgnorableCodePoint, Emoji, GeneralCategory};
+use icu_properties::{CodePointMapData, CodePointSetData};
 
 /// Longest accepted name, in characters.
 pub const MAX_NAME_CHARS: usize = 100;
 
 /// A trimmed, non-empty name of at most [`MAX_NAME_CHARS`] characters without control or
-/// invisible formatting characters.
+/// invisible characters, with at least one letter or digit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PersonName(String);
 
-/// Why a name was refused; the message is meant for the person who typed it.
+/// Why a name was refused. The message says what is wrong with the name but not which field
+/// held it: the caller puts the field's name in front ("user_name must not be empty").
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidName {
-    #[error("user_name must not be empty")]
+    #[error("must not be empty")]
     Empty,
-    #[error("user_name must be at most {MAX_NAME_CHARS} characters, got {0}")]
+    #[error("must be at most {MAX_NAME_CHARS} characters, got {0}")]
     TooLong(usize),
-    #[error("user_name must not contain control characters")]
+    #[error("must not contain control characters")]
     ControlCharacter,
     #[error(
-        "user_name must not contain invisible formatting characters, got U+{:04X}",
+        "must not contain invisible formatting characters, got U+{:04X}",
         u32::from(*.0)
     )]
     InvisibleCharacter(char),
+    #[error("must contain a letter or a digit")]
+    NoLetterOrDigit,
 }
 
 impl PersonName {
@@ -36,24 +39,28 @@ impl PersonName {
     /// combining diaeresis (as some keyboards and systems send it) is then the same name, and
     /// the same person, as "Zoë" typed as one character.
     ///
-    /// Invisible formatting characters (Unicode's `Cf`: zero-width spaces, byte order marks,
-    /// direction overrides, …) are refused: a name that looks like another one must be the same
-    /// person, and a name must not turn the text around it backwards. The zero-width joiner and
-    /// non-joiner are kept: Persian and Indic names and emoji sequences need them.
+    /// Invisible characters are refused: a name that looks like another one must be the same
+    /// person, and a name must not turn the text around it backwards. These are Unicode's
+    /// formatting characters (`Cf`: zero-width spaces, byte order marks, direction overrides,
+    /// …) and its default ignorable code points (combining grapheme joiner, variation
+    /// selectors, Hangul fillers, …), but for the zero-width joiner and non-joiner, which
+    /// Persian and Indic names and emoji sequences need, and for a variation selector right
+    /// after an emoji ("❤️", keycap digits), which picks how the emoji is drawn. A name must
+    /// also hold a letter or a digit, so that it does not show as blank or as mere punctuation.
     pub fn parse(raw: &str) -> Result<Self, InvalidName> {
         let name = Self::stored(raw)?;
-        let format = CodePointMapData::<GeneralCategory>::new();
-        let invisible = |c: &char| {
-            format.get(*c) == GeneralCategory::Format && !matches!(c, '\u{200C}' | '\u{200D}')
-        };
-        match name.0.chars().find(invisible) {
-            Some(c) => Err(InvalidName::InvisibleCharacter(c)),
-            None => Ok(name),
+        if let Some(c) = first_invisible(name.as_str()) {
+            return Err(InvalidName::InvisibleCharacter(c));
         }
+        if !name.0.chars().any(char::is_alphanumeric) {
+            return Err(InvalidName::NoLetterOrDigit);
+        }
+        Ok(name)
     }
 
     /// A name read back from storage, by the rules of [`PersonName::parse`] but for the
-    /// formatting characters, which bookings stored before that rule may hold.
+    /// invisible characters and the letter or digit, which bookings stored before those rules
+    /// may lack.
     pub fn stored(raw: &str) -> Result<Self, InvalidName> {
         let composed = ComposingNormalizerBorrowed::new_nfc().normalize(raw.trim());
         let name = composed.as_ref();
@@ -98,6 +105,22 @@ impl PersonName {
     pub fn legacy_key(&self) -> String {
         self.0.to_lowercase()
     }
+}
+
+/// The first character of `name` that [`PersonName::parse`] refuses as invisible.
+fn first_invisible(name: &str) -> Option<char> {
+    let category = CodePointMapData::<GeneralCategory>::new();
+    let ignorable = CodePointSetData::new::<DefaultIgnorableCodePoint>();
+    let emoji = CodePointSetData::new::<Emoji>();
+    let mut previous = None;
+    name.chars().find(|&c| {
+        let after = previous.replace(c);
+        let invisible = category.get(c) == GeneralCategory::Format || ignorable.contains(c);
+        let joiner = matches!(c, '\u{200C}' | '\u{200D}');
+        let emoji_style = matches!(c, '\u{FE00}'..='\u{FE0F}' | '\u{E0100}'..='\u{E01EF}')
+            && after.is_some_and(|p| emoji.contains(p));
+        invisible && !joiner && !emoji_style
+    })
 }
 
 impl fmt::Display for PersonName {
@@ -169,14 +192,85 @@ mod tests {
         }
         assert_eq!(
             InvalidName::InvisibleCharacter('\u{200B}').to_string(),
-            "user_name must not contain invisible formatting characters, got U+200B"
+            "must not contain invisible formatting characters, got U+200B"
         );
         for kept in [
             "\u{645}\u{6CC}\u{200C}\u{62E}\u{648}\u{627}\u{647}\u{645}",
-            "\u{1F469}\u{200D}\u{1F4BB}",
+            "Ann \u{1F469}\u{200D}\u{1F4BB}",
         ] {
             assert!(PersonName::parse(kept).is_ok(), "{kept:?}");
         }
+    }
+
+    #[test]
+    fn refuses_invisible_characters_beyond_formatting() {
+        for (raw, invisible) in [
+            ("Ann\u{34F}", '\u{34F}'),   // combining grapheme joiner
+            ("Ann\u{3164}", '\u{3164}'), // Hangul filler
+            ("\u{3164}", '\u{3164}'),
+            ("Ann\u{115F}", '\u{115F}'), // Hangul choseong filler
+            ("Ann\u{FFA0}", '\u{FFA0}'), // halfwidth Hangul filler
+            ("Ann\u{180B}", '\u{180B}'), // Mongolian free variation selector
+        ] {
+            assert_eq!(
+                PersonName::parse(raw),
+                Err(InvalidName::InvisibleCharacter(invisible)),
+                "{raw:?}"
+            );
+            assert!(PersonName::stored(raw).is_ok(), "stored earlier: {raw:?}");
+        }
+    }
+
+    #[test]
+    fn variation_selectors_only_right_after_an_emoji() {
+        for (raw, selector) in [
+            ("Ann\u{FE0F}", '\u{FE0F}'),
+            ("Ann \u{FE0F}", '\u{FE0F}'),
+            ("Ann\u{E0100}", '\u{E0100}'),
+            ("Ann \u{2764}\u{FE0F}\u{FE0E}", '\u{FE0E}'),
+        ] {
+            assert_eq!(
+                PersonName::parse(raw),
+                Err(InvalidName::InvisibleCharacter(selector)),
+                "{raw:?}"
+            );
+            assert!(PersonName::stored(raw).is_ok(), "stored earlier: {raw:?}");
+        }
+        for kept in [
+            "Ann \u{2764}\u{FE0F}",
+            "Ann 1\u{FE0F}\u{20E3}",
+            "Ann \u{2764}\u{FE0F}\u{200D}\u{1F525}",
+        ] {
+            assert_eq!(
+                PersonName::parse(kept).map(|n| n.to_string()),
+                Ok(kept.to_owned())
+            );
+        }
+    }
+
+    #[test]
+    fn names_need_a_letter_or_a_digit() {
+        for raw in [
+            "\u{2800}",
+            "---",
+            "\u{1F600}",
+            "\u{1F469}\u{200D}\u{1F4BB}",
+            ". \u{2764}\u{FE0F}",
+        ] {
+            assert_eq!(
+                PersonName::parse(raw),
+                Err(InvalidName::NoLetterOrDigit),
+                "{raw:?}"
+            );
+            assert!(PersonName::stored(raw).is_ok(), "stored earlier: {raw:?}");
+        }
+        for kept in ["7", "\u{674E}", "\u{661}", "Ann \u{1F600}"] {
+            assert!(PersonName::parse(kept).is_ok(), "{kept:?}");
+        }
+        assert_eq!(
+            InvalidName::NoLetterOrDigit.to_string(),
+            "must contain a letter or a digit"
+        );
     }
 
     #[test]
@@ -210,16 +304,30 @@ mod tests {
     proptest! {
         #[test]
         fn accepted_names_hold_the_invariants(
-            raw in "(\\PC|[\\x00-\\x1f\\x7f\u{AD}\u{200B}-\u{200F}\u{202A}-\u{202E}\u{2066}-\u{2069}\u{FEFF}]){0,120}"
+            raw in proptest::collection::vec(prop_oneof![
+                8 => "\\PC",
+                1 => "[\\x00-\\x1f\\x7f\u{AD}\u{200B}-\u{200F}\u{202A}-\u{202E}\u{2066}-\u{2069}\u{FEFF}]",
+                1 => "[\u{34F}\u{115F}\u{180B}\u{2764}\u{2800}\u{3164}\u{FE0E}\u{FE0F}\u{1F600}]",
+            ], 0..=120).prop_map(|chars| chars.concat())
         ) {
             if let Ok(name) = PersonName::parse(&raw) {
                 let s = name.as_str();
                 prop_assert_eq!(s, s.trim());
                 prop_assert!(!s.is_empty() && s.chars().count() <= MAX_NAME_CHARS);
                 prop_assert!(!s.chars().any(char::is_control));
+                prop_assert!(s.chars().any(char::is_alphanumeric), "{:?}", s);
                 let format = CodePointMapData::<GeneralCategory>::new();
-                let joiner = |c: char| matches!(c, '\u{200C}' | '\u{200D}');
-                let visible = s.chars().all(|c| format.get(c) != GeneralCategory::Format || joiner(c));
+                let ignorable = CodePointSetData::new::<DefaultIgnorableCodePoint>();
+                let emoji = CodePointSetData::new::<Emoji>();
+                let chars: Vec<char> = s.chars().collect();
+                let visible = chars.iter().enumerate().all(|(i, &c)| {
+                    let hidden = format.get(c) == GeneralCategory::Format || ignorable.contains(c);
+                    let joiner = matches!(c, '\u{200C}' | '\u{200D}');
+                    let emoji_style = matches!(c, '\u{FE00}'..='\u{FE0F}' | '\u{E0100}'..='\u{E01EF}')
+                        && i > 0
+                        && emoji.contains(chars[i - 1]);
+                    !hidden || joiner || emoji_style
+                });
                 prop_assert!(visible, "{:?}", s);
             }
         }

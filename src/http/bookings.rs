@@ -34,8 +34,9 @@ pub fn router() -> Router<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBooking {
-    /// The person's name: 1 to 100 characters after trimming, no control characters and no
-    /// invisible formatting characters (but the zero-width joiner and non-joiner).
+    /// The person's name: 1 to 100 characters after trimming, with a letter or a digit, no
+    /// control characters and no invisible characters (but the zero-width joiner and
+    /// non-joiner, and a variation selector after an emoji).
     #[schema(example = "Ada Lovelace", min_length = 1, max_length = 100)]
     pub user_name: String,
     /// First day of leave.
@@ -130,7 +131,7 @@ impl ListParams {
         };
         let person = self
             .person
-            .map(|p| PersonName::parse(&p).map_err(|e| Error::BadRequest(format!("person: {e}"))))
+            .map(|p| PersonName::parse(&p).map_err(|e| Error::BadRequest(format!("person {e}"))))
             .transpose()?;
         let limit = match self.limit.map(|l| l as usize) {
             None => DEFAULT_LIMIT,

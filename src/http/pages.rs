@@ -212,6 +212,10 @@ impl Refusal {
                 ),
                 "user_name",
             ),
+            InvalidBooking::Name(InvalidName::NoLetterOrDigit) => (
+                "The name must contain a letter or a digit.".to_owned(),
+                "user_name",
+            ),
             InvalidBooking::Date(InvalidDate::Format { field, value }) => (
                 sentence(&format!(
                     "{} must be a date written YYYY-MM-DD, got '{value}'",
