@@ -99,6 +99,26 @@ module "database" {
   tags                       = local.tags
 }
 
+module "monitoring" {
+  source = "./modules/monitoring"
+
+  name                          = var.name
+  alb_arn_suffix                = module.load_balancer.arn_suffix
+  target_group_arn_suffix       = module.load_balancer.target_group_arn_suffix
+  cluster_name                  = module.service.cluster_name
+  service_name                  = module.service.service_name
+  min_capacity                  = var.min_capacity
+  table_name                    = module.database.table_name
+  log_group_name                = module.service.log_group_name
+  alarm_actions                 = var.alarm_actions
+  elb_5xx_threshold             = var.alarm_elb_5xx_threshold
+  target_5xx_threshold          = var.alarm_target_5xx_threshold
+  unhealthy_minutes             = var.alarm_unhealthy_minutes
+  latency_p99_threshold_seconds = var.alarm_latency_p99_seconds
+  dynamodb_throttle_threshold   = var.alarm_dynamodb_throttle_threshold
+  tags                          = local.tags
+}
+
 module "registry" {
   source = "./modules/registry"
 

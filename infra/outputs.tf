@@ -42,3 +42,8 @@ output "vpc_id" {
   description = "ID of the VPC."
   value       = module.network.vpc_id
 }
+
+output "alarm_names" {
+  description = "Names of the CloudWatch alarms, by what they watch (their actions are `alarm_actions`)."
+  value       = module.monitoring.alarm_names
+}

@@ -230,3 +230,46 @@ variable "ecr_force_delete" {
   type        = bool
   default     = false
 }
+
+# --- Alarms ------------------------------------------------------------------------------------
+
+variable "alarm_actions" {
+  description = "ARNs of the SNS topics every alarm notifies on ALARM and on OK (wire them to your paging); `[]` creates the alarms without notifications. At most 5."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = length(var.alarm_actions) <= 5 && alltrue([for arn in var.alarm_actions : can(regex("^arn:aws[a-z-]*:sns:[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]:[0-9]{12}:[A-Za-z0-9_-]{1,256}$", arn))])
+    error_message = "alarm_actions must be at most 5 SNS topic ARNs, `arn:aws:sns:<region>:<account>:<topic>`."
+  }
+}
+
+variable "alarm_elb_5xx_threshold" {
+  description = "5xx answered by the load balancer itself (no healthy target, target timeout) in 5 minutes above which an alarm fires."
+  type        = number
+  default     = 5
+}
+
+variable "alarm_target_5xx_threshold" {
+  description = "5xx answered by the application in 5 minutes above which an alarm fires."
+  type        = number
+  default     = 5
+}
+
+variable "alarm_unhealthy_minutes" {
+  description = "Consecutive minutes a target must fail its health check before an alarm fires (`2` to `60`)."
+  type        = number
+  default     = 5
+}
+
+variable "alarm_latency_p99_seconds" {
+  description = "Seconds the 99th percentile of response times must exceed in 3 consecutive 5-minute periods before an alarm fires (below the app's 10 s timeout)."
+  type        = number
+  default     = 1
+}
+
+variable "alarm_dynamodb_throttle_threshold" {
+  description = "Throttled DynamoDB reads (or writes) in 5 minutes above which an alarm fires."
+  type        = number
+  default     = 5
+}

@@ -103,6 +103,37 @@ run "defaults_plan_and_outputs" {
     condition     = length(module.network.interface_endpoint_ids) == 0
     error_message = "With NAT, interface endpoints are opt-in."
   }
+
+  assert {
+    condition = module.monitoring.dimensions == {
+      LoadBalancer = "app/leave-calendar/0123456789abcdef"
+      TargetGroup  = "targetgroup/leave-calendar-app/0123456789abcdef"
+      ClusterName  = "leave-calendar"
+      ServiceName  = "leave-calendar"
+      TableName    = "leave-calendar-leave"
+    }
+    error_message = "The alarms must watch this stack's load balancer and target group (their ARN suffixes), cluster, service and table."
+  }
+
+  assert {
+    condition = output.alarm_names == {
+      elb_5xx                  = "leave-calendar-elb-5xx"
+      target_5xx               = "leave-calendar-target-5xx"
+      unhealthy_targets        = "leave-calendar-unhealthy-targets"
+      latency_p99              = "leave-calendar-latency-p99"
+      running_tasks            = "leave-calendar-running-tasks"
+      dynamodb_read_throttles  = "leave-calendar-dynamodb-read-throttles"
+      dynamodb_write_throttles = "leave-calendar-dynamodb-write-throttles"
+      dynamodb_system_errors   = "leave-calendar-dynamodb-system-errors"
+      app_errors               = "leave-calendar-app-errors"
+    }
+    error_message = "alarm_names must list the stack's nine alarms."
+  }
+
+  assert {
+    condition     = length(module.monitoring.notified_topics) == 0
+    error_message = "By default (alarm_actions = []) the alarms notify no one."
+  }
 }
 
 run "https_three_azs_without_nat" {
@@ -117,6 +148,7 @@ run "https_three_azs_without_nat" {
     # The plan takes a boundary for the stack's roles (the roles carrying it: tests/service and
     # tests/network; the wiring through this root: the end-to-end test).
     role_permissions_boundary = "arn:aws:iam::123456789012:policy/github-deploy-leave-calendar-role-boundary"
+    alarm_actions             = ["arn:aws:sns:eu-central-1:123456789012:leave-calendar-paging"]
   }
 
   assert {
@@ -132,6 +164,11 @@ run "https_three_azs_without_nat" {
   assert {
     condition     = module.database.kms_key_arn != null
     error_message = "create_table_kms_key must give the table a customer key."
+  }
+
+  assert {
+    condition     = module.monitoring.notified_topics == tolist(["arn:aws:sns:eu-central-1:123456789012:leave-calendar-paging"])
+    error_message = "The alarms must notify the topics of alarm_actions."
   }
 }
 
@@ -163,6 +200,16 @@ run "rejects_a_boundary_that_is_not_a_policy_arn" {
   }
 
   expect_failures = [var.role_permissions_boundary]
+}
+
+run "rejects_an_alarm_action_that_is_not_an_sns_topic" {
+  command = plan
+
+  variables {
+    alarm_actions = ["arn:aws:sns:eu-west-1:123456789012:paging", "arn:aws:lambda:eu-west-1:123456789012:function:paging"]
+  }
+
+  expect_failures = [var.alarm_actions]
 }
 
 run "rejects_a_malformed_digest" {

@@ -80,7 +80,11 @@ def main(endpoint: str, region: str, kept_family: str | None = None) -> int:
 
     found += [f"DynamoDB table {t}" for t in client("dynamodb").list_tables()["TableNames"]]
     found += [f"ECR repository {r['repositoryName']}" for r in client("ecr").describe_repositories()["repositories"]]
-    found += [f"log group {g['logGroupName']}" for g in client("logs").describe_log_groups()["logGroups"]]
+    logs = client("logs")
+    found += [f"log group {g['logGroupName']}" for g in logs.describe_log_groups()["logGroups"]]
+    found += [f"metric filter {f['filterName']}" for f in logs.describe_metric_filters()["metricFilters"]]
+    alarms = client("cloudwatch").describe_alarms()
+    found += [f"alarm {a['AlarmName']}" for a in alarms["MetricAlarms"] + alarms["CompositeAlarms"]]
     found += [
         f"IAM role {r['RoleName']}"
         for r in client("iam").list_roles()["Roles"]

@@ -1,0 +1,423 @@
+# Rules of the alarms (modules/monitoring), in plan mode against a mocked provider: what each
+# alarm watches (metric, dimensions, statistic), when it fires (comparison, threshold, periods),
+# what missing data means, and that every alarm tells the same topics when it fires and clears.
+
+mock_provider "aws" {
+  source = "./tests/mocks"
+}
+
+# Every input distinct, so an alarm that watches the wrong resource cannot pass.
+variables {
+  name                    = "leave-calendar"
+  alb_arn_suffix          = "app/leave-calendar/0123456789abcdef"
+  target_group_arn_suffix = "targetgroup/leave-calendar-8080/fedcba9876543210"
+  cluster_name            = "leave-calendar-cluster"
+  service_name            = "leave-calendar-service"
+  min_capacity            = 3
+  table_name              = "leave-calendar-leave"
+  log_group_name          = "/ecs/leave-calendar"
+  alarm_actions = [
+    "arn:aws:sns:eu-west-1:123456789012:leave-calendar-paging",
+    "arn:aws:sns:eu-west-1:123456789012:leave-calendar-chat",
+  ]
+  tags = { Application = "leave-calendar", ManagedBy = "terraform" }
+}
+
+run "every_alarm_is_named_tagged_and_tells_the_alarm_actions" {
+  command = plan
+
+  module {
+    source = "./modules/monitoring"
+  }
+
+  assert {
+    condition = [for a in [
+      aws_cloudwatch_metric_alarm.elb_5xx, aws_cloudwatch_metric_alarm.target_5xx,
+      aws_cloudwatch_metric_alarm.unhealthy_targets, aws_cloudwatch_metric_alarm.latency_p99,
+      aws_cloudwatch_metric_alarm.running_tasks, aws_cloudwatch_metric_alarm.dynamodb_read_throttles,
+      aws_cloudwatch_metric_alarm.dynamodb_write_throttles, aws_cloudwatch_metric_alarm.dynamodb_system_errors,
+      aws_cloudwatch_metric_alarm.app_errors,
+      ] : a.alarm_name] == [
+      "leave-calendar-elb-5xx", "leave-calendar-target-5xx", "leave-calendar-unhealthy-targets",
+      "leave-calendar-latency-p99", "leave-calendar-running-tasks", "leave-calendar-dynamodb-read-throttles",
+      "leave-calendar-dynamodb-write-throttles", "leave-calendar-dynamodb-system-errors", "leave-calendar-app-errors",
+    ]
+    error_message = "The alarms must be named <name>-<what> (the deploy role may manage only alarms named <name>-*)."
+  }
+
+  assert {
+    condition = alltrue([for a in [
+      aws_cloudwatch_metric_alarm.elb_5xx, aws_cloudwatch_metric_alarm.target_5xx,
+      aws_cloudwatch_metric_alarm.unhealthy_targets, aws_cloudwatch_metric_alarm.latency_p99,
+      aws_cloudwatch_metric_alarm.running_tasks, aws_cloudwatch_metric_alarm.dynamodb_read_throttles,
+      aws_cloudwatch_metric_alarm.dynamodb_write_throttles, aws_cloudwatch_metric_alarm.dynamodb_system_errors,
+      aws_cloudwatch_metric_alarm.app_errors,
+      ] : a.alarm_actions == toset(var.alarm_actions) && a.ok_actions == toset(var.alarm_actions) && a.actions_enabled != false
+    ])
+    error_message = "Every alarm must notify exactly alarm_actions when it fires and when it clears, with actions enabled."
+  }
+
+  assert {
+    condition = alltrue([for a in [
+      aws_cloudwatch_metric_alarm.elb_5xx, aws_cloudwatch_metric_alarm.target_5xx,
+      aws_cloudwatch_metric_alarm.unhealthy_targets, aws_cloudwatch_metric_alarm.latency_p99,
+      aws_cloudwatch_metric_alarm.running_tasks, aws_cloudwatch_metric_alarm.dynamodb_read_throttles,
+      aws_cloudwatch_metric_alarm.dynamodb_write_throttles, aws_cloudwatch_metric_alarm.dynamodb_system_errors,
+      aws_cloudwatch_metric_alarm.app_errors,
+    ] : a.tags == var.tags && a.alarm_description != null])
+    error_message = "Every alarm must carry the tags and say what it means."
+  }
+
+  assert {
+    condition     = output.alarm_names.running_tasks == "leave-calendar-running-tasks" && length(output.alarm_names) == 9
+    error_message = "alarm_names must list the nine alarms."
+  }
+}
+
+run "load_balancer_errors" {
+  command = plan
+
+  module {
+    source = "./modules/monitoring"
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.elb_5xx.namespace == "AWS/ApplicationELB" &&
+      aws_cloudwatch_metric_alarm.elb_5xx.metric_name == "HTTPCode_ELB_5XX_Count" &&
+      aws_cloudwatch_metric_alarm.elb_5xx.dimensions == tomap({ LoadBalancer = "app/leave-calendar/0123456789abcdef" })
+    )
+    error_message = "The ELB 5xx alarm must watch HTTPCode_ELB_5XX_Count of this load balancer."
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.elb_5xx.statistic == "Sum" && aws_cloudwatch_metric_alarm.elb_5xx.period == 300 &&
+      aws_cloudwatch_metric_alarm.elb_5xx.comparison_operator == "GreaterThanThreshold" &&
+      aws_cloudwatch_metric_alarm.elb_5xx.threshold == 5 && aws_cloudwatch_metric_alarm.elb_5xx.evaluation_periods == 1 &&
+      aws_cloudwatch_metric_alarm.elb_5xx.treat_missing_data == "notBreaching"
+    )
+    error_message = "The ELB 5xx alarm must fire on more than 5 in 5 minutes (sum), missing data not breaching (the count is published only when non-zero)."
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.target_5xx.namespace == "AWS/ApplicationELB" &&
+      aws_cloudwatch_metric_alarm.target_5xx.metric_name == "HTTPCode_Target_5XX_Count" &&
+      aws_cloudwatch_metric_alarm.target_5xx.dimensions == tomap({
+        LoadBalancer = "app/leave-calendar/0123456789abcdef"
+        TargetGroup  = "targetgroup/leave-calendar-8080/fedcba9876543210"
+      })
+    )
+    error_message = "The target 5xx alarm must watch HTTPCode_Target_5XX_Count of the application's target group on this load balancer."
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.target_5xx.statistic == "Sum" && aws_cloudwatch_metric_alarm.target_5xx.period == 300 &&
+      aws_cloudwatch_metric_alarm.target_5xx.comparison_operator == "GreaterThanThreshold" &&
+      aws_cloudwatch_metric_alarm.target_5xx.threshold == 5 && aws_cloudwatch_metric_alarm.target_5xx.evaluation_periods == 1 &&
+      aws_cloudwatch_metric_alarm.target_5xx.treat_missing_data == "notBreaching"
+    )
+    error_message = "The target 5xx alarm must fire on more than 5 in 5 minutes (sum), missing data not breaching."
+  }
+}
+
+run "unhealthy_targets_and_latency" {
+  command = plan
+
+  module {
+    source = "./modules/monitoring"
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.unhealthy_targets.namespace == "AWS/ApplicationELB" &&
+      aws_cloudwatch_metric_alarm.unhealthy_targets.metric_name == "UnHealthyHostCount" &&
+      aws_cloudwatch_metric_alarm.unhealthy_targets.dimensions == tomap({
+        LoadBalancer = "app/leave-calendar/0123456789abcdef"
+        TargetGroup  = "targetgroup/leave-calendar-8080/fedcba9876543210"
+      })
+    )
+    error_message = "The unhealthy-targets alarm must watch UnHealthyHostCount of the application's target group on this load balancer."
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.unhealthy_targets.statistic == "Maximum" && aws_cloudwatch_metric_alarm.unhealthy_targets.period == 60 &&
+      aws_cloudwatch_metric_alarm.unhealthy_targets.comparison_operator == "GreaterThanThreshold" &&
+      aws_cloudwatch_metric_alarm.unhealthy_targets.threshold == 0 &&
+      aws_cloudwatch_metric_alarm.unhealthy_targets.evaluation_periods == 5 &&
+      try(aws_cloudwatch_metric_alarm.unhealthy_targets.datapoints_to_alarm, null) == null &&
+      aws_cloudwatch_metric_alarm.unhealthy_targets.treat_missing_data == "notBreaching"
+    )
+    error_message = "The unhealthy-targets alarm must fire when a target is unhealthy (> 0) in each of 5 consecutive minutes."
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.latency_p99.namespace == "AWS/ApplicationELB" &&
+      aws_cloudwatch_metric_alarm.latency_p99.metric_name == "TargetResponseTime" &&
+      aws_cloudwatch_metric_alarm.latency_p99.dimensions == tomap({
+        LoadBalancer = "app/leave-calendar/0123456789abcdef"
+        TargetGroup  = "targetgroup/leave-calendar-8080/fedcba9876543210"
+      })
+    )
+    error_message = "The latency alarm must watch TargetResponseTime of the application's target group on this load balancer."
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.latency_p99.extended_statistic == "p99" && aws_cloudwatch_metric_alarm.latency_p99.statistic == null &&
+      aws_cloudwatch_metric_alarm.latency_p99.period == 300 &&
+      aws_cloudwatch_metric_alarm.latency_p99.comparison_operator == "GreaterThanThreshold" &&
+      aws_cloudwatch_metric_alarm.latency_p99.threshold == 1 && aws_cloudwatch_metric_alarm.latency_p99.evaluation_periods == 3 &&
+      aws_cloudwatch_metric_alarm.latency_p99.treat_missing_data == "notBreaching" &&
+      aws_cloudwatch_metric_alarm.latency_p99.evaluate_low_sample_count_percentiles == "evaluate"
+    )
+    error_message = "The latency alarm must fire when p99 is above 1 s for 3 consecutive 5-minute periods, evaluated however few the requests."
+  }
+}
+
+run "running_tasks_below_the_minimum" {
+  command = plan
+
+  module {
+    source = "./modules/monitoring"
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.running_tasks.namespace == "ECS/ContainerInsights" &&
+      aws_cloudwatch_metric_alarm.running_tasks.metric_name == "RunningTaskCount" &&
+      aws_cloudwatch_metric_alarm.running_tasks.dimensions == tomap({ ClusterName = "leave-calendar-cluster", ServiceName = "leave-calendar-service" })
+    )
+    error_message = "The running-tasks alarm must watch Container Insights' RunningTaskCount of this cluster's service."
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.running_tasks.comparison_operator == "LessThanThreshold" &&
+      aws_cloudwatch_metric_alarm.running_tasks.threshold == var.min_capacity &&
+      aws_cloudwatch_metric_alarm.running_tasks.statistic == "Maximum" && aws_cloudwatch_metric_alarm.running_tasks.period == 60 &&
+      aws_cloudwatch_metric_alarm.running_tasks.evaluation_periods == 5
+    )
+    error_message = "The running-tasks alarm must fire when fewer than min_capacity tasks run for 5 consecutive minutes."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.running_tasks.treat_missing_data == "breaching"
+    error_message = "No RunningTaskCount at all (no task left, Container Insights off) must count as breaching."
+  }
+}
+
+run "dynamodb_throttles_and_system_errors" {
+  command = plan
+
+  module {
+    source = "./modules/monitoring"
+  }
+
+  assert {
+    condition = alltrue([for pair in [
+      [aws_cloudwatch_metric_alarm.dynamodb_read_throttles, "ReadThrottleEvents"],
+      [aws_cloudwatch_metric_alarm.dynamodb_write_throttles, "WriteThrottleEvents"],
+      ] : pair[0].namespace == "AWS/DynamoDB" && pair[0].metric_name == pair[1] &&
+      pair[0].dimensions == tomap({ TableName = "leave-calendar-leave" }) &&
+      pair[0].statistic == "Sum" && pair[0].period == 300 && pair[0].evaluation_periods == 1 &&
+      pair[0].comparison_operator == "GreaterThanThreshold" && pair[0].threshold == 5 &&
+      pair[0].treat_missing_data == "notBreaching"
+    ])
+    error_message = "The throttle alarms must watch ReadThrottleEvents and WriteThrottleEvents of the table: more than 5 in 5 minutes, missing data not breaching."
+  }
+
+  # One alarm over the operations the application calls: each operation's SystemErrors of the
+  # table (the metric exists only per operation), added up by the one returned expression.
+  assert {
+    condition = {
+      for q in aws_cloudwatch_metric_alarm.dynamodb_system_errors.metric_query : q.id => jsonencode({
+        namespace  = q.metric[0].namespace, metric_name = q.metric[0].metric_name,
+        dimensions = q.metric[0].dimensions, stat = q.metric[0].stat, period = q.metric[0].period,
+      }) if !q.return_data
+      } == {
+      getitem            = jsonencode({ namespace = "AWS/DynamoDB", metric_name = "SystemErrors", dimensions = { TableName = "leave-calendar-leave", Operation = "GetItem" }, stat = "Sum", period = 300 })
+      query              = jsonencode({ namespace = "AWS/DynamoDB", metric_name = "SystemErrors", dimensions = { TableName = "leave-calendar-leave", Operation = "Query" }, stat = "Sum", period = 300 })
+      transactwriteitems = jsonencode({ namespace = "AWS/DynamoDB", metric_name = "SystemErrors", dimensions = { TableName = "leave-calendar-leave", Operation = "TransactWriteItems" }, stat = "Sum", period = 300 })
+    }
+    error_message = "The system-errors alarm must read SystemErrors of the table for GetItem, Query and TransactWriteItems (the application's calls)."
+  }
+
+  assert {
+    condition = (
+      [for q in aws_cloudwatch_metric_alarm.dynamodb_system_errors.metric_query : q.expression if q.return_data] == ["SUM(METRICS())"] &&
+      aws_cloudwatch_metric_alarm.dynamodb_system_errors.metric_name == null &&
+      aws_cloudwatch_metric_alarm.dynamodb_system_errors.comparison_operator == "GreaterThanThreshold" &&
+      aws_cloudwatch_metric_alarm.dynamodb_system_errors.threshold == 0 &&
+      aws_cloudwatch_metric_alarm.dynamodb_system_errors.evaluation_periods == 1 &&
+      aws_cloudwatch_metric_alarm.dynamodb_system_errors.treat_missing_data == "notBreaching"
+    )
+    error_message = "The system-errors alarm must fire on any system error of those operations (their sum > 0), missing data not breaching."
+  }
+}
+
+run "application_error_lines" {
+  command = plan
+
+  module {
+    source = "./modules/monitoring"
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_log_metric_filter.this.log_group_name == "/ecs/leave-calendar" &&
+      aws_cloudwatch_log_metric_filter.this.pattern == "{ $.level = \"ERROR\" }" &&
+      one(aws_cloudwatch_log_metric_filter.this.metric_transformation).value == "1" &&
+      one(aws_cloudwatch_log_metric_filter.this.metric_transformation).default_value == "0"
+    )
+    error_message = "The metric filter must count the application's log lines whose JSON level is ERROR (1 each, 0 for other lines)."
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.app_errors.namespace == one(aws_cloudwatch_log_metric_filter.this.metric_transformation).namespace &&
+      aws_cloudwatch_metric_alarm.app_errors.metric_name == one(aws_cloudwatch_log_metric_filter.this.metric_transformation).name &&
+      aws_cloudwatch_metric_alarm.app_errors.statistic == "Sum" &&
+      aws_cloudwatch_metric_alarm.app_errors.comparison_operator == "GreaterThanThreshold" &&
+      aws_cloudwatch_metric_alarm.app_errors.threshold == 0 &&
+      aws_cloudwatch_metric_alarm.app_errors.treat_missing_data == "notBreaching"
+    )
+    error_message = "The application-errors alarm must fire on any ERROR line (the filter's metric, sum > 0), missing data not breaching."
+  }
+
+  assert {
+    condition     = !startswith(one(aws_cloudwatch_log_metric_filter.this.metric_transformation).namespace, "AWS/") && strcontains(one(aws_cloudwatch_log_metric_filter.this.metric_transformation).namespace, var.name)
+    error_message = "The error metric must be in a custom namespace of this deployment (two stacks in one account must not add up)."
+  }
+}
+
+run "thresholds_and_operations_are_inputs" {
+  command = plan
+
+  module {
+    source = "./modules/monitoring"
+  }
+
+  variables {
+    elb_5xx_threshold             = 20
+    target_5xx_threshold          = 30
+    unhealthy_minutes             = 10
+    latency_p99_threshold_seconds = 2.5
+    dynamodb_throttle_threshold   = 50
+    dynamodb_operations           = ["GetItem", "PutItem"]
+    alarm_actions                 = []
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.elb_5xx.threshold == 20 && aws_cloudwatch_metric_alarm.target_5xx.threshold == 30 &&
+      aws_cloudwatch_metric_alarm.unhealthy_targets.evaluation_periods == 10 &&
+      aws_cloudwatch_metric_alarm.latency_p99.threshold == 2.5 &&
+      aws_cloudwatch_metric_alarm.dynamodb_read_throttles.threshold == 50 &&
+      aws_cloudwatch_metric_alarm.dynamodb_write_throttles.threshold == 50
+    )
+    error_message = "The thresholds must come from their variables."
+  }
+
+  assert {
+    condition     = toset([for q in aws_cloudwatch_metric_alarm.dynamodb_system_errors.metric_query : q.metric[0].dimensions.Operation if !q.return_data]) == toset(["GetItem", "PutItem"])
+    error_message = "The system-errors alarm must watch the operations given."
+  }
+
+  assert {
+    condition = alltrue([for a in [
+      aws_cloudwatch_metric_alarm.elb_5xx, aws_cloudwatch_metric_alarm.running_tasks,
+      aws_cloudwatch_metric_alarm.dynamodb_system_errors, aws_cloudwatch_metric_alarm.app_errors,
+    ] : length(a.alarm_actions) == 0 && length(a.ok_actions) == 0])
+    error_message = "Without alarm_actions the alarms notify no one (and are still created)."
+  }
+}
+
+run "rejects_alarm_actions_that_are_not_sns_topics" {
+  command = plan
+
+  module {
+    source = "./modules/monitoring"
+  }
+
+  variables {
+    alarm_actions = ["arn:aws:iam::123456789012:role/paging"]
+  }
+
+  expect_failures = [var.alarm_actions]
+}
+
+run "rejects_an_alarm_action_that_is_not_an_arn" {
+  command = plan
+
+  module {
+    source = "./modules/monitoring"
+  }
+
+  variables {
+    alarm_actions = ["oncall@example.com"]
+  }
+
+  expect_failures = [var.alarm_actions]
+}
+
+# CloudWatch accepts at most five actions per state.
+run "rejects_more_than_five_alarm_actions" {
+  command = plan
+
+  module {
+    source = "./modules/monitoring"
+  }
+
+  variables {
+    alarm_actions = [for n in range(6) : "arn:aws:sns:eu-west-1:123456789012:topic-${n}"]
+  }
+
+  expect_failures = [var.alarm_actions]
+}
+
+run "rejects_an_unknown_dynamodb_operation" {
+  command = plan
+
+  module {
+    source = "./modules/monitoring"
+  }
+
+  variables {
+    dynamodb_operations = ["GetItem", "getitem"]
+  }
+
+  expect_failures = [var.dynamodb_operations]
+}
+
+run "rejects_a_target_group_suffix_for_the_load_balancer" {
+  command = plan
+
+  module {
+    source = "./modules/monitoring"
+  }
+
+  variables {
+    alb_arn_suffix = "targetgroup/leave-calendar-8080/fedcba9876543210"
+  }
+
+  expect_failures = [var.alb_arn_suffix]
+}
+
+run "rejects_a_latency_threshold_beyond_the_request_timeout" {
+  command = plan
+
+  module {
+    source = "./modules/monitoring"
+  }
+
+  variables {
+    latency_p99_threshold_seconds = 10
+  }
+
+  expect_failures = [var.latency_p99_threshold_seconds]
+}
