@@ -292,6 +292,53 @@ run "roles_are_created_only_within_the_boundary" {
   }
 }
 
+# modules/monitoring: the deploy role manages the stack's alarms and the application's error
+# metric filter by name, and nothing else of CloudWatch; both roles can refresh them.
+run "alarms_and_the_error_metric_filter_are_managed_by_name" {
+  command = plan
+
+  module {
+    source = "./modules/github_oidc"
+  }
+
+  assert {
+    condition = anytrue([
+      for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement :
+      toset(s.Action) == toset(["cloudwatch:DeleteAlarms", "cloudwatch:PutMetricAlarm", "cloudwatch:TagResource", "cloudwatch:UntagResource"]) &&
+      s.Resource == "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:leave-calendar-*" && try(s.Condition, null) == null
+    ])
+    error_message = "The deploy role must create, tag and delete the stack's alarms (leave-calendar-*)."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for s in concat(jsondecode(aws_iam_role_policy.deploy.policy).Statement, jsondecode(aws_iam_policy.read.policy).Statement) : [
+        for r in flatten([s.Resource]) : startswith(r, "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:leave-calendar-") || startswith(r, "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:TargetTracking-service/leave-calendar/leave-calendar-")
+      ] if anytrue([for a in s.Action : startswith(a, "cloudwatch:") && !can(regex(":(Describe|List|Get)[A-Za-z]*$", a))])
+    ]))
+    error_message = "CloudWatch changes must be limited to the stack's alarms and its target tracking alarms."
+  }
+
+  assert {
+    condition = [
+      for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement : [toset(s.Action), toset(flatten([s.Resource]))]
+      if anytrue([for a in s.Action : strcontains(a, "MetricFilter")])
+      ] == [[
+        toset(["logs:DeleteMetricFilter", "logs:PutMetricFilter"]),
+        toset(["arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/leave-calendar", "arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/leave-calendar:*"]),
+    ]]
+    error_message = "Metric filters may be written and deleted on the application's log group only."
+  }
+
+  assert {
+    condition = length(setsubtract(
+      ["cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource", "logs:DescribeMetricFilters"],
+      flatten([for s in jsondecode(aws_iam_policy.read.policy).Statement : s.Action])
+    )) == 0
+    error_message = "The shared reads (deploy and plan roles) must refresh the alarms, their tags and the metric filter."
+  }
+}
+
 run "the_plan_role_only_reads" {
   command = plan
 

@@ -268,6 +268,16 @@ MUTANTS = [
      "target_group_arn_suffix       = module.load_balancer.target_group_arn_suffix",
      "target_group_arn_suffix       = module.load_balancer.arn_suffix",
      "alarms watch the stack's target group"),
+    ("github_oidc", "modules/github_oidc/main.tf",
+     'Resource = "${local.arn.alarm}:alarm:${local.name}-*"', 'Resource = "${local.arn.alarm}:alarm:*"',
+     "deploy role manages only the stack's alarms"),
+    ("github_oidc", "modules/github_oidc/main.tf",
+     'Action   = ["logs:DeleteMetricFilter", "logs:PutMetricFilter"]\n        Resource = ["${local.arn.logs}:log-group:/ecs/${local.name}", "${local.arn.logs}:log-group:/ecs/${local.name}:*"]',
+     'Action   = ["logs:DeleteMetricFilter", "logs:PutMetricFilter"]\n        Resource = ["${local.arn.logs}:log-group:*"]',
+     "metric filters on the application's log group only"),
+    ("github_oidc", "modules/github_oidc/main.tf",
+     '    "logs:DescribeMetricFilters",\n', "",
+     "both roles can refresh the metric filter"),
 ]
 
 

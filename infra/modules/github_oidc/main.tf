@@ -35,6 +35,7 @@ locals {
     "application-autoscaling:DescribeScalingPolicies",
     "application-autoscaling:ListTagsForResource",
     "cloudwatch:DescribeAlarms",
+    "cloudwatch:ListTagsForResource",
     "dynamodb:DescribeContinuousBackups",
     "dynamodb:DescribeTable",
     "dynamodb:DescribeTimeToLive",
@@ -83,6 +84,7 @@ locals {
     "kms:ListAliases",
     "kms:ListResourceTags",
     "logs:DescribeLogGroups",
+    "logs:DescribeMetricFilters",
     "logs:ListTagsForResource",
     "logs:ListTagsLogGroup",
     "wafv2:GetWebACLForResource",
@@ -438,6 +440,20 @@ locals {
         Effect   = "Allow"
         Action   = ["cloudwatch:DeleteAlarms", "cloudwatch:PutMetricAlarm"]
         Resource = "${local.arn.alarm}:alarm:TargetTracking-service/${local.name}/${local.name}-*"
+      },
+      {
+        # modules/monitoring: the stack's alarms (tagged at creation, hence TagResource).
+        Sid      = "TheStacksAlarms"
+        Effect   = "Allow"
+        Action   = ["cloudwatch:DeleteAlarms", "cloudwatch:PutMetricAlarm", "cloudwatch:TagResource", "cloudwatch:UntagResource"]
+        Resource = "${local.arn.alarm}:alarm:${local.name}-*"
+      },
+      {
+        # modules/monitoring: the filter counting the application's ERROR lines, on its log group only.
+        Sid      = "TheApplicationsErrorMetricFilter"
+        Effect   = "Allow"
+        Action   = ["logs:DeleteMetricFilter", "logs:PutMetricFilter"]
+        Resource = ["${local.arn.logs}:log-group:/ecs/${local.name}", "${local.arn.logs}:log-group:/ecs/${local.name}:*"]
       },
       {
         # A key's ARN exists only after creation: keys of this account and region, the stack's aliases.
