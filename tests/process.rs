@@ -261,6 +261,43 @@ fn health_checks_are_logged_only_at_debug() {
     assert!(logged_paths("debug").contains(&"/health".to_owned()));
 }
 
+/// ERROR lines are for the app's own failures (the `app-errors` alarm counts them): a store
+/// that cannot be reached answers 503 and is logged as a warning, and the request's line has
+/// its status.
+#[test]
+fn a_store_outage_logs_warnings_not_errors() {
+    let closed = format!("http://127.0.0.1:{}", support::process::free_port());
+    let mut env = dynamo_env("leave", &closed);
+    env.extend([("LOG_FORMAT", "json"), ("STORE_TIMEOUT_MS", "200")]);
+    let mut server = Server::start(&env);
+    let client = reqwest::blocking::Client::new();
+    assert_eq!(
+        client.get(server.url("/ready")).send().unwrap().status(),
+        503
+    );
+    let listed = client
+        .get(server.url("/api/v1/bookings?month=2026-03"))
+        .send()
+        .unwrap();
+    assert_eq!(listed.status(), 503);
+    server.terminate();
+    server.wait(Duration::from_secs(10));
+    let objects: Vec<Value> = server
+        .lines()
+        .iter()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let at = |level: &str| objects.iter().filter(|o| o["level"] == level).count();
+    assert_eq!(at("ERROR"), 0, "{objects:#?}");
+    assert!(at("WARN") >= 2, "{objects:#?}");
+    let statuses: Vec<&Value> = objects
+        .iter()
+        .filter(|o| o["message"] == "finished processing request")
+        .map(|o| &o["status"])
+        .collect();
+    assert_eq!(statuses, [503, 503]);
+}
+
 #[test]
 fn healthcheck_subcommand_reports_the_server_state() {
     let data = tempfile::tempdir().unwrap();

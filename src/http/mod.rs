@@ -142,7 +142,11 @@ pub fn router(state: AppState, settings: &Settings) -> Router {
             )
         })
         .on_request(())
-        .on_response(AccessLog);
+        .on_response(AccessLog)
+        // Not tower-http's ERROR line for every 5xx: the access line has the status and the
+        // cause is logged where it is known (a store outage as WARN). ERROR stays for the
+        // app's own failures, which the `app-errors` alarm counts.
+        .on_failure(());
 
     Router::new()
         .merge(pages::router())

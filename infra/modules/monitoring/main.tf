@@ -143,7 +143,7 @@ resource "aws_cloudwatch_metric_alarm" "running_tasks" {
 
 resource "aws_cloudwatch_metric_alarm" "dynamodb_read_throttles" {
   alarm_name        = "${var.name}-dynamodb-read-throttles"
-  alarm_description = "DynamoDB throttled more than ${var.dynamodb_throttle_threshold} reads of ${var.table_name} in 5 minutes (the SDK retries, users see slow pages or 503s)."
+  alarm_description = "DynamoDB throttled more than ${var.dynamodb_throttle_threshold} reads of ${var.table_name} in 5 minutes (the app retries, users see slow pages or 503s)."
 
   namespace   = "AWS/DynamoDB"
   metric_name = "ReadThrottleEvents"
@@ -164,7 +164,7 @@ resource "aws_cloudwatch_metric_alarm" "dynamodb_read_throttles" {
 
 resource "aws_cloudwatch_metric_alarm" "dynamodb_write_throttles" {
   alarm_name        = "${var.name}-dynamodb-write-throttles"
-  alarm_description = "DynamoDB throttled more than ${var.dynamodb_throttle_threshold} writes of ${var.table_name} in 5 minutes (the SDK retries, users see slow bookings or 503s)."
+  alarm_description = "DynamoDB throttled more than ${var.dynamodb_throttle_threshold} writes of ${var.table_name} in 5 minutes (the app retries, users see slow bookings or 503s)."
 
   namespace   = "AWS/DynamoDB"
   metric_name = "WriteThrottleEvents"
