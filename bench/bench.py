@@ -78,7 +78,7 @@ class CpuIdle:
 
     On the virtual machine this was written on, the process that wakes a halted CPU paid for it
     in its own CPU time (presumably for caches the host used meanwhile): a bare hyper server's
-    request, one at a time, cost 2 to 3 times its CPU with halting CPUs. moto
+    request, one at a time, cost 2 to 5 times its CPU with halting CPUs. moto
     answers in 8 ms to 2 s, so with halting CPUs every moto figure measures that more than
     the app."""
 
