@@ -1,31 +1,26 @@
+locals {
+  # Every alarm, by what it watches: the outputs below list the same nine.
+  alarms = {
+    elb_5xx                  = aws_cloudwatch_metric_alarm.elb_5xx
+    target_5xx               = aws_cloudwatch_metric_alarm.target_5xx
+    unhealthy_targets        = aws_cloudwatch_metric_alarm.unhealthy_targets
+    latency_p99              = aws_cloudwatch_metric_alarm.latency_p99
+    running_tasks            = aws_cloudwatch_metric_alarm.running_tasks
+    dynamodb_read_throttles  = aws_cloudwatch_metric_alarm.dynamodb_read_throttles
+    dynamodb_write_throttles = aws_cloudwatch_metric_alarm.dynamodb_write_throttles
+    dynamodb_system_errors   = aws_cloudwatch_metric_alarm.dynamodb_system_errors
+    app_errors               = aws_cloudwatch_metric_alarm.app_errors
+  }
+}
+
 output "alarm_names" {
   description = "Names of the alarms, by what they watch."
-  value = {
-    elb_5xx                  = aws_cloudwatch_metric_alarm.elb_5xx.alarm_name
-    target_5xx               = aws_cloudwatch_metric_alarm.target_5xx.alarm_name
-    unhealthy_targets        = aws_cloudwatch_metric_alarm.unhealthy_targets.alarm_name
-    latency_p99              = aws_cloudwatch_metric_alarm.latency_p99.alarm_name
-    running_tasks            = aws_cloudwatch_metric_alarm.running_tasks.alarm_name
-    dynamodb_read_throttles  = aws_cloudwatch_metric_alarm.dynamodb_read_throttles.alarm_name
-    dynamodb_write_throttles = aws_cloudwatch_metric_alarm.dynamodb_write_throttles.alarm_name
-    dynamodb_system_errors   = aws_cloudwatch_metric_alarm.dynamodb_system_errors.alarm_name
-    app_errors               = aws_cloudwatch_metric_alarm.app_errors.alarm_name
-  }
+  value       = { for watched, alarm in local.alarms : watched => alarm.alarm_name }
 }
 
 output "alarm_arns" {
   description = "ARNs of the alarms, by what they watch."
-  value = {
-    elb_5xx                  = aws_cloudwatch_metric_alarm.elb_5xx.arn
-    target_5xx               = aws_cloudwatch_metric_alarm.target_5xx.arn
-    unhealthy_targets        = aws_cloudwatch_metric_alarm.unhealthy_targets.arn
-    latency_p99              = aws_cloudwatch_metric_alarm.latency_p99.arn
-    running_tasks            = aws_cloudwatch_metric_alarm.running_tasks.arn
-    dynamodb_read_throttles  = aws_cloudwatch_metric_alarm.dynamodb_read_throttles.arn
-    dynamodb_write_throttles = aws_cloudwatch_metric_alarm.dynamodb_write_throttles.arn
-    dynamodb_system_errors   = aws_cloudwatch_metric_alarm.dynamodb_system_errors.arn
-    app_errors               = aws_cloudwatch_metric_alarm.app_errors.arn
-  }
+  value       = { for watched, alarm in local.alarms : watched => alarm.arn }
 }
 
 output "error_metric" {
