@@ -117,13 +117,15 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Form<T> {
 /// The name of the first pair of `encoded` (`a=1&b=%C3%A9`) whose name or value is not UTF-8
 /// once percent-decoded, if any.
 fn not_utf8(encoded: &[u8]) -> Option<String> {
-    let decoded = |part: &[u8]| percent_encoding::percent_decode(part).collect::<Vec<u8>>();
+    use percent_encoding::percent_decode;
+    // `decode_utf8` borrows when nothing is escaped: every query is checked, most have no `%`.
     let pair = encoded
         .split(|b| *b == b'&')
-        .find(|pair| std::str::from_utf8(&decoded(pair)).is_err())?;
+        .find(|pair| percent_decode(pair).decode_utf8().is_err())?;
     let name = pair.split(|b| *b == b'=').next().unwrap_or_default();
     Some(
-        String::from_utf8_lossy(&decoded(name))
+        percent_decode(name)
+            .decode_utf8_lossy()
             .chars()
             .take(40)
             .collect(),

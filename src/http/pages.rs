@@ -354,9 +354,6 @@ const TONES: usize = 8;
 #[derive(Template)]
 #[template(path = "calendar.html")]
 struct CalendarView {
-    /// The document's `<title>`: the month, led by "Error: " on a refused form.
-    page_title: String,
-    /// The month, as headings name it.
     title: String,
     month: String,
     previous: Option<String>,
@@ -478,16 +475,8 @@ impl CalendarView {
             Some(refusal) => (Some(refusal.message), refusal.field),
             None => (None, ""),
         };
-        // A refused form says so in the title too: a screen reader announces the title of the
-        // page the form loaded, not reliably an alert that was there from the start.
-        let title = month_title(month);
-        let page_title = match &message {
-            Some(_) => format!("Error: {title}"),
-            None => title.clone(),
-        };
         Self {
-            page_title,
-            title,
+            title: month_title(month),
             month: month.to_string(),
             previous: month.previous().map(|m| m.to_string()),
             next: month.next().map(|m| m.to_string()),
