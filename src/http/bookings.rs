@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::error::{Error, Problem};
 use super::extract::{Json, Path, Query};
-use super::{AppState, Outcome, record_booking};
+use super::{AppState, Outcome, booking_log};
 use crate::domain::{
     Booking, BookingId, DateRange, IdempotencyKey, InvalidIdempotencyKey, Month, PersonName,
     parse_date,
@@ -202,29 +202,22 @@ pub async fn bookings_create(
         })
         .transpose()?;
     let booking = Booking::parse(&input.user_name, &input.from_date, &input.to_date)?;
-    let (stored, replayed) = match state
+    let (stored, outcome) = match state
         .store
         .create(&booking, idempotency_key.as_ref())
         .await?
     {
-        Created::New => {
-            record_booking(&booking.id, Outcome::Created);
-            (booking, "false")
-        }
-        Created::Replayed(earlier) => {
-            record_booking(&earlier.id, Outcome::Replayed);
-            (earlier, "true")
-        }
+        Created::New => (booking, Outcome::Created),
+        Created::Replayed(earlier) => (earlier, Outcome::Replayed),
     };
+    let replayed = matches!(outcome, Outcome::Replayed).to_string();
     let location = format!("/api/v1/bookings/{}", stored.id);
     Ok((
         StatusCode::CREATED,
+        booking_log(stored.id, outcome),
         [
             (header::LOCATION, location),
-            (
-                HeaderName::from_static(IDEMPOTENT_REPLAYED),
-                replayed.to_owned(),
-            ),
+            (HeaderName::from_static(IDEMPOTENT_REPLAYED), replayed),
         ],
         Json(BookingBody::from(&stored)),
     ))
@@ -285,9 +278,8 @@ pub async fn bookings_list(
 pub async fn bookings_delete(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<StatusCode, Error> {
+) -> Result<impl IntoResponse, Error> {
     let id: BookingId = id.parse()?;
     state.store.delete(id).await?;
-    record_booking(&id, Outcome::Deleted);
-    Ok(StatusCode::NO_CONTENT)
+    Ok((StatusCode::NO_CONTENT, booking_log(id, Outcome::Deleted)))
 }

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use super::assets::{self, AssetUrls};
 use super::error::Error;
 use super::extract::{Form, Path, Query};
-use super::{AppState, Outcome, record_booking};
+use super::{AppState, Outcome, booking_log};
 use super::{csrf, name_cookie};
 use crate::domain::{
     Booking, BookingId, DateRange, IdempotencyKey, InvalidBooking, InvalidDate, InvalidName,
@@ -109,18 +109,13 @@ pub async fn calendar_post(
     let refused = match Booking::parse(&form.user_name, &form.from_date, &form.to_date) {
         Ok(booking) => match state.store.create(&booking, key.as_ref()).await {
             Ok(created) => {
-                let booked = match created {
-                    Created::New => {
-                        record_booking(&booking.id, Outcome::Created);
-                        booking
-                    }
-                    Created::Replayed(earlier) => {
-                        record_booking(&earlier.id, Outcome::Replayed);
-                        earlier
-                    }
+                let (booked, outcome) = match created {
+                    Created::New => (booking, Outcome::Created),
+                    Created::Replayed(earlier) => (earlier, Outcome::Replayed),
                 };
                 let month = Month::containing(booked.days.first());
                 return Ok((
+                    booking_log(booked.id, outcome),
                     [(
                         header::SET_COOKIE,
                         name_cookie::set_cookie(&booked.user_name, &headers),
@@ -297,16 +292,17 @@ pub async fn booking_delete(
     Query(back): Query<DeleteForm>,
 ) -> Result<Response, PageError> {
     let id: BookingId = id.parse().map_err(Error::from)?;
-    match state.store.delete(id).await {
+    let deleted = match state.store.delete(id).await {
+        Ok(()) => Some(booking_log(id, Outcome::Deleted)),
         // Deleting twice (a double click, a reload) ends where the person wanted to be.
-        Ok(()) | Err(store::Error::NotFound) => {}
+        Err(store::Error::NotFound) => None,
         Err(other) => return Err(PageError::from(Error::from(other))),
-    }
+    };
     let target = match back.month() {
         Some(month) => format!("/?month={month}"),
         None => "/".to_owned(),
     };
-    Ok(Redirect::to(&target).into_response())
+    Ok((deleted, Redirect::to(&target)).into_response())
 }
 
 async fn render_calendar(
