@@ -286,7 +286,11 @@ mod pages {
         let confirm = app.get(&format!("/delete/{id}?month=2026-07")).await;
         assert_eq!(confirm.status(), 200);
         let confirm = confirm.text().await.unwrap();
-        assert!(confirm.contains("<title>Delete Linus&#39;s leave · Leave Calendar</title>"));
+        assert!(
+            confirm.contains(
+                "<title>Delete \u{2068}Linus\u{2069}&#39;s leave · Leave Calendar</title>"
+            )
+        );
         assert!(confirm.contains("Wed 1 Jul 2026") && confirm.contains("Thu 2 Jul 2026"));
         assert!(confirm.contains(&format!(r#"action="/delete/{id}?month=2026-07""#)));
         assert!(confirm.contains(r#"href="/?month=2026-07""#), "a way back");
@@ -590,6 +594,61 @@ mod pages {
         assert!(!page.contains("<script"), "no JavaScript needed");
         let today = app.get("/").await.text().await.unwrap();
         assert!(today.contains(r#"aria-current="date""#), "today is marked");
+    }
+
+    #[tokio::test]
+    async fn names_are_isolated_from_the_text_around_them() {
+        // A right-to-left name ending in characters without a direction of their own: next to
+        // other text, without isolation, "<3" would move to the other side of the name.
+        let app = spawn_app().await;
+        let name = "ليلى <3";
+        let isolated = "<bdi>ليلى &#60;3</bdi>";
+        let id = app.book_id(name, "2026-04-06", "2026-04-07").await;
+        app.book("Ann", "2026-04-07", "2026-04-07").await;
+        let page = app.get("/?month=2026-04").await.text().await.unwrap();
+
+        // The grid: each name on the day.
+        let cell = cell_html(&page, "2026-04-07");
+        assert!(cell.contains(isolated), "grid: {cell}");
+        assert!(cell.contains("<bdi>Ann</bdi>"), "grid: {cell}");
+        // The list of bookings, where the dates follow the name.
+        let list = &page[page.find(r#"<table class="list">"#).expect("list")..];
+        assert!(list.contains(isolated), "list: {list}");
+
+        // The delete confirmation: its details, and its title, where no markup can go, with
+        // Unicode's isolates (FSI … PDI).
+        let confirm = app
+            .get(&format!("/delete/{id}?month=2026-04"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            confirm.contains(&format!("<dd>{isolated}</dd>")),
+            "confirmation: {confirm}"
+        );
+        assert!(
+            confirm.contains("<title>Delete \u{2068}ليلى &#60;3\u{2069}&#39;s leave"),
+            "title: {confirm}"
+        );
+
+        // A refusal that quotes the name.
+        let refused = app
+            .post_booking_form(name, "2026-04-07", "2026-04-08")
+            .await;
+        assert_eq!(refused.status(), 409);
+        let refused = refused.text().await.unwrap();
+        assert!(
+            refused.contains(&format!(
+                r#"id="form-error">{isolated} already has leave booked on Tue 7 Apr 2026.</p>"#
+            )),
+            "refusal: {refused}"
+        );
+        // The form's own field keeps the name as typed, not isolated (an attribute).
+        assert!(
+            refused.contains(r#"value="ليلى &#60;3""#),
+            "form: {refused}"
+        );
     }
 
     #[tokio::test]

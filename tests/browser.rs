@@ -120,7 +120,7 @@ async fn booking_scenario(options: Options) {
     wait_for_text(&browser, "section.confirm h1").await;
     assert_eq!(
         browser.title().await,
-        "Delete Grace Hopper's leave · Leave Calendar"
+        "Delete \u{2068}Grace Hopper\u{2069}'s leave · Leave Calendar"
     );
     let details = browser.text("dl.booking").await;
     assert!(details.contains("Thu 26 Feb 2026") && details.contains("Tue 3 Mar 2026"));

@@ -3,6 +3,7 @@
 //! (post/redirect/get); posts from other sites are refused (see `csrf`).
 
 use std::collections::HashMap;
+use std::fmt;
 
 use askama::Template;
 use axum::Router;
@@ -126,7 +127,7 @@ pub async fn calendar_post(
             }
             Err(store::Error::KeyReused(used)) => Refusal {
                 status: StatusCode::UNPROCESSABLE_ENTITY,
-                message: match used {
+                message: Message::from(match used {
                     KeyUse::OtherRequest(_) => {
                         "This form was already sent for another booking. Check the calendar, \
                          then send the form again."
@@ -135,17 +136,18 @@ pub async fn calendar_post(
                         "This form was already sent, and the booking it made has since been \
                          deleted. Send the form again to book it anew."
                     }
-                }
-                .to_owned(),
+                }),
                 field: "",
             },
             Err(store::Error::Conflict { first_day }) => Refusal {
                 status: StatusCode::CONFLICT,
-                message: format!(
-                    "{} already has leave booked on {}.",
-                    booking.user_name,
-                    human_date(first_day)
-                ),
+                message: Message(vec![
+                    Part::Name(booking.user_name.to_string()),
+                    Part::Text(format!(
+                        " already has leave booked on {}.",
+                        human_date(first_day)
+                    )),
+                ]),
                 field: "from_date",
             },
             Err(other) => return Err(PageError::from(Error::from(other))),
@@ -174,8 +176,48 @@ fn damaged_form_key() -> PageError {
 #[derive(Debug)]
 struct Refusal {
     status: StatusCode,
-    message: String,
+    message: Message,
     field: &'static str,
+}
+
+/// A message for the person at the page, with the names it quotes kept apart from its words so
+/// that the page can isolate them (`<bdi>`): a right-to-left name next to the words (or a
+/// name ending in digits or punctuation) would otherwise be reordered with them by the Unicode
+/// bidirectional algorithm.
+#[derive(Debug)]
+struct Message(Vec<Part>);
+
+#[derive(Debug)]
+enum Part {
+    Text(String),
+    Name(String),
+}
+
+impl Message {
+    fn parts(&self) -> &[Part] {
+        &self.0
+    }
+}
+
+impl From<&str> for Message {
+    fn from(text: &str) -> Self {
+        Self(vec![Part::Text(text.to_owned())])
+    }
+}
+
+impl From<String> for Message {
+    fn from(text: String) -> Self {
+        Self(vec![Part::Text(text)])
+    }
+}
+
+/// The message as plain text.
+impl fmt::Display for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|part| match part {
+            Part::Text(text) | Part::Name(text) => f.write_str(text),
+        })
+    }
 }
 
 impl Refusal {
@@ -244,7 +286,7 @@ impl Refusal {
         };
         Self {
             status: StatusCode::UNPROCESSABLE_ENTITY,
-            message,
+            message: Message::from(message),
             field,
         }
     }
@@ -272,7 +314,9 @@ pub async fn booking_delete_confirm(
         .month()
         .unwrap_or_else(|| Month::containing(booking.days.first()));
     let view = ConfirmDeleteView {
-        title: format!("Delete {}'s leave", booking.user_name),
+        // A title can hold no markup: Unicode's isolates (FSI … PDI) do there what `<bdi>`
+        // does in the page.
+        title: format!("Delete \u{2068}{}\u{2069}'s leave", booking.user_name),
         booking: BookingRow::new(&booking, 0),
         month: month.to_string(),
         month_title: month_title(month),
@@ -361,7 +405,7 @@ struct CalendarView {
     bookings: Vec<BookingRow>,
     truncated: bool,
     form: BookingForm,
-    message: Option<String>,
+    message: Option<Message>,
     /// The `id` of the field the message is about, or "".
     invalid_field: &'static str,
     assets: &'static AssetUrls,
@@ -629,7 +673,7 @@ mod tests {
             let invalid = Booking::parse(name, from, to).unwrap_err();
             let refusal = Refusal::invalid(&invalid);
             assert_eq!(refusal.status, StatusCode::UNPROCESSABLE_ENTITY);
-            (refusal.message, refusal.field)
+            (refusal.message.to_string(), refusal.field)
         };
         let cases = [
             (
