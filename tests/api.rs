@@ -586,14 +586,60 @@ mod pages {
         let app = spawn_app().await;
         let page = app.get("/?month=2027-01").await.text().await.unwrap();
         assert!(
-            page.contains(r#"href="/?month=2026-12""#)
-                && page.contains(r#"href="/?month=2027-02""#)
+            page.contains(r#"<a href="/?month=2026-12" rel="prev""#)
+                && page.contains(r#"<a href="/?month=2027-02" rel="next""#)
         );
         assert!(page.contains("<title>January 2027 · Leave Calendar</title>"));
         assert!(page.contains("No one is away in January 2027"));
         assert!(!page.contains("<script"), "no JavaScript needed");
         let today = app.get("/").await.text().await.unwrap();
         assert!(today.contains(r#"aria-current="date""#), "today is marked");
+    }
+
+    #[tokio::test]
+    async fn days_of_other_months_name_their_month_and_link_to_it() {
+        let app = spawn_app().await;
+        app.book("Ada", "2026-03-01", "2026-03-01").await;
+        // February 2026's grid runs from Monday 26 January to Sunday 1 March.
+        let february = app.get("/?month=2026-02").await.text().await.unwrap();
+        for (date, month, title) in [
+            ("2026-01-26", "2026-01", "January 2026"),
+            ("2026-01-31", "2026-01", "January 2026"),
+            ("2026-03-01", "2026-03", "March 2026"),
+        ] {
+            let cell = cell_html(&february, date);
+            // A screen reader reads the day as "1 March 2026", not "1", and the number leads
+            // to the page that shows who is away that day.
+            assert!(
+                cell.contains(&format!(
+                    r#"<a href="/?month={month}"><time datetime="{date}""#
+                )),
+                "{date}: {cell}"
+            );
+            assert!(
+                cell.contains(&format!(
+                    r#"</time><span class="visually-hidden"> {title}</span></a>"#
+                )),
+                "{date}: {cell}"
+            );
+            assert!(!cell.contains("class=\"away\""), "{date}: {cell}");
+        }
+        for date in ["2026-02-01", "2026-02-28"] {
+            let cell = cell_html(&february, date);
+            assert!(
+                !cell.contains("<a ") && !cell.contains("2026</span>"),
+                "days of the month itself are only numbers: {cell}"
+            );
+        }
+        // The grid of the last month there is names the days after it but links to no month
+        // that the app would refuse.
+        let last = app.get("/?month=2999-12").await.text().await.unwrap();
+        let cell = cell_html(&last, "3000-01-01");
+        assert!(
+            cell.contains(r#"<span class="visually-hidden"> January 3000</span>"#),
+            "{cell}"
+        );
+        assert!(!cell.contains("<a "), "{cell}");
     }
 
     #[tokio::test]
