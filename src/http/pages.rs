@@ -428,9 +428,6 @@ struct DayCell {
     /// For a day of the month before or after: that month's name ("March 2026"), said after
     /// the day's number to screen readers, which would read "1" alone.
     other_month: Option<String>,
-    /// For a day of the month before or after: that month (`YYYY-MM`), which its number links
-    /// to, since this page shows no one on it; none beyond the months the app shows.
-    month_link: Option<String>,
     is_today: bool,
     is_weekend: bool,
     people: Vec<PersonChip>,
@@ -496,19 +493,11 @@ impl CalendarView {
                 week.into_iter()
                     .map(|date| {
                         let in_month = Month::containing(date) == month;
-                        let link = if in_month {
-                            None
-                        } else if date < month.first_day() {
-                            month.previous()
-                        } else {
-                            month.next()
-                        };
                         DayCell {
                             day: date.day(),
                             date: date.to_string(),
                             label: human_date(date),
                             other_month: (!in_month).then(|| month_title(Month::containing(date))),
-                            month_link: link.map(|m| m.to_string()),
                             is_today: date == today,
                             is_weekend: matches!(
                                 date.weekday(),
