@@ -18,24 +18,100 @@ locals {
   app_errors_metric    = "ErrorLogLines"
 }
 
-# --- Load balancer ------------------------------------------------------------------------------
-# The ALB publishes its HTTPCode_* counts only for periods in which such a response occurred, so
-# no data means no error: missing data is "notBreaching" for the counts and the latency.
+# --- Alarms on one metric with a plain statistic -----------------------------------------------
+# Six alarms differ only in what they read and when they fire: one resource, keyed by the alarm's
+# short name (the alarm is `<name>-<key>`). The other three have a shape of their own: a percentile
+# (latency-p99), metric math over several metrics (dynamodb-system-errors), and the metric of this
+# module's log metric filter (app-errors).
 
-resource "aws_cloudwatch_metric_alarm" "elb_5xx" {
-  alarm_name        = "${var.name}-elb-5xx"
-  alarm_description = "The load balancer itself answered more than ${var.elb_5xx_threshold} 5xx in 5 minutes (502/503/504: no healthy target, a target that closed the connection or timed out). See the unhealthy-targets and running-tasks alarms, then the service's events."
+locals {
+  # A count published only for periods in which it is not zero (5xx answers, throttled requests):
+  # its sum over 5 minutes above the threshold fires, and no data means none happened.
+  count_over_5_minutes = {
+    statistic           = "Sum"
+    period              = 300
+    comparison_operator = "GreaterThanThreshold"
+    evaluation_periods  = 1
+    treat_missing_data  = "notBreaching"
+  }
 
-  namespace   = "AWS/ApplicationELB"
-  metric_name = "HTTPCode_ELB_5XX_Count"
-  dimensions  = local.alb
-  statistic   = "Sum"
-  period      = 300
+  simple_alarms = {
+    "elb-5xx" = merge(local.count_over_5_minutes, {
+      description = "The load balancer itself answered more than ${var.elb_5xx_threshold} 5xx in 5 minutes (502/503/504: no healthy target, a target that closed the connection or timed out). See the unhealthy-targets and running-tasks alarms, then the service's events."
+      namespace   = "AWS/ApplicationELB"
+      metric_name = "HTTPCode_ELB_5XX_Count"
+      dimensions  = local.alb
+      threshold   = var.elb_5xx_threshold
+    })
+    "target-5xx" = merge(local.count_over_5_minutes, {
+      description = "The application answered more than ${var.target_5xx_threshold} 5xx in 5 minutes. Its log group (${var.log_group_name}) has the ERROR lines; the DynamoDB alarms say whether the table is the cause."
+      namespace   = "AWS/ApplicationELB"
+      metric_name = "HTTPCode_Target_5XX_Count"
+      dimensions  = local.alb_target_group
+      threshold   = var.target_5xx_threshold
+    })
+    # The ALB publishes UnHealthyHostCount every minute while the target group is in use; a gap is
+    # not a failure this alarm can see (running-tasks watches for tasks that are gone).
+    "unhealthy-targets" = {
+      description         = "At least one task has failed the load balancer's health check (GET /health) for ${var.unhealthy_minutes} consecutive minutes. ECS replaces such tasks; if this persists, the new ones fail too: see the service's events and the tasks' logs."
+      namespace           = "AWS/ApplicationELB"
+      metric_name         = "UnHealthyHostCount"
+      dimensions          = local.alb_target_group
+      statistic           = "Maximum"
+      period              = 60
+      comparison_operator = "GreaterThanThreshold"
+      threshold           = 0
+      evaluation_periods  = var.unhealthy_minutes
+      treat_missing_data  = "notBreaching"
+    }
+    # Container Insights publishes RunningTaskCount every minute while the service has tasks. No
+    # data at all is the case to wake someone for (no task left, or Container Insights turned
+    # off), so missing data counts as breaching.
+    "running-tasks" = {
+      description         = "Fewer than ${var.min_capacity} tasks (the service's minimum) have been running for 5 consecutive minutes, or Container Insights reports none at all. See the service's events: tasks that fail to start or stop on their own."
+      namespace           = "ECS/ContainerInsights"
+      metric_name         = "RunningTaskCount"
+      dimensions          = local.service
+      statistic           = "Maximum"
+      period              = 60
+      comparison_operator = "LessThanThreshold"
+      threshold           = var.min_capacity
+      evaluation_periods  = 5
+      treat_missing_data  = "breaching"
+    }
+    "dynamodb-read-throttles" = merge(local.count_over_5_minutes, {
+      description = "DynamoDB throttled more than ${var.dynamodb_throttle_threshold} reads of ${var.table_name} in 5 minutes (the app retries, users see slow pages or 503s)."
+      namespace   = "AWS/DynamoDB"
+      metric_name = "ReadThrottleEvents"
+      dimensions  = local.table
+      threshold   = var.dynamodb_throttle_threshold
+    })
+    "dynamodb-write-throttles" = merge(local.count_over_5_minutes, {
+      description = "DynamoDB throttled more than ${var.dynamodb_throttle_threshold} writes of ${var.table_name} in 5 minutes (the app retries, users see slow bookings or 503s)."
+      namespace   = "AWS/DynamoDB"
+      metric_name = "WriteThrottleEvents"
+      dimensions  = local.table
+      threshold   = var.dynamodb_throttle_threshold
+    })
+  }
+}
 
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = var.elb_5xx_threshold
-  evaluation_periods  = 1
-  treat_missing_data  = "notBreaching"
+resource "aws_cloudwatch_metric_alarm" "simple" {
+  for_each = local.simple_alarms
+
+  alarm_name        = "${var.name}-${each.key}"
+  alarm_description = each.value.description
+
+  namespace   = each.value.namespace
+  metric_name = each.value.metric_name
+  dimensions  = each.value.dimensions
+  statistic   = each.value.statistic
+  period      = each.value.period
+
+  comparison_operator = each.value.comparison_operator
+  threshold           = each.value.threshold
+  evaluation_periods  = each.value.evaluation_periods
+  treat_missing_data  = each.value.treat_missing_data
 
   alarm_actions = local.actions
   ok_actions    = local.actions
@@ -43,49 +119,43 @@ resource "aws_cloudwatch_metric_alarm" "elb_5xx" {
   tags = var.tags
 }
 
-resource "aws_cloudwatch_metric_alarm" "target_5xx" {
-  alarm_name        = "${var.name}-target-5xx"
-  alarm_description = "The application answered more than ${var.target_5xx_threshold} 5xx in 5 minutes. Its log group (${var.log_group_name}) has the ERROR lines; the DynamoDB alarms say whether the table is the cause."
-
-  namespace   = "AWS/ApplicationELB"
-  metric_name = "HTTPCode_Target_5XX_Count"
-  dimensions  = local.alb_target_group
-  statistic   = "Sum"
-  period      = 300
-
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = var.target_5xx_threshold
-  evaluation_periods  = 1
-  treat_missing_data  = "notBreaching"
-
-  alarm_actions = local.actions
-  ok_actions    = local.actions
-
-  tags = var.tags
+# These six alarms were separate resources before: their state moves to the keys, so an existing
+# deployment keeps its alarms. Without the moves an apply would delete the old addresses' alarms
+# and create the new ones, of the same names, in no set order: a delete could remove an alarm
+# just created.
+moved {
+  from = aws_cloudwatch_metric_alarm.elb_5xx
+  to   = aws_cloudwatch_metric_alarm.simple["elb-5xx"]
 }
 
-# The ALB publishes UnHealthyHostCount every minute while the target group is in use; a gap is
-# not a failure this alarm can see (running-tasks watches for tasks that are gone).
-resource "aws_cloudwatch_metric_alarm" "unhealthy_targets" {
-  alarm_name        = "${var.name}-unhealthy-targets"
-  alarm_description = "At least one task has failed the load balancer's health check (GET /health) for ${var.unhealthy_minutes} consecutive minutes. ECS replaces such tasks; if this persists, the new ones fail too: see the service's events and the tasks' logs."
-
-  namespace   = "AWS/ApplicationELB"
-  metric_name = "UnHealthyHostCount"
-  dimensions  = local.alb_target_group
-  statistic   = "Maximum"
-  period      = 60
-
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = 0
-  evaluation_periods  = var.unhealthy_minutes
-  treat_missing_data  = "notBreaching"
-
-  alarm_actions = local.actions
-  ok_actions    = local.actions
-
-  tags = var.tags
+moved {
+  from = aws_cloudwatch_metric_alarm.target_5xx
+  to   = aws_cloudwatch_metric_alarm.simple["target-5xx"]
 }
+
+moved {
+  from = aws_cloudwatch_metric_alarm.unhealthy_targets
+  to   = aws_cloudwatch_metric_alarm.simple["unhealthy-targets"]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.running_tasks
+  to   = aws_cloudwatch_metric_alarm.simple["running-tasks"]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.dynamodb_read_throttles
+  to   = aws_cloudwatch_metric_alarm.simple["dynamodb-read-throttles"]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.dynamodb_write_throttles
+  to   = aws_cloudwatch_metric_alarm.simple["dynamodb-write-throttles"]
+}
+
+# --- Latency ------------------------------------------------------------------------------------
+# A percentile, not a statistic: the p99 of the application's response times. Missing data is
+# "notBreaching", as for the load balancer's counts (no requests, no response time).
 
 resource "aws_cloudwatch_metric_alarm" "latency_p99" {
   alarm_name        = "${var.name}-latency-p99"
@@ -111,77 +181,8 @@ resource "aws_cloudwatch_metric_alarm" "latency_p99" {
   tags = var.tags
 }
 
-# --- Service ------------------------------------------------------------------------------------
-
-# Container Insights publishes RunningTaskCount every minute while the service has tasks. No data
-# at all is the case to wake someone for (no task left, or Container Insights turned off), so
-# missing data counts as breaching.
-resource "aws_cloudwatch_metric_alarm" "running_tasks" {
-  alarm_name        = "${var.name}-running-tasks"
-  alarm_description = "Fewer than ${var.min_capacity} tasks (the service's minimum) have been running for 5 consecutive minutes, or Container Insights reports none at all. See the service's events: tasks that fail to start or stop on their own."
-
-  namespace   = "ECS/ContainerInsights"
-  metric_name = "RunningTaskCount"
-  dimensions  = local.service
-  statistic   = "Maximum"
-  period      = 60
-
-  comparison_operator = "LessThanThreshold"
-  threshold           = var.min_capacity
-  evaluation_periods  = 5
-  treat_missing_data  = "breaching"
-
-  alarm_actions = local.actions
-  ok_actions    = local.actions
-
-  tags = var.tags
-}
-
-# --- DynamoDB -----------------------------------------------------------------------------------
-# DynamoDB publishes throttles and system errors only when they happen: missing data is
-# "notBreaching".
-
-resource "aws_cloudwatch_metric_alarm" "dynamodb_read_throttles" {
-  alarm_name        = "${var.name}-dynamodb-read-throttles"
-  alarm_description = "DynamoDB throttled more than ${var.dynamodb_throttle_threshold} reads of ${var.table_name} in 5 minutes (the app retries, users see slow pages or 503s)."
-
-  namespace   = "AWS/DynamoDB"
-  metric_name = "ReadThrottleEvents"
-  dimensions  = local.table
-  statistic   = "Sum"
-  period      = 300
-
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = var.dynamodb_throttle_threshold
-  evaluation_periods  = 1
-  treat_missing_data  = "notBreaching"
-
-  alarm_actions = local.actions
-  ok_actions    = local.actions
-
-  tags = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "dynamodb_write_throttles" {
-  alarm_name        = "${var.name}-dynamodb-write-throttles"
-  alarm_description = "DynamoDB throttled more than ${var.dynamodb_throttle_threshold} writes of ${var.table_name} in 5 minutes (the app retries, users see slow bookings or 503s)."
-
-  namespace   = "AWS/DynamoDB"
-  metric_name = "WriteThrottleEvents"
-  dimensions  = local.table
-  statistic   = "Sum"
-  period      = 300
-
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = var.dynamodb_throttle_threshold
-  evaluation_periods  = 1
-  treat_missing_data  = "notBreaching"
-
-  alarm_actions = local.actions
-  ok_actions    = local.actions
-
-  tags = var.tags
-}
+# --- DynamoDB system errors ---------------------------------------------------------------------
+# DynamoDB publishes system errors only when they happen: missing data is "notBreaching".
 
 # SystemErrors exists only per (TableName, Operation). One alarm adds up the operations the
 # application calls: a fault on DynamoDB's side is one incident, whichever calls it hits, and

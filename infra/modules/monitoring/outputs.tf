@@ -1,16 +1,13 @@
 locals {
-  # Every alarm, by what it watches: the outputs below list the same nine.
-  alarms = {
-    elb_5xx                  = aws_cloudwatch_metric_alarm.elb_5xx
-    target_5xx               = aws_cloudwatch_metric_alarm.target_5xx
-    unhealthy_targets        = aws_cloudwatch_metric_alarm.unhealthy_targets
-    latency_p99              = aws_cloudwatch_metric_alarm.latency_p99
-    running_tasks            = aws_cloudwatch_metric_alarm.running_tasks
-    dynamodb_read_throttles  = aws_cloudwatch_metric_alarm.dynamodb_read_throttles
-    dynamodb_write_throttles = aws_cloudwatch_metric_alarm.dynamodb_write_throttles
-    dynamodb_system_errors   = aws_cloudwatch_metric_alarm.dynamodb_system_errors
-    app_errors               = aws_cloudwatch_metric_alarm.app_errors
-  }
+  # Every alarm, by what it watches (the short name with `_`): the outputs below list the same nine.
+  alarms = merge(
+    { for short, alarm in aws_cloudwatch_metric_alarm.simple : replace(short, "-", "_") => alarm },
+    {
+      latency_p99            = aws_cloudwatch_metric_alarm.latency_p99
+      dynamodb_system_errors = aws_cloudwatch_metric_alarm.dynamodb_system_errors
+      app_errors             = aws_cloudwatch_metric_alarm.app_errors
+    },
+  )
 }
 
 output "alarm_names" {
@@ -34,22 +31,18 @@ output "error_metric" {
 output "dimensions" {
   description = "What the alarms watch, as the alarms' dimensions: `LoadBalancer`, `TargetGroup` (ARN suffixes), `ClusterName`, `ServiceName`, `TableName`; e.g. for a dashboard."
   value = {
-    LoadBalancer = aws_cloudwatch_metric_alarm.elb_5xx.dimensions["LoadBalancer"]
-    TargetGroup  = aws_cloudwatch_metric_alarm.unhealthy_targets.dimensions["TargetGroup"]
-    ClusterName  = aws_cloudwatch_metric_alarm.running_tasks.dimensions["ClusterName"]
-    ServiceName  = aws_cloudwatch_metric_alarm.running_tasks.dimensions["ServiceName"]
-    TableName    = aws_cloudwatch_metric_alarm.dynamodb_read_throttles.dimensions["TableName"]
+    LoadBalancer = aws_cloudwatch_metric_alarm.simple["elb-5xx"].dimensions["LoadBalancer"]
+    TargetGroup  = aws_cloudwatch_metric_alarm.simple["unhealthy-targets"].dimensions["TargetGroup"]
+    ClusterName  = aws_cloudwatch_metric_alarm.simple["running-tasks"].dimensions["ClusterName"]
+    ServiceName  = aws_cloudwatch_metric_alarm.simple["running-tasks"].dimensions["ServiceName"]
+    TableName    = aws_cloudwatch_metric_alarm.simple["dynamodb-read-throttles"].dimensions["TableName"]
   }
 }
 
 output "notified_topics" {
   description = "The SNS topics the alarms notify (on ALARM and on OK), as the alarms have them: `alarm_actions`."
   # The provider reads the actions of an alarm that has none back as null.
-  value = sort(distinct(flatten([for a in [
-    aws_cloudwatch_metric_alarm.elb_5xx, aws_cloudwatch_metric_alarm.target_5xx,
-    aws_cloudwatch_metric_alarm.unhealthy_targets, aws_cloudwatch_metric_alarm.latency_p99,
-    aws_cloudwatch_metric_alarm.running_tasks, aws_cloudwatch_metric_alarm.dynamodb_read_throttles,
-    aws_cloudwatch_metric_alarm.dynamodb_write_throttles, aws_cloudwatch_metric_alarm.dynamodb_system_errors,
-    aws_cloudwatch_metric_alarm.app_errors,
-  ] : [for actions in [a.alarm_actions, a.ok_actions] : actions == null ? [] : tolist(actions)]])))
+  value = sort(distinct(flatten([for a in values(local.alarms) :
+    [for actions in [a.alarm_actions, a.ok_actions] : actions == null ? [] : tolist(actions)]
+  ])))
 }
