@@ -348,6 +348,17 @@ mod tests {
         assert_eq!(spanning.iter_days().count(), 4);
     }
 
+    #[test]
+    fn the_earliest_overlapping_start_is_one_longest_booking_back() {
+        let d = |s| parse_date("d", s).unwrap();
+        let may = DateRange::listing(d("2026-05-01"), d("2026-05-31")).unwrap();
+        let earliest = may.earliest_overlapping_start();
+        // 89 days back: the longest booking starting then ends on the range's first day.
+        assert_eq!(earliest, d("2026-02-01"));
+        let longest = DateRange::booking(earliest, may.first()).unwrap();
+        assert_eq!(longest.len_days(), MAX_SPAN_DAYS);
+    }
+
     fn any_date() -> impl Strategy<Value = Date> {
         (1900i16..=2998, 1i8..=12, 1i8..=28).prop_map(|(y, m, d)| date(y, m, d))
     }
