@@ -592,7 +592,15 @@ mod pages {
         assert!(page.contains("<title>January 2027 · Leave Calendar</title>"));
         assert!(page.contains("No one is away in January 2027"));
         assert!(!page.contains("<script"), "no JavaScript needed");
+        let this_month = jiff::Zoned::now()
+            .with_time_zone(jiff::tz::TimeZone::UTC)
+            .strftime("%B %Y")
+            .to_string();
         let today = app.get("/").await.text().await.unwrap();
+        assert!(
+            today.contains(&format!("<title>{this_month} · Leave Calendar</title>")),
+            "opens on this month"
+        );
         assert!(today.contains(r#"aria-current="date""#), "today is marked");
     }
 
