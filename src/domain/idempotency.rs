@@ -42,6 +42,10 @@ mod tests {
     #[test]
     fn accepts_visible_ascii_only() {
         assert!(IdempotencyKey::parse("4b0e7c1e-2f3a-4e55-9f00-0a1b2c3d4e5f").is_ok());
+        assert!(
+            IdempotencyKey::parse(&"k".repeat(MAX_KEY_CHARS)).is_ok(),
+            "the longest key"
+        );
         for bad in ["", " ", "has space", "tab\t", "é", &"k".repeat(256)] {
             assert_eq!(
                 IdempotencyKey::parse(bad),
