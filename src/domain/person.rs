@@ -293,6 +293,13 @@ mod tests {
     }
 
     #[test]
+    fn the_legacy_key_lowercases_without_folding() {
+        let name = PersonName::parse("STRAẞE Οδυσσευς").unwrap();
+        assert_eq!(name.legacy_key(), "straße οδυσσευς");
+        assert_eq!(name.key(), "strasse οδυσσευσ");
+    }
+
+    #[test]
     fn keys_are_in_composed_form() {
         // U+01F0 folds to `j` and a combining caron, which compose back to U+01F0; the same
         // letter typed as a capital `J` and a caron has no composed form, and folds to the same.
