@@ -173,6 +173,32 @@ mod tests {
     }
 
     #[test]
+    fn only_json_media_types_are_json() {
+        let with_type = |content_type: &str| {
+            Request::builder()
+                .header(header::CONTENT_TYPE, content_type)
+                .body(Body::empty())
+                .unwrap()
+        };
+        for json in [
+            "application/json",
+            "Application/JSON; charset=utf-8",
+            "application/merge-patch+json",
+        ] {
+            assert!(is_json(&with_type(json)), "{json}");
+        }
+        for other in [
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "text/x+json",
+            "application/jsonp",
+        ] {
+            assert!(!is_json(&with_type(other)), "{other}");
+        }
+        assert!(!is_json(&Request::new(Body::empty())), "no Content-Type");
+    }
+
+    #[test]
     fn a_key_twice_is_named() {
         let e = parse_object::<Shape>(br#"{"name": "a", "name": "b", "count": 1}"#).unwrap_err();
         assert!(e.to_string().contains("duplicate field `name`"), "{e}");
