@@ -121,7 +121,7 @@ struct BookingLog {
     outcome: Outcome,
 }
 
-/// What the request did to a booking, for its log line.
+/// What became of the booking: the `outcome` field of the log line.
 #[derive(Debug, Clone, Copy)]
 enum Outcome {
     Created,
