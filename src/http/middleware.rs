@@ -1,8 +1,16 @@
-//! Cross-cutting request handling: reading the body, load shedding, the request deadline, the
-//! fallbacks for unknown routes and methods, and error pages for browsers.
+//! What every request goes through, in one middleware ([`frame`]): its id, its log line, reading
+//! the body, load shedding, the deadline, error pages for browsers and the security headers; and
+//! the fallbacks for unknown routes and methods.
+//!
+//! One middleware rather than a layer each (tower-http's request id, trace and set-header layers,
+//! and one `from_fn` per step): every layer is a future of its own wrapped around the next, and
+//! their code was a sixth of all the code a create ran. A create that comes after the process
+//! idled fetches that code again from memory, which made most of its cost on the DynamoDB
+//! benchmark (see the README's "The code a create runs"). Here the steps run in the order they
+//! are written.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::{Body, HttpBody};
 use axum::extract::{Request, State};
@@ -11,10 +19,12 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use tokio::sync::Semaphore;
+use tracing::Instrument;
 
-use super::BODY_LIMIT_BYTES;
 use super::error::{Error, ProblemDetail};
+use super::health::Routine;
 use super::pages::PageError;
+use super::{BODY_LIMIT_BYTES, BookingLog};
 use crate::config::Settings;
 
 #[derive(Clone)]
@@ -35,10 +45,114 @@ impl Limits {
     }
 }
 
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Set on every answer that does not set its own.
+const SECURITY_HEADERS: [(HeaderName, HeaderValue); 4] = [
+    (
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    ),
+    (
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    ),
+    // `same-origin`, not `no-referrer`: under `no-referrer` a browser sends `Origin: null` with
+    // the page's own form posts, which the cross-site check must refuse when it has no
+    // `Sec-Fetch-Site` to go by (browsers from before fetch metadata). Other sites still get no
+    // referrer at all.
+    (
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    ),
+    (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+];
+
+/// Every request, in this order: it gets an id (the client's `x-request-id`, or a new one) and a
+/// span that every line logged for it carries; its body is read; it takes a concurrency slot or
+/// is shed; it is answered within the deadline; an error becomes a page for a browser; the
+/// answer gets the security headers and the request id; one line logs it.
+pub async fn frame(State(limits): State<Limits>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let request_id = request_id(request.headers());
+    let span = tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id = %request_id.to_str().unwrap_or("-"),
+    );
+    let negotiated = !request.uri().path().starts_with("/api/");
+    let browser_page = negotiated && accepts_html(request.headers());
+    let answer = async {
+        match read_body(request, limits.deadline).await {
+            Ok(request) => limit(&limits, request, next).await,
+            Err(refused) => refused,
+        }
+    };
+    let answer = answer.instrument(span.clone()).await;
+    let mut answer = html_errors(answer, negotiated, browser_page);
+    let headers = answer.headers_mut();
+    for (name, value) in &SECURITY_HEADERS {
+        headers.entry(name).or_insert_with(|| value.clone());
+    }
+    headers.entry(&REQUEST_ID).or_insert(request_id);
+    span.in_scope(|| log_answer(&answer, started.elapsed()));
+    answer
+}
+
+/// The client's request id, or a new ULID: unique, and sortable by time like booking ids.
+fn request_id(headers: &HeaderMap) -> HeaderValue {
+    headers.get(&REQUEST_ID).cloned().unwrap_or_else(|| {
+        let mut text = [0; ulid::ULID_LEN];
+        let text = ulid::Ulid::new().array_to_str(&mut text);
+        HeaderValue::from_str(text).unwrap_or(HeaderValue::from_static("-"))
+    })
+}
+
+/// One line per answered request, at INFO, but at DEBUG for a successful routine answer
+/// ([`Routine`]). What a handler did to a booking goes on the same line (a [`BookingLog`] in the
+/// answer's extensions), not on a line of its own: one write per request, and one line to find.
+fn log_answer(answer: &Response, latency: Duration) {
+    let status = answer.status().as_u16();
+    let latency = tracing::field::display(Millis(latency));
+    let done = answer.extensions().get::<BookingLog>();
+    let booking = done.map(|done| tracing::field::display(done.id));
+    let outcome = done.map(|done| done.outcome.as_str());
+    // An event's level is a constant in tracing's macros, hence one call per level.
+    if answer.extensions().get::<Routine>().is_some() && answer.status().is_success() {
+        tracing::debug!(
+            latency,
+            status,
+            booking,
+            outcome,
+            "finished processing request"
+        );
+    } else {
+        tracing::info!(
+            latency,
+            status,
+            booking,
+            outcome,
+            "finished processing request"
+        );
+    }
+}
+
+/// A duration as the log shows it: whole milliseconds, "12 ms".
+struct Millis(Duration);
+
+impl std::fmt::Display for Millis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ms", self.0.as_millis())
+    }
+}
+
 /// Past the concurrency limit a request is refused at once with 503 rather than queued without
 /// bound; every admitted request answers 503 when its deadline passes. `/health` is exempt
 /// from shedding: a busy instance is still alive and must not be replaced for being busy.
-pub async fn limit(State(limits): State<Limits>, request: Request, next: Next) -> Response {
+async fn limit(limits: &Limits, request: Request, next: Next) -> Response {
     let _permit = if request.uri().path() == "/health" {
         None
     } else {
@@ -63,10 +177,10 @@ pub async fn limit(State(limits): State<Limits>, request: Request, next: Next) -
 /// 408 when `deadline` passes, and one declared or sent larger than [`BODY_LIMIT_BYTES`] gets
 /// 413 at once, before a byte of it is read. Bodies here are at most 16 KiB, so holding one in
 /// memory costs nothing a handler would not spend anyway.
-pub async fn read_body(State(deadline): State<Duration>, request: Request, next: Next) -> Response {
+async fn read_body(request: Request, deadline: Duration) -> Result<Request, Response> {
     let (parts, body) = request.into_parts();
     if body.is_end_stream() {
-        return next.run(Request::from_parts(parts, body)).await;
+        return Ok(Request::from_parts(parts, body));
     }
     let declared = parts
         .headers
@@ -74,24 +188,22 @@ pub async fn read_body(State(deadline): State<Duration>, request: Request, next:
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|length| length > BODY_LIMIT_BYTES as u64) {
-        return Error::body_too_large().into_response();
+        return Err(Error::body_too_large().into_response());
     }
     let read = tokio::time::timeout(deadline, Limited::new(body, BODY_LIMIT_BYTES).collect());
-    match read.await {
+    let refusal = match read.await {
         Ok(Ok(collected)) => {
             let body = Body::from(collected.to_bytes());
-            next.run(Request::from_parts(parts, body)).await
+            return Ok(Request::from_parts(parts, body));
         }
-        Ok(Err(e)) if e.is::<LengthLimitError>() => Error::body_too_large().into_response(),
-        Ok(Err(e)) => {
-            Error::BadRequest(format!("the request body could not be read: {e}")).into_response()
-        }
+        Ok(Err(e)) if e.is::<LengthLimitError>() => Error::body_too_large(),
+        Ok(Err(e)) => Error::BadRequest(format!("the request body could not be read: {e}")),
         Err(_) => Error::RequestTimeout(format!(
             "the request body did not arrive within {} s",
             deadline.as_secs()
-        ))
-        .into_response(),
-    }
+        )),
+    };
+    Err(refusal.into_response())
 }
 
 pub async fn not_found(uri: Uri) -> Error {
@@ -114,10 +226,7 @@ pub async fn method_not_allowed(request: Request) -> Error {
 ///
 /// Outside the API such an error answer depends on `Accept`, and says so (`Vary: Accept`): a
 /// cache must not give the problem+json a program got to a browser, or the other way round.
-pub async fn html_errors(request: Request, next: Next) -> Response {
-    let negotiated = !request.uri().path().starts_with("/api/");
-    let browser_page = negotiated && accepts_html(request.headers());
-    let response = next.run(request).await;
+fn html_errors(response: Response, negotiated: bool, browser_page: bool) -> Response {
     let Some(ProblemDetail(detail)) = response.extensions().get::<ProblemDetail>() else {
         return response;
     };
@@ -185,7 +294,8 @@ mod tests {
             .route("/", get(|| async {}))
             .route("/busy", get(busy))
             .method_not_allowed_fallback(method_not_allowed);
-        let app = axum::middleware::from_fn(html_errors).layer(router);
+        let limits = Limits::new(&Settings::defaults());
+        let app = axum::middleware::from_fn_with_state(limits, frame).layer(router);
         let send = async |method: Method, path: &str| {
             let request = Request::builder()
                 .method(method)
