@@ -2,7 +2,7 @@
 //! profile, web identity, the ECS task role, instance metadata), kept until shortly before they
 //! expire so that a request does not wait on the provider.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
@@ -13,7 +13,9 @@ const RENEW_BEFORE_EXPIRY: Duration = Duration::from_secs(60);
 
 pub struct CredentialsCache {
     provider: SharedCredentialsProvider,
-    current: Mutex<Option<Credentials>>,
+    /// Shared rather than cloned for each request: a `Credentials` clone copies a map of
+    /// properties.
+    current: Mutex<Option<Arc<Credentials>>>,
     /// Held while renewing, so that concurrent requests wait for one renewal, not start many.
     renewing: tokio::sync::Mutex<()>,
 }
@@ -27,7 +29,7 @@ impl CredentialsCache {
         }
     }
 
-    pub async fn get(&self) -> Result<Credentials, String> {
+    pub async fn get(&self) -> Result<Arc<Credentials>, String> {
         if let Some(credentials) = self.fresh() {
             return Ok(credentials);
         }
@@ -41,11 +43,12 @@ impl CredentialsCache {
                 aws_smithy_types::error::display::DisplayErrorContext(&e)
             )
         })?;
-        *self.lock() = Some(credentials.clone());
+        let credentials = Arc::new(credentials);
+        *self.lock() = Some(Arc::clone(&credentials));
         Ok(credentials)
     }
 
-    fn fresh(&self) -> Option<Credentials> {
+    fn fresh(&self) -> Option<Arc<Credentials>> {
         let credentials = self.lock().clone()?;
         match credentials.expiry() {
             Some(expiry) if expiry < SystemTime::now() + RENEW_BEFORE_EXPIRY => None,
@@ -53,7 +56,7 @@ impl CredentialsCache {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Credentials>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Arc<Credentials>>> {
         self.current
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -62,7 +65,6 @@ impl CredentialsCache {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
     use std::sync::atomic::{AtomicU32, Ordering};
 
     use aws_credential_types::provider::future;

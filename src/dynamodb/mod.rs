@@ -304,9 +304,7 @@ impl Client {
             error: Error::NotSent(why),
             retry_cost: None,
         })?;
-        let amz_date = jiff::Timestamp::now()
-            .strftime("%Y%m%dT%H%M%SZ")
-            .to_string();
+        let amz_date = sigv4::amz_date(jiff::Timestamp::now());
         let host = self.host.to_str().unwrap_or_default();
         let authorization = sigv4::authorization(
             &self.signing_keys,

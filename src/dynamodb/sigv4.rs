@@ -25,6 +25,21 @@ pub struct Request<'a> {
 
 pub const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
 
+/// `at` as SigV4 writes a request's time: `20261126T134507Z`, in UTC. Written field by field
+/// rather than with jiff's `strftime`, which interprets its format string on every call.
+pub fn amz_date(at: jiff::Timestamp) -> String {
+    let t = jiff::tz::Offset::UTC.to_datetime(at);
+    format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
 /// The signing key of the last request, with what it was derived from.
 #[derive(Default)]
 pub struct KeyCache(Mutex<Option<SigningKey>>);
@@ -214,6 +229,18 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn amz_date_is_the_utc_time_in_basic_format() {
+        let at = |seconds| jiff::Timestamp::from_second(seconds).unwrap();
+        assert_eq!(amz_date(at(1_795_700_707)), "20261126T134507Z");
+        assert_eq!(amz_date(at(0)), "19700101T000000Z");
+        // Every hour of a leap year, at a second that changes with it, against jiff's own.
+        for hour in 0..366 * 24 {
+            let at = at(1_704_067_200 + hour * 3_607);
+            assert_eq!(amz_date(at), at.strftime("%Y%m%dT%H%M%SZ").to_string());
         }
     }
 
