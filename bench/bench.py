@@ -555,8 +555,6 @@ def run(args, work, results):
     stop(quiet.process)
 
     log("DynamoDB (moto) behind the counting proxy, LOG_LEVEL=info")
-    moto_server = os.path.join(ROOT, ".venv", "bin", "moto_server")
-    moto_port, proxy_port = free_port(), free_port()
     # moto and the proxy are Python and keep a core busy while they answer. Sharing cores with
     # them, the app's CPU per request varied by up to 2x between runs of the same build (its
     # caches were cold at every request); on a machine with 2 cores or more they run, with
@@ -564,25 +562,13 @@ def run(args, work, results):
     pin = (os.cpu_count() or 1) >= 2 and shutil.which("taskset") is not None
     others, app_cpu = ("0", "1") if pin else (None, None)
     results["dynamo_pinned"] = pin
-    start([moto_server, "-H", "127.0.0.1", "-p", str(moto_port)], dict(os.environ), cpus=others)
-    wait_port(moto_port)
-    start([sys.executable, os.path.join(BENCH, "dynamo_proxy.py"), str(proxy_port), f"http://127.0.0.1:{moto_port}"], dict(os.environ), cpus=others)
-    wait_port(proxy_port)
+    moto_port, proxy_port = start_moto_behind_proxy(cpus=others)
     table = "leave-bench"
     create_table(f"http://127.0.0.1:{moto_port}", table)
-    dynamo = {
-        "STORE": "dynamodb",
-        "DYNAMODB_TABLE": table,
-        "AWS_REGION": "eu-west-1",
-        "AWS_ENDPOINT_URL_DYNAMODB": f"http://127.0.0.1:{proxy_port}",
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_EC2_METADATA_DISABLED": "true",
-        # moto stalls for seconds now and then (p99 of a create 1.4–2.9 s): with production's
-        # 3 s deadline (an attempt gets half), such creates were tried twice and some answered
-        # 503. DynamoDB answers in milliseconds; the fault tests cover the deadline.
-        "STORE_TIMEOUT_MS": "8000",
-    }
+    # moto stalls for seconds now and then (p99 of a create 1.4–2.9 s): with production's 3 s
+    # deadline (an attempt gets half), such creates were tried twice and some answered 503.
+    # DynamoDB answers in milliseconds; the fault tests cover the deadline.
+    dynamo = dynamo_env(proxy_port, table, store_timeout_ms=8000)
     results["healthy_dynamo_s"] = time_to_healthy(dynamo, 3, work)
     # Production's endpoint is https: the client loads the system's CA certificates at start.
     # Nothing contacts it before the first store request, so no network is needed.
@@ -699,6 +685,33 @@ def run(args, work, results):
         }
         cpu_idle.poll()
     stop(hyper_target.process)
+
+
+def start_moto_behind_proxy(cpus=None):
+    """moto, and dynamo_proxy.py in front of it (counting, and replaying when asked), on
+    `cpus`: (moto's port, the proxy's port)."""
+    moto_port, proxy_port = free_port(), free_port()
+    moto_server = os.path.join(ROOT, ".venv", "bin", "moto_server")
+    start([moto_server, "-H", "127.0.0.1", "-p", str(moto_port)], dict(os.environ), cpus=cpus)
+    wait_port(moto_port)
+    proxy = [sys.executable, os.path.join(BENCH, "dynamo_proxy.py"), str(proxy_port), f"http://127.0.0.1:{moto_port}"]
+    start(proxy, dict(os.environ), cpus=cpus)
+    wait_port(proxy_port)
+    return moto_port, proxy_port
+
+
+def dynamo_env(proxy_port, table, store_timeout_ms):
+    """The app's settings for `table` on DynamoDB through the proxy at `proxy_port`."""
+    return {
+        "STORE": "dynamodb",
+        "DYNAMODB_TABLE": table,
+        "AWS_REGION": "eu-west-1",
+        "AWS_ENDPOINT_URL_DYNAMODB": f"http://127.0.0.1:{proxy_port}",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "STORE_TIMEOUT_MS": str(store_timeout_ms),
+    }
 
 
 def start_hyper(cpus=None, wrk_cpus=None):

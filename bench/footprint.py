@@ -160,26 +160,12 @@ def main():
             raise SystemExit(f"footprint needs {tool} (apt-get install valgrind)")
     work = tempfile.mkdtemp(prefix="footprint-")
     try:
-        moto_port, proxy_port, app_port, floor_port = (bench.free_port() for _ in range(4))
-        moto = os.path.join(bench.ROOT, ".venv", "bin", "moto_server")
-        bench.start([moto, "-H", "127.0.0.1", "-p", str(moto_port)], dict(os.environ), cpus="0")
-        bench.wait_port(moto_port)
-        proxy = os.path.join(bench.BENCH, "dynamo_proxy.py")
-        bench.start([sys.executable, proxy, str(proxy_port), f"http://127.0.0.1:{moto_port}"], dict(os.environ), cpus="0")
-        bench.wait_port(proxy_port)
+        app_port, floor_port = bench.free_port(), bench.free_port()
+        moto_port, proxy_port = bench.start_moto_behind_proxy(cpus="0")
         bench.create_table(f"http://127.0.0.1:{moto_port}", "leave-footprint")
-        env = bench.app_env("info", {
-            "PORT": str(app_port),
-            "STORE": "dynamodb",
-            "DYNAMODB_TABLE": "leave-footprint",
-            "AWS_REGION": "eu-west-1",
-            "AWS_ENDPOINT_URL_DYNAMODB": f"http://127.0.0.1:{proxy_port}",
-            "AWS_ACCESS_KEY_ID": "test",
-            "AWS_SECRET_ACCESS_KEY": "test",
-            "AWS_EC2_METADATA_DISABLED": "true",
-            # Under valgrind the app runs some 50 times slower than natively.
-            "STORE_TIMEOUT_MS": "30000",
-        })
+        # Under valgrind the app runs some 50 times slower than natively.
+        dynamo = bench.dynamo_env(proxy_port, "leave-footprint", store_timeout_ms=30000)
+        env = bench.app_env("info", {**dynamo, "PORT": str(app_port)})
         # One create through to moto records the answer the proxy then replays for all.
         with open(os.path.join(work, "record.log"), "w") as record_log:
             recorder = bench.start([APP], env, stdout=record_log)
