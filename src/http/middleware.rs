@@ -102,13 +102,27 @@ pub async fn frame(State(limits): State<Limits>, request: Request, next: Next) -
     answer
 }
 
-/// The client's request id, or a new ULID: unique, and sortable by time like booking ids.
+/// The client's request id when it is [`a plain id`](is_plain_id), or a new ULID: unique, and
+/// sortable by time like booking ids.
 fn request_id(headers: &HeaderMap) -> HeaderValue {
-    headers.get(&REQUEST_ID).cloned().unwrap_or_else(|| {
-        let mut text = [0; ulid::ULID_LEN];
-        let text = ulid::Ulid::new().array_to_str(&mut text);
-        HeaderValue::from_str(text).unwrap_or(HeaderValue::from_static("-"))
-    })
+    match headers.get(&REQUEST_ID) {
+        Some(given) if is_plain_id(given.as_bytes()) => given.clone(),
+        _ => {
+            let mut text = [0; ulid::ULID_LEN];
+            let text = ulid::Ulid::new().array_to_str(&mut text);
+            HeaderValue::from_str(text).unwrap_or(HeaderValue::from_static("-"))
+        }
+    }
+}
+
+/// At most 128 letters, digits and `-_.:`, enough for UUIDs, ULIDs and trace ids. The id goes
+/// into every log line of the request: a longer one would bloat each, and spaces or `=` could
+/// pass for fields of their own in the text format.
+fn is_plain_id(id: &[u8]) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
 }
 
 /// One line per answered request, at INFO, but at DEBUG for a successful routine answer
