@@ -227,7 +227,7 @@ impl<W: fmt::Write> fmt::Write for Escaped<'_, W> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::{Arc, Mutex};
 
     use serde_json::Value;
@@ -237,7 +237,7 @@ mod tests {
 
     /// Collects what a subscriber writes.
     #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
+    pub(crate) struct Captured(Arc<Mutex<Vec<u8>>>);
 
     impl std::io::Write for Captured {
         fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
@@ -259,9 +259,13 @@ mod tests {
     }
 
     impl Captured {
+        pub(crate) fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+
         /// Each line, parsed, without its timestamp (which is checked on its own).
         fn lines(&self) -> Vec<Value> {
-            let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
+            let text = self.text();
             assert!(text.ends_with('\n'), "lines end with a newline: {text:?}");
             text.lines()
                 .map(|line| {

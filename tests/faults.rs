@@ -101,7 +101,7 @@ async fn persistent_faults_answer_503_with_retry_after_in_bounded_time() {
         );
         proxy.clear();
     }
-    // A refused create under a fault stores nothing.
+    // A create gets the same answer, its attempts bounded the same way.
     proxy.set(Fault::ServerError);
     let refused = app
         .post_json(
@@ -110,9 +110,53 @@ async fn persistent_faults_answer_503_with_retry_after_in_bounded_time() {
         )
         .await;
     assert_eq!(refused.status(), 503);
-    proxy.clear();
+    assert_eq!(refused.headers()["retry-after"], "1");
+    assert!(proxy.count("TransactWriteItems") <= 3);
+}
+
+/// A transaction that lost a race with another on the same items is tried again, a few times;
+/// one cancelled because an item was throttled is not (as the AWS SDK does not): the client is
+/// told to come back later. Neither is an error of the app.
+#[tokio::test]
+async fn cancelled_transactions_are_retried_or_answered_503() {
+    let (app, proxy) = app_behind_proxy().await;
+    let create = |name: &str, first: &str| {
+        let body = json!({"user_name": name, "from_date": first, "to_date": first});
+        let app = &app;
+        async move { app.post_json("/api/v1/bookings", &body).await }
+    };
+    let cancel =
+        |reason, times| proxy.set_for(Some("TransactWriteItems"), Fault::Cancel(reason), times);
+
+    cancel("TransactionConflict", Some(2));
+    assert_eq!(
+        create("Ann", "2026-03-02").await.status(),
+        201,
+        "won on the third try"
+    );
+    assert_eq!(proxy.count("TransactWriteItems"), 3);
+
+    for (reason, attempts) in [
+        ("TransactionConflict", 4),
+        ("ThrottlingError", 1),
+        ("ProvisionedThroughputExceeded", 1),
+    ] {
+        proxy.reset_counts();
+        cancel(reason, None);
+        let refused = create("Bob", "2026-03-03").await;
+        assert_eq!(refused.status(), 503, "{reason}");
+        assert_eq!(refused.headers()["retry-after"], "1", "{reason}");
+        assert_eq!(proxy.count("TransactWriteItems"), attempts, "{reason}");
+        proxy.clear();
+    }
     let page: Value = app.get(LIST).await.json().await.unwrap();
-    assert_eq!(page["items"], json!([]));
+    let names: Vec<_> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| &b["user_name"])
+        .collect();
+    assert_eq!(names, ["Ann"], "the cancelled creates stored nothing");
 }
 
 #[tokio::test]

@@ -46,7 +46,8 @@ const RETRY_QUOTA: u32 = 500;
 const RETRY_COST: u32 = 5;
 const TIMEOUT_RETRY_COST: u32 = 10;
 /// Error codes of throttling: the request was fine, DynamoDB asks to send it later.
-/// `ThrottlingError` is the code of a throttled item in a cancelled transaction's reasons.
+/// `ThrottlingError` (on-demand tables) and `ProvisionedThroughputExceeded` (provisioned ones)
+/// are the codes of a throttled item in a cancelled transaction's reasons.
 const THROTTLING_CODES: &[&str] = &[
     "ThrottlingException",
     "ProvisionedThroughputExceededException",
@@ -54,6 +55,7 @@ const THROTTLING_CODES: &[&str] = &[
     "TransactionInProgressException",
     "Throttling",
     "ThrottlingError",
+    "ProvisionedThroughputExceeded",
 ];
 
 /// Whether `code` says DynamoDB is throttling: the same request may succeed later.
@@ -241,14 +243,18 @@ impl Client {
         let credentials = config
             .credentials_provider()
             .context("no AWS credentials provider")?;
-        let endpoint = match std::env::var("AWS_ENDPOINT_URL_DYNAMODB") {
-            Ok(url) if !url.is_empty() => url,
+        let (endpoint, source) = match std::env::var("AWS_ENDPOINT_URL_DYNAMODB") {
+            Ok(url) if !url.is_empty() => (url, "AWS_ENDPOINT_URL_DYNAMODB"),
             _ => match config.endpoint_url() {
-                Some(url) => url.to_owned(),
-                None => regional_endpoint(region.as_ref()),
+                Some(url) => (
+                    url.to_owned(),
+                    "AWS_ENDPOINT_URL (or the profile's endpoint_url)",
+                ),
+                None => (regional_endpoint(region.as_ref()), "AWS_REGION"),
             },
         };
         Self::new(&endpoint, region.as_ref(), credentials, deadline)
+            .with_context(|| format!("the DynamoDB endpoint comes from {source}"))
     }
 
     /// Sends `operation` (`Query`) with its JSON `body` and returns the JSON of the answer.

@@ -129,9 +129,11 @@ impl ListParams {
                 ));
             }
         };
+        // By the rules names are read back with, not those of new names: a person stored before
+        // those rules can still be listed.
         let person = self
             .person
-            .map(|p| PersonName::parse(&p).map_err(|e| Error::BadRequest(format!("person {e}"))))
+            .map(|p| PersonName::stored(&p).map_err(|e| Error::BadRequest(format!("person {e}"))))
             .transpose()?;
         let limit = match self.limit.map(|l| l as usize) {
             None => DEFAULT_LIMIT,

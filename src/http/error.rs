@@ -34,9 +34,13 @@ pub enum Error {
     PayloadTooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
-    /// The store or the server is unavailable or overloaded; retry later.
+    /// The server is overloaded, or the request took too long; retry later.
     #[error("{0}")]
     Unavailable(String),
+    /// The store failed for a reason worth retrying later: the cause is logged, the client is
+    /// told to retry.
+    #[error("the booking store is unavailable; retry shortly")]
+    StoreUnavailable(String),
     /// A bug: the detail is logged and the client sees a generic message.
     #[error("internal error")]
     Internal(String),
@@ -53,7 +57,7 @@ impl Error {
             Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -100,6 +104,7 @@ impl IntoResponse for Error {
         match &self {
             Self::Internal(detail) => tracing::error!(%detail, "internal error"),
             Self::Unavailable(detail) => tracing::warn!(%detail, "unavailable"),
+            Self::StoreUnavailable(detail) => tracing::warn!(%detail, "store unavailable"),
             _ => {}
         }
         let problem = Problem {
@@ -135,10 +140,7 @@ impl From<store::Error> for Error {
             store::Error::KeyReused(why) => {
                 Self::Invalid(format!("this Idempotency-Key cannot be used again: {why}"))
             }
-            store::Error::Unavailable(detail) => {
-                tracing::warn!(%detail, "store unavailable");
-                Self::Unavailable("the booking store is unavailable; retry shortly".to_owned())
-            }
+            store::Error::Unavailable(detail) => Self::StoreUnavailable(detail),
             store::Error::Internal(detail) => Self::Internal(detail),
         }
     }
@@ -180,5 +182,34 @@ pub fn body_error(status: StatusCode, detail: String) -> Error {
         StatusCode::PAYLOAD_TOO_LARGE => Error::body_too_large(),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => Error::UnsupportedMediaType(detail),
         _ => Error::BadRequest(detail),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::telemetry::tests::Captured;
+
+    /// Logged once, with its cause, which the client does not see.
+    #[test]
+    fn a_store_outage_is_logged_once_with_its_cause() {
+        let captured = Captured::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(captured.clone())
+            .with_ansi(false)
+            .finish();
+        let cause = store::Error::Unavailable("connection refused".to_owned());
+        let response =
+            tracing::subscriber::with_default(subscriber, || Error::from(cause).into_response());
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+        let detail = &response.extensions().get::<ProblemDetail>().unwrap().0;
+        assert!(!detail.contains("refused"), "{detail}");
+        let logged = captured.text();
+        assert_eq!(logged.lines().count(), 1, "{logged}");
+        assert!(
+            logged.contains("WARN") && logged.contains("connection refused"),
+            "{logged}"
+        );
     }
 }

@@ -30,6 +30,9 @@ pub enum Fault {
     Reset,
     LoseResponse,
     Outage,
+    /// A cancelled transaction whose first item failed for this reason (`TransactionConflict`,
+    /// `ThrottlingError`, ...), without forwarding it.
+    Cancel(&'static str),
 }
 
 #[derive(Default)]
@@ -189,6 +192,7 @@ impl FaultProxy {
                 "ThrottlingException",
                 "Rate of requests exceeds the allowed throughput.",
             )),
+            Some(Fault::Cancel(reason)) => Ok(cancellation_reply(reason)),
             Some(Fault::Reset | Fault::Outage) => Err(cut("injected connection reset")),
             Some(Fault::LoseResponse) => {
                 forward(client, upstream, parts, body).await?;
@@ -225,6 +229,18 @@ async fn forward(
 fn error_reply(status: u16, kind: &str, message: &str) -> Response<Full<Bytes>> {
     let body =
         format!(r#"{{"__type":"com.amazonaws.dynamodb.v20120810#{kind}","message":"{message}"}}"#);
+    json_reply(status, body)
+}
+
+/// DynamoDB's answer to a transaction cancelled because its first item failed for `reason`.
+fn cancellation_reply(reason: &str) -> Response<Full<Bytes>> {
+    let body = format!(
+        r#"{{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","message":"Transaction cancelled, please refer cancellation reasons for specific reasons [{reason}, None]","CancellationReasons":[{{"Code":"{reason}"}},{{"Code":"None"}}]}}"#
+    );
+    json_reply(400, body)
+}
+
+fn json_reply(status: u16, body: String) -> Response<Full<Bytes>> {
     Response::builder()
         .status(status)
         .header("content-type", "application/x-amz-json-1.0")
