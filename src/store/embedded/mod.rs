@@ -25,6 +25,10 @@ const BY_MONTH: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("by_
 const BY_PERSON: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("by_person");
 /// Idempotency key → (booking id, expiry in Unix seconds).
 const IDEMPOTENCY: TableDefinition<&str, (&str, i64)> = TableDefinition::new("idempotency");
+/// (expiry in Unix seconds, idempotency key) → nothing: the keys in the order they expire, so
+/// that the expired ones are found without reading the others (DynamoDB's TTL does this there).
+const IDEMPOTENCY_EXPIRY: TableDefinition<(i64, &str), ()> =
+    TableDefinition::new("idempotency_expiry");
 
 const FILE_NAME: &str = "leave-calendar.redb";
 
@@ -78,7 +82,7 @@ impl EmbeddedStore {
             .map_err(|e| anyhow::anyhow!("cannot open database {}: {e}", path.display()))?;
         // Create the tables once so that readers never meet a missing table.
         let txn = db.begin_write()?;
-        drop(transaction::WriteTables::open(&txn)?);
+        transaction::WriteTables::open(&txn)?.index_key_expiries()?;
         txn.commit()?;
         let db = Arc::new(db);
         let (writer, writer_thread) = writer::spawn(Arc::clone(&db), write_queue)
@@ -316,6 +320,44 @@ mod tests {
             Created::New
         );
         assert!(store.get(later.id).await.is_ok() && store.get(earlier.id).await.is_ok());
+    }
+
+    /// Every commit removes the keys that have expired.
+    #[tokio::test]
+    async fn commits_remove_expired_idempotency_keys() {
+        use redb::{ReadableTable, ReadableTableMetadata};
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        let key = IdempotencyKey::parse("expires-soon").unwrap();
+        store.create(&booking("Lea"), Some(&key)).await.unwrap();
+        // A day later: its expiry, in both tables, has passed.
+        let db = store.database();
+        let txn = db.begin_write().unwrap();
+        {
+            let past = jiff::Timestamp::now().as_second() - 1;
+            let mut keys = txn.open_table(IDEMPOTENCY).unwrap();
+            let (id, expires) = {
+                let stored = keys.get(key.as_str()).unwrap().unwrap();
+                let (id, expires) = stored.value();
+                (id.to_owned(), expires)
+            };
+            keys.insert(key.as_str(), (id.as_str(), past)).unwrap();
+            let mut expiries = txn.open_table(IDEMPOTENCY_EXPIRY).unwrap();
+            let indexed = expiries.remove((expires, key.as_str())).unwrap().is_some();
+            assert!(indexed, "indexed when created");
+            expiries.insert((past, key.as_str()), ()).unwrap();
+        }
+        txn.commit().unwrap();
+
+        store.create(&booking("Max"), None).await.unwrap();
+        let txn = db.begin_read().unwrap();
+        assert!(txn.open_table(IDEMPOTENCY).unwrap().is_empty().unwrap());
+        assert!(
+            txn.open_table(IDEMPOTENCY_EXPIRY)
+                .unwrap()
+                .is_empty()
+                .unwrap()
+        );
     }
 
     /// A booking stored before person keys folded case has its person entry under the key of

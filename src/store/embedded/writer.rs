@@ -232,6 +232,9 @@ fn commit(db: &Database, batch: &mut [Write]) -> Result<(), String> {
         for write in batch.iter_mut() {
             write.apply(&mut tables)?;
         }
+        tables
+            .remove_expired_keys(jiff::Timestamp::now().as_second())
+            .map_err(|e| e.to_string())?;
     }
     txn.commit().map_err(|e| e.to_string())
 }
