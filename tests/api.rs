@@ -235,8 +235,98 @@ async fn responses_carry_request_ids() {
     }
 }
 
+/// Asserts the headers every answer carries.
+fn assert_security_headers(headers: &reqwest::header::HeaderMap, what: &str) {
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert_eq!(
+        csp,
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+         frame-ancestors 'none'; base-uri 'none'",
+        "{what}"
+    );
+    assert_eq!(headers["x-content-type-options"], "nosniff", "{what}");
+    assert_eq!(headers["x-frame-options"], "DENY", "{what}");
+    assert_eq!(headers["referrer-policy"], "same-origin", "{what}");
+}
+
+/// The API allows no other origin: no CORS headers, so a browser keeps other sites' pages from
+/// sending it JSON or reading its answers.
+#[tokio::test]
+async fn other_origins_are_not_allowed() {
+    let app = spawn_app().await;
+    let preflight = app
+        .client
+        .request(reqwest::Method::OPTIONS, app.url("/api/v1/bookings"))
+        .header("origin", "http://evil.example")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .unwrap();
+    let read = app
+        .client
+        .get(app.url("/api/v1/bookings?month=2026-04"))
+        .header("origin", "http://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 200);
+    for response in [preflight, read] {
+        let cors: Vec<_> = response
+            .headers()
+            .keys()
+            .filter(|name| name.as_str().starts_with("access-control-"))
+            .collect();
+        assert!(cors.is_empty(), "{} {cors:?}", response.status());
+    }
+}
+
+/// Not only the pages: JSON, problems, redirects, probes, the OpenAPI document and assets too.
+#[tokio::test]
+async fn every_answer_carries_the_security_headers() {
+    let app = spawn_app().await;
+    let created = app
+        .post_json(
+            "/api/v1/bookings",
+            &json!({"user_name": "Ada", "from_date": "2026-04-01", "to_date": "2026-04-01"}),
+        )
+        .await;
+    let location = created.headers()["location"].to_str().unwrap().to_owned();
+    let overlap = app
+        .post_json(
+            "/api/v1/bookings",
+            &json!({"user_name": "ada", "from_date": "2026-04-01", "to_date": "2026-04-01"}),
+        )
+        .await;
+    let answers = [
+        (created, 201),
+        (overlap, 409),
+        (app.get(&location).await, 200),
+        (app.get("/api/v1/bookings?month=2026-04").await, 200),
+        (app.get("/api/v1/bookings?month=2026-13").await, 400),
+        (app.get("/api/v1/bookings/nope").await, 400),
+        (app.get("/api/v1/no-such-thing").await, 404),
+        (app.get("/api/v1/openapi.json").await, 200),
+        (app.get("/health").await, 200),
+        (app.get("/ready").await, 200),
+        (app.get("/static/style.css").await, 200),
+        (
+            app.post_booking_form("Bo", "2026-04-02", "2026-04-02")
+                .await,
+            303,
+        ),
+        (app.delete(&location).await, 204),
+    ];
+    for (response, status) in answers {
+        let what = format!("{} {}", response.status(), response.url());
+        assert_eq!(response.status(), status, "{what}");
+        assert_security_headers(response.headers(), &what);
+    }
+}
+
 mod pages {
     use super::*;
+    use leave_calendar::domain::BookingId;
 
     #[tokio::test]
     async fn booking_through_the_form_redirects_to_its_month_and_shows_it() {
@@ -445,10 +535,32 @@ mod pages {
             .await
             .unwrap();
         assert_eq!(forged.status(), 403);
+        let forged_delete = app
+            .client
+            .delete(app.url(&format!("/delete/{id}")))
+            .header("sec-fetch-site", "cross-site")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(forged_delete.status(), 403);
         assert_eq!(
             app.get(&format!("/api/v1/bookings/{id}")).await.status(),
             200
         );
+        // Typed into the address bar or opened from a bookmark: no site started it.
+        let from_no_site = app
+            .client
+            .post(app.url("/"))
+            .header("sec-fetch-site", "none")
+            .form(&[
+                ("user_name", "Walter"),
+                ("from_date", "2026-05-20"),
+                ("to_date", "2026-05-20"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(from_no_site.status(), 303);
         let by_program = app
             .client
             .post(app.url(&format!("/delete/{id}")))
@@ -583,20 +695,29 @@ mod pages {
             .send()
             .await
             .unwrap();
+        let unknown = BookingId::generate();
+        // The pages' own answers are pages for every client; the errors of the router and the
+        // middleware are problem+json to other clients, so they vary with `Accept`.
         let pages = [
-            (month, 200),
-            (app.get(&format!("/delete/{id}?month=2026-04")).await, 200),
+            (month, 200, None),
+            (
+                app.get(&format!("/delete/{id}?month=2026-04")).await,
+                200,
+                None,
+            ),
+            (app.get(&format!("/delete/{unknown}")).await, 404, None),
             (
                 app.post_booking_form("Ada", "2026-04-01", "2026-04-01")
                     .await,
                 409,
+                None,
             ),
-            (app.get("/?month=2026-13").await, 400),
-            (app.get_page("/no/such/page").await, 404),
-            (not_allowed, 405),
-            (forged, 403),
+            (app.get("/?month=2026-13").await, 400, None),
+            (app.get_page("/no/such/page").await, 404, Some("accept")),
+            (not_allowed, 405, Some("accept")),
+            (forged, 403, None),
         ];
-        for (response, status) in pages {
+        for (response, status, vary) in pages {
             let url = response.url().to_string();
             assert_eq!(response.status(), status, "{url}");
             let headers = response.headers();
@@ -607,6 +728,10 @@ mod pages {
                     .starts_with("text/html")
             );
             assert_eq!(headers["cache-control"], "no-store", "{url}");
+            let varies = headers
+                .get("vary")
+                .map(|v| v.to_str().unwrap().to_lowercase());
+            assert_eq!(varies.as_deref(), vary, "{url}");
         }
     }
 
@@ -636,12 +761,7 @@ mod pages {
             let headers = response.headers();
             let content_type = headers["content-type"].to_str().unwrap();
             assert!(content_type.starts_with("text/html"), "{url}");
-            let csp = headers["content-security-policy"].to_str().unwrap();
-            assert!(csp.contains("default-src 'none'") && !csp.contains("unsafe-inline"));
-            assert!(csp.contains("form-action 'self'") && csp.contains("frame-ancestors 'none'"));
-            assert_eq!(headers["x-content-type-options"], "nosniff", "{url}");
-            assert_eq!(headers["x-frame-options"], "DENY", "{url}");
-            assert_eq!(headers["referrer-policy"], "same-origin", "{url}");
+            assert_security_headers(headers, &url);
         }
     }
 

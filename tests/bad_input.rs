@@ -368,6 +368,8 @@ async fn bad_list_parameters_are_refused() {
             "person must be at most 100 characters, got 101",
         ),
         ("month=2026-03&sort=desc", "unknown field `sort`"),
+        ("month=2026-03&month=2026-04", "duplicate field `month`"),
+        ("month=2026-03&limit=5&limit=6", "duplicate field `limit`"),
     ] {
         assert_problem(
             app.get(&format!("/api/v1/bookings?{query}")).await,

@@ -225,7 +225,9 @@ async fn a_lost_create_response_stores_one_booking() {
 #[tokio::test]
 async fn requests_per_operation_are_minimal() {
     let (app, proxy) = app_behind_proxy().await;
-    app.book("Ann", "2026-03-30", "2026-04-02").await;
+    proxy.keep_bodies();
+    let created = app.book("Ann", "2026-03-30", "2026-04-02").await;
+    let location = format!("/api/v1/bookings/{}", created["id"].as_str().unwrap());
     assert_eq!(
         (proxy.count("TransactWriteItems"), proxy.total()),
         (1, 1),
@@ -252,6 +254,15 @@ async fn requests_per_operation_are_minimal() {
             (queries, queries),
             "{listing}"
         );
+    }
+    // Reads are strongly consistent (read-your-writes); only the readiness probe need not be.
+    assert_eq!(app.get(&location).await.status(), 200);
+    assert_eq!(app.get("/ready").await.status(), 200);
+    let reads = [proxy.bodies("Query"), proxy.bodies("GetItem")].concat();
+    assert!(reads.len() >= 6, "{reads:?}");
+    for read in reads {
+        let probe = read["Key"]["pk"]["S"] == "PING";
+        assert!(probe || read["ConsistentRead"] == true, "{read}");
     }
 }
 

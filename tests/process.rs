@@ -101,12 +101,32 @@ fn bad_or_missing_settings_name_the_setting() {
 
 /// SIGTERM exits 0 after closing the embedded database: the next open finds the file shut down
 /// cleanly, so it runs no repair (which reads the whole file, slow for a large one), and the
-/// booking is there after a restart.
+/// booking is there after a restart. Ctrl-C (SIGINT) stops it the same way.
 #[test]
 fn bookings_survive_a_restart_and_sigterm_exits_zero() {
     let data = tempfile::tempdir().unwrap();
     let env = [("DATA_DIR", data.path().to_str().unwrap())];
-    let mut first = Server::start(&env);
+    let stop = |mut server: Server, signal: &str| {
+        server.signal(signal);
+        assert_eq!(
+            server.wait(Duration::from_secs(10)).code(),
+            Some(0),
+            "{signal}"
+        );
+        drop(server);
+        let repaired = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&repaired);
+        let db = redb::Builder::new()
+            .set_repair_callback(move |_| flag.store(true, Ordering::SeqCst))
+            .open(data.path().join("leave-calendar.redb"))
+            .unwrap();
+        assert!(
+            !repaired.load(Ordering::SeqCst),
+            "SIG{signal}: the database needed repair: the process exited without closing it"
+        );
+        drop(db);
+    };
+    let first = Server::start(&env);
     let client = reqwest::blocking::Client::new();
     let created: Value = client
         .post(first.url("/api/v1/bookings"))
@@ -115,20 +135,7 @@ fn bookings_survive_a_restart_and_sigterm_exits_zero() {
         .unwrap()
         .json()
         .unwrap();
-    first.terminate();
-    assert_eq!(first.wait(Duration::from_secs(10)).code(), Some(0));
-    drop(first);
-    let repaired = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&repaired);
-    let db = redb::Builder::new()
-        .set_repair_callback(move |_| flag.store(true, Ordering::SeqCst))
-        .open(data.path().join("leave-calendar.redb"))
-        .unwrap();
-    assert!(
-        !repaired.load(Ordering::SeqCst),
-        "the database needed repair: the process exited without closing it"
-    );
-    drop(db);
+    stop(first, "TERM");
 
     let second = Server::start(&env);
     let fetched: Value = client
@@ -141,6 +148,7 @@ fn bookings_survive_a_restart_and_sigterm_exits_zero() {
         .json()
         .unwrap();
     assert_eq!(fetched, created);
+    stop(second, "INT");
 }
 
 #[test]

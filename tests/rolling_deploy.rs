@@ -135,8 +135,10 @@ impl Load {
     }
 }
 
-/// Waits until the load has completed `more` requests beyond now, at most `limit`.
-fn wait_requests(load: &Load, more: usize, limit: Duration) {
+/// Waits until the load has completed `more` requests beyond now. The bound only keeps a stuck
+/// load from hanging the test: it is far above the time the requests take.
+fn wait_requests(load: &Load, more: usize) {
+    let limit = Duration::from_secs(60);
     let target = load.count() + more;
     let deadline = Instant::now() + limit;
     while load.count() < target {
@@ -205,7 +207,7 @@ fn rolling_replacement_drops_nothing_and_a_killed_instance_costs_only_until_mark
     }
     let run = ulid::Ulid::new().to_string();
     let load = Load::start(&lb.url(""), &run);
-    wait_requests(&load, 50, Duration::from_secs(10));
+    wait_requests(&load, 50);
 
     // Act 1: replace every instance, one by one, as an ECS deployment does.
     let rolling = Instant::now();
@@ -222,10 +224,10 @@ fn rolling_replacement_drops_nothing_and_a_killed_instance_costs_only_until_mark
         lb.set_state(slot, "ready");
         lb.wait_status(slot, "UP", Duration::from_secs(10));
         retired.push(std::mem::replace(&mut instances[slot - 1], new));
-        wait_requests(&load, 30, Duration::from_secs(10));
+        wait_requests(&load, 30);
     }
     let rolled = Instant::now();
-    wait_requests(&load, 50, Duration::from_secs(10));
+    wait_requests(&load, 50);
 
     // Act 2: an instance crashes.
     let killed_at = Instant::now();
@@ -237,7 +239,7 @@ fn rolling_replacement_drops_nothing_and_a_killed_instance_costs_only_until_mark
     while Instant::now() < settled {
         std::thread::sleep(Duration::from_millis(10));
     }
-    wait_requests(&load, 250, Duration::from_secs(20));
+    wait_requests(&load, 250);
     let outcomes = load.finish();
     let servers = lb.servers();
 

@@ -665,8 +665,26 @@ async fn dynamodb_an_expired_idempotency_key_books_anew() {
         store.create(&earlier, Some(&key)).await.unwrap(),
         Created::New
     );
+    // Its item expires a day after it was written: TTL removes it then.
+    let now = jiff::Timestamp::now().as_second();
+    let stored_key = support::moto::sdk_client()
+        .get_item()
+        .table_name(&table)
+        .key("pk", AttributeValue::S(format!("IDEMPOTENCY#{key}")))
+        .key("sk", AttributeValue::S("IDEMPOTENCY".to_owned()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("the key's item");
+    let expires_at: i64 = stored_key["expires_at"].as_n().unwrap().parse().unwrap();
+    let day = 24 * 60 * 60;
+    assert!(
+        (now + day - 60..=now + day).contains(&expires_at),
+        "{expires_at} at {now}"
+    );
     // A day later, before TTL has removed the record.
-    let past = jiff::Timestamp::now().as_second() - 1;
+    let past = now - 1;
     support::moto::sdk_client()
         .update_item()
         .table_name(&table)

@@ -43,6 +43,8 @@ struct State {
     /// How many more requests the fault hits (until cleared when `None`).
     remaining: Option<u32>,
     counts: HashMap<String, u32>,
+    /// The body of every request, by operation, while [`FaultProxy::keep_bodies`] is on.
+    bodies: Option<HashMap<String, Vec<Bytes>>>,
 }
 
 #[derive(Clone)]
@@ -129,10 +131,32 @@ impl FaultProxy {
         self.state.lock().unwrap().counts.clear();
     }
 
-    /// Counts the request and takes the fault that applies to it, if any.
-    fn fault_for(&self, operation: &str) -> Option<Fault> {
+    /// Keeps the body of every request from now on, for [`FaultProxy::bodies`].
+    pub fn keep_bodies(&self) {
+        self.state.lock().unwrap().bodies = Some(HashMap::new());
+    }
+
+    /// The bodies kept of the requests for `operation`, parsed.
+    pub fn bodies(&self, operation: &str) -> Vec<serde_json::Value> {
+        let state = self.state.lock().unwrap();
+        let kept = state.bodies.as_ref().expect("keep_bodies was called");
+        let bodies = kept.get(operation).map(Vec::as_slice).unwrap_or_default();
+        bodies
+            .iter()
+            .map(|body| serde_json::from_slice(body).expect("a JSON body"))
+            .collect()
+    }
+
+    /// Counts (and perhaps keeps) the request and takes the fault that applies to it, if any.
+    fn fault_for(&self, operation: &str, body: &Bytes) -> Option<Fault> {
         let mut state = self.state.lock().unwrap();
         *state.counts.entry(operation.to_owned()).or_default() += 1;
+        if let Some(bodies) = state.bodies.as_mut() {
+            bodies
+                .entry(operation.to_owned())
+                .or_default()
+                .push(body.clone());
+        }
         let applies =
             state.fault.is_some() && state.operation.as_deref().is_none_or(|o| o == operation);
         if !applies {
@@ -163,7 +187,7 @@ impl FaultProxy {
             .to_owned();
         let (parts, body) = request.into_parts();
         let body = body.collect().await.map_err(cut)?.to_bytes();
-        match self.fault_for(&operation) {
+        match self.fault_for(&operation, &body) {
             None => forward(client, upstream, parts, body).await,
             Some(Fault::Latency(delay)) => {
                 tokio::time::sleep(delay).await;
