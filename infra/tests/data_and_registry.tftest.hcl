@@ -163,6 +163,27 @@ run "customer_managed_key" {
     condition     = output.kms_key_arn == aws_kms_key.this[0].arn
     error_message = "The module must give the key to the service (task role grant)."
   }
+
+  # AWS documents a statement letting DynamoDB itself read the key (Describe*, Get*, List*):
+  # here its named read-only actions, and nothing that changes or uses the key.
+  assert {
+    condition = [
+      for s in jsondecode(aws_kms_key.this[0].policy).Statement : toset(s.Action)
+      if s.Principal == { Service = "dynamodb.amazonaws.com" }
+      ] == [toset([
+        "kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListGrants",
+        "kms:ListKeyPolicies", "kms:ListKeyRotations", "kms:ListResourceTags",
+    ])]
+    error_message = "The key policy must let the service principal dynamodb.amazonaws.com read the key (one statement, read-only actions named)."
+  }
+
+  assert {
+    condition = length(setsubtract(
+      ["kms:DisableKey", "kms:EnableKey", "kms:ListGrants", "kms:RevokeGrant", "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion"],
+      one([for s in jsondecode(aws_kms_key.this[0].policy).Statement : s.Action if s.Sid == "AccountAdministersKey"]),
+    )) == 0
+    error_message = "The account must be able to administer the key: disable and enable it, list and revoke DynamoDB's grants, change its policy, schedule and cancel its deletion."
+  }
 }
 
 # A table name may hold `.` (and be 255 characters long), a key alias may not (and is limited to

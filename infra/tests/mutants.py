@@ -293,6 +293,12 @@ MUTANTS = [
     ("github_oidc", "modules/github_oidc/main.tf",
      '    "logs:DescribeMetricFilters",\n', "",
      "both roles can refresh the metric filter"),
+    ("data_and_registry", "modules/database/main.tf",
+     'Principal = { Service = "dynamodb.amazonaws.com" }', 'Principal = { Service = "logs.amazonaws.com" }',
+     "DynamoDB itself may read the table's key"),
+    ("data_and_registry", "modules/database/main.tf",
+     '"kms:PutKeyPolicy",\n          "kms:RevokeGrant",\n', '"kms:PutKeyPolicy",\n',
+     "the account can revoke DynamoDB's grants on the key"),
 ]
 
 

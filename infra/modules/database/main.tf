@@ -91,7 +91,9 @@ resource "aws_kms_key" "this" {
     Version = "2012-10-17"
     Statement = [
       {
-        # The account administers the key through IAM; no statement grants "kms:*".
+        # The account administers the key through IAM; no statement grants "kms:*". Disabling
+        # and enabling the key, and listing and revoking its grants, are the ways to cut off
+        # DynamoDB's use of it (the grants it takes per table) in an incident, or to restore it.
         Sid       = "AccountAdministersKey"
         Effect    = "Allow"
         Principal = { AWS = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root" }
@@ -100,17 +102,42 @@ resource "aws_kms_key" "this" {
           "kms:CreateAlias",
           "kms:DeleteAlias",
           "kms:DescribeKey",
+          "kms:DisableKey",
           "kms:DisableKeyRotation",
+          "kms:EnableKey",
           "kms:EnableKeyRotation",
           "kms:GetKeyPolicy",
           "kms:GetKeyRotationStatus",
+          "kms:ListGrants",
           "kms:ListResourceTags",
           "kms:PutKeyPolicy",
+          "kms:RevokeGrant",
           "kms:ScheduleKeyDeletion",
           "kms:TagResource",
           "kms:UntagResource",
           "kms:UpdateAlias",
           "kms:UpdateKeyDescription",
+        ]
+        Resource = "*"
+      },
+      {
+        # DynamoDB reads the key's metadata itself, not on anyone's behalf: the statement AWS
+        # documents for a table's customer managed key (AWS KMS developer guide, "How Amazon
+        # DynamoDB uses AWS KMS") allows the service principal kms:Describe*, Get* and List*.
+        # Here those are the named read-only actions a key policy can grant on a symmetric key:
+        # ListAliases and ListKeys are IAM-policy-only, GetPublicKey is for asymmetric keys and
+        # GetParametersForImport for imported key material, none of which applies.
+        Sid       = "DynamoDbReadsTheKey"
+        Effect    = "Allow"
+        Principal = { Service = "dynamodb.amazonaws.com" }
+        Action = [
+          "kms:DescribeKey",
+          "kms:GetKeyPolicy",
+          "kms:GetKeyRotationStatus",
+          "kms:ListGrants",
+          "kms:ListKeyPolicies",
+          "kms:ListKeyRotations",
+          "kms:ListResourceTags",
         ]
         Resource = "*"
       },
