@@ -339,6 +339,118 @@ run "alarms_and_the_error_metric_filter_are_managed_by_name" {
   }
 }
 
+# The table's customer key (create_table_kms_key): DynamoDB uses it with the deploy role's own
+# permissions, and a key's ARN is known only once it exists, so the stack's keys are told by
+# their tag Application = <stack_name>.
+run "the_table_key_is_used_through_dynamodb_and_keys_are_told_by_their_tag" {
+  command = plan
+
+  module {
+    source = "./modules/github_oidc"
+  }
+
+  # What AWS documents for the principal that creates a table with a customer key: Encrypt,
+  # Decrypt, ReEncrypt*, GenerateDataKey*, DescribeKey and CreateGrant (DescribeKey is a read).
+  assert {
+    condition = anytrue([
+      for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement :
+      length(setsubtract(["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo"], s.Action)) == 0 &&
+      s.Resource == "arn:aws:kms:eu-west-1:123456789012:key/*" && try(s.Condition.StringEquals["kms:ViaService"] == "dynamodb.eu-west-1.amazonaws.com", false)
+    ]) && contains(flatten([for s in jsondecode(aws_iam_policy.read.policy).Statement : s.Action]), "kms:DescribeKey")
+    error_message = "Creating a table with a customer key needs kms:Encrypt, Decrypt, ReEncryptFrom/To, GenerateDataKey(WithoutPlaintext) and DescribeKey on the key, through DynamoDB."
+  }
+
+  assert {
+    condition = alltrue([
+      for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement :
+      !anytrue([for a in s.Action : can(regex("^kms:(Decrypt|Encrypt|GenerateDataKey|ReEncrypt)", a))]) ||
+      try(s.Condition.StringEquals["kms:ViaService"] == "dynamodb.eu-west-1.amazonaws.com", false)
+    ])
+    error_message = "The deploy role may use a key only through DynamoDB of the stack's region, never directly."
+  }
+
+  assert {
+    condition = toset(flatten([
+      for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement : [for a in s.Action : a if startswith(a, "kms:")]
+      ])) == toset([
+      "kms:CreateAlias", "kms:CreateGrant", "kms:CreateKey", "kms:Decrypt", "kms:DeleteAlias",
+      "kms:EnableKeyRotation", "kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext",
+      "kms:PutKeyPolicy", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:ScheduleKeyDeletion",
+      "kms:TagResource", "kms:UntagResource",
+    ])
+    error_message = "The deploy role's KMS actions must be exactly the reviewed list."
+  }
+
+  assert {
+    condition = length([for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement : s if contains(s.Action, "kms:CreateKey")]) == 1 && alltrue([
+      for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement :
+      !contains(s.Action, "kms:CreateKey") || try(s.Condition.StringEquals["aws:RequestTag/Application"] == "leave-calendar" && s.Condition.StringEquals["aws:RequestedRegion"] == "eu-west-1", false)
+    ])
+    error_message = "kms:CreateKey must require the stack's tag Application = <stack_name> in the request, in the stack's region."
+  }
+
+  # Every other statement on the account's keys names the stack's tag, or goes through DynamoDB.
+  assert {
+    condition = length([
+      for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement : s if contains(flatten([s.Resource]), "arn:aws:kms:eu-west-1:123456789012:key/*")
+      ]) >= 3 && alltrue([
+      for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement :
+      !contains(flatten([s.Resource]), "arn:aws:kms:eu-west-1:123456789012:key/*") ||
+      try(s.Condition.StringEquals["kms:ViaService"] == "dynamodb.eu-west-1.amazonaws.com", false) ||
+      try(s.Condition.StringEquals["aws:ResourceTag/Application"] == "leave-calendar", false) ||
+      try(s.Condition.StringEqualsIfExists["aws:ResourceTag/Application"] == "leave-calendar", false)
+    ])
+    error_message = "Every statement on the account's keys must be limited by the stack's tag (aws:ResourceTag/Application) or to DynamoDB's use of the key."
+  }
+
+  # Deleting keys, moving aliases away and untagging happen long after a key is created, when its
+  # tag counts for authorisation: they require it.
+  assert {
+    condition = toset(flatten([
+      for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement : s.Action
+      if contains(flatten([s.Resource]), "arn:aws:kms:eu-west-1:123456789012:key/*") && try(s.Condition.StringEquals["aws:ResourceTag/Application"] == "leave-calendar", false)
+      ])) == toset(["kms:DeleteAlias", "kms:ScheduleKeyDeletion", "kms:UntagResource"]) && alltrue([
+      for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement :
+      !anytrue([for a in s.Action : contains(["kms:ScheduleKeyDeletion", "kms:UntagResource"], a)]) ||
+      try(s.Condition.StringEquals["aws:ResourceTag/Application"] == "leave-calendar", false)
+    ])
+    error_message = "kms:ScheduleKeyDeletion, UntagResource and DeleteAlias (on the key) must require the stack's tag on the key."
+  }
+
+  assert {
+    condition = length([for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement : s if contains(s.Action, "kms:UntagResource")]) == 1 && alltrue([
+      for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement :
+      !contains(s.Action, "kms:UntagResource") || try(contains(s.Condition["ForAllValues:StringNotEquals"]["aws:TagKeys"], "Application"), false)
+    ])
+    error_message = "kms:UntagResource must never remove the Application tag."
+  }
+
+  # The actions of a key's creation cannot require a tag that may not count yet; they refuse a key
+  # of another application, and setting Application to another name.
+  assert {
+    condition = alltrue([
+      for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement :
+      !anytrue([for a in s.Action : contains(["kms:EnableKeyRotation", "kms:PutKeyPolicy", "kms:TagResource"], a)]) ||
+      try(s.Condition.StringEqualsIfExists == { "aws:ResourceTag/Application" = "leave-calendar", "aws:RequestTag/Application" = "leave-calendar" }, false)
+    ]) && length([for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement : s if contains(s.Action, "kms:TagResource")]) == 1
+    error_message = "kms:EnableKeyRotation, PutKeyPolicy and TagResource must refuse keys tagged for another application and a request setting Application to another name."
+  }
+
+  # An alias has no tags: its own statement, on the stack's aliases only; on the key, CreateAlias
+  # and DeleteAlias are in the tag-limited statements above.
+  assert {
+    condition = alltrue([
+      for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement :
+      !anytrue([for r in flatten([s.Resource]) : strcontains(r, ":alias/")]) ||
+      (flatten([s.Resource]) == ["arn:aws:kms:eu-west-1:123456789012:alias/dynamodb-leave-calendar-*"] && toset(s.Action) == toset(["kms:CreateAlias", "kms:DeleteAlias"]))
+      ]) && anytrue([
+      for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement :
+      contains(flatten([s.Resource]), "arn:aws:kms:eu-west-1:123456789012:alias/dynamodb-leave-calendar-*")
+    ])
+    error_message = "Aliases may be created and deleted under alias/dynamodb-<stack_name>- only, in a statement of their own."
+  }
+}
+
 run "the_plan_role_only_reads" {
   command = plan
 

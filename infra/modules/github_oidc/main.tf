@@ -267,7 +267,15 @@ locals {
           "ec2:UpdateSecurityGroupRuleDescriptionsIngress",
         ]
         # EC2 resources of this account and region, and the AWS-owned prefix lists that routes
-        # and gateway endpoints refer to.
+        # and gateway endpoints refer to: any VPC's, not only the stack's. Left this broad on
+        # purpose. ec2:Vpc would need the stack's VPC ID, which does not exist when this module
+        # is applied. A tag condition would need CreateTags limited too (or a role could tag any
+        # resource Application = <name> and then change it), yet the stack adopts the VPC's
+        # default security group, which AWS creates untagged and the provider tags and empties
+        # afterwards; and actions spanning several resources (a route to a gateway, an endpoint on
+        # an AWS prefix list, a rule naming another group) need each resource type allowed on its
+        # own. None of that can be tried without real IAM, and a wrong guess breaks the deploy
+        # (the README's limits say what this allows).
         Resource = ["${local.arn.ec2}:*", "arn:${local.partition}:ec2:${local.region}:aws:prefix-list/*"]
       },
       {
@@ -455,20 +463,64 @@ locals {
         Action   = ["logs:DeleteMetricFilter", "logs:PutMetricFilter"]
         Resource = ["${local.arn.logs}:log-group:/ecs/${local.name}", "${local.arn.logs}:log-group:/ecs/${local.name}:*"]
       },
+      # The table's customer key (modules/database, `create_table_kms_key`). A key's ARN exists
+      # only once it is created, so the statements name every key of the account and region and
+      # tell the stack's keys by their tag Application = <name>, which the stack puts on every
+      # resource and CreateKeys below requires. (aws:ResourceTag applies to every action on a
+      # key, aws:RequestTag to CreateKey and TagResource, aws:TagKeys to those and UntagResource:
+      # Service Authorization Reference, AWS KMS.)
       {
-        # A key's ARN exists only after creation: keys of this account and region, the stack's aliases.
-        Sid    = "KeysOfTheStack"
+        # The alias of the table's key, alias/dynamodb-<table name> (tables are <name>-…). An
+        # alias has no tags, so no tag condition can apply to it; CreateAlias and DeleteAlias
+        # are authorised on the key as well, in the statements that follow.
+        Sid      = "AliasesOfTheStacksKeys"
+        Effect   = "Allow"
+        Action   = ["kms:CreateAlias", "kms:DeleteAlias"]
+        Resource = "${local.arn.kms}:alias/dynamodb-${local.name}-*"
+      },
+      {
+        # Deleting a key and moving its alias away: keys tagged for this stack only. A destroy
+        # or a replacement calls them, normally long after the key was created; within minutes
+        # of its creation AWS may refuse them until the tag counts (up to five): run it again.
+        Sid       = "DeleteOnlyTheStacksKeys"
+        Effect    = "Allow"
+        Action    = ["kms:DeleteAlias", "kms:ScheduleKeyDeletion"]
+        Resource  = "${local.arn.kms}:key/*"
+        Condition = { StringEquals = { "aws:ResourceTag/Application" = local.name } }
+      },
+      {
+        # Removing tags of the stack's keys, but never the Application tag itself: a key of the
+        # stack cannot be made to look like no one's.
+        Sid      = "UntagOnlyTheStacksKeysKeepingTheirApplication"
+        Effect   = "Allow"
+        Action   = ["kms:UntagResource"]
+        Resource = "${local.arn.kms}:key/*"
+        Condition = {
+          StringEquals                   = { "aws:ResourceTag/Application" = local.name }
+          "ForAllValues:StringNotEquals" = { "aws:TagKeys" = ["Application"] }
+        }
+      },
+      {
+        # What the provider does to a key while creating it: CreateKey with tags and a policy
+        # needs TagResource (on any key: AWS KMS developer guide, "Controlling access to tags")
+        # and PutKeyPolicy (the key policy lockout check), then come EnableKeyRotation and the
+        # alias, seconds later, when a new key's tags may not count for authorisation yet (up to
+        # five minutes: "ABAC for AWS KMS"). A required tag could refuse a first apply, so these
+        # only refuse keys tagged for another application, and setting Application to another
+        # name; keys without that tag stay reachable (see the README's limits).
+        Sid    = "KeysBeingCreatedOrOfTheStack"
         Effect = "Allow"
         Action = [
           "kms:CreateAlias",
-          "kms:DeleteAlias",
           "kms:EnableKeyRotation",
           "kms:PutKeyPolicy",
-          "kms:ScheduleKeyDeletion",
           "kms:TagResource",
-          "kms:UntagResource",
         ]
-        Resource = ["${local.arn.kms}:key/*", "${local.arn.kms}:alias/dynamodb-${local.name}-*"]
+        Resource = "${local.arn.kms}:key/*"
+        Condition = { StringEqualsIfExists = {
+          "aws:ResourceTag/Application" = local.name
+          "aws:RequestTag/Application"  = local.name
+        } }
       },
       {
         # Creating a table encrypted with a customer key makes DynamoDB take a grant on it with
@@ -483,6 +535,27 @@ locals {
         }
       },
       {
+        # DynamoDB uses a customer key with the permissions of the principal that creates or
+        # updates the table, who needs kms:Encrypt, Decrypt, ReEncrypt*, GenerateDataKey*,
+        # DescribeKey and CreateGrant (AWS KMS developer guide, "How Amazon DynamoDB uses AWS
+        # KMS"). Named here (the `*` forms would also allow data key pairs); DescribeKey is among
+        # the reads, CreateGrant above. Only through DynamoDB of this region: no direct use.
+        # (kms:CallerAccount, which AWS's key policy adds, is always this account in a policy
+        # of this account's role.)
+        Sid    = "TableKeyThroughDynamoDB"
+        Effect = "Allow"
+        Action = [
+          "kms:Decrypt",
+          "kms:Encrypt",
+          "kms:GenerateDataKey",
+          "kms:GenerateDataKeyWithoutPlaintext",
+          "kms:ReEncryptFrom",
+          "kms:ReEncryptTo",
+        ]
+        Resource  = "${local.arn.kms}:key/*"
+        Condition = { StringEquals = { "kms:ViaService" = "dynamodb.${local.region}.amazonaws.com" } }
+      },
+      {
         # The optional web ACL (`web_acl_arn`): associating it needs these on the ACL as well as
         # elasticloadbalancing:SetWebAcl on the load balancer.
         Sid      = "AttachAWebAclToTheLoadBalancer"
@@ -491,11 +564,16 @@ locals {
         Resource = ["${local.arn.waf}:regional/webacl/*/*", "${local.arn.elb}:loadbalancer/app/${local.name}/*"]
       },
       {
-        Sid       = "CreateKeys"
-        Effect    = "Allow"
-        Action    = ["kms:CreateKey"] # no resource-level permissions
-        Resource  = "*"
-        Condition = local.in_region
+        # No resource-level permissions: limited to the region, and to keys created with the
+        # stack's tag (the provider passes a key's tags in CreateKey itself).
+        Sid      = "CreateKeys"
+        Effect   = "Allow"
+        Action   = ["kms:CreateKey"]
+        Resource = "*"
+        Condition = { StringEquals = {
+          "aws:RequestedRegion"        = local.region
+          "aws:RequestTag/Application" = local.name
+        } }
       },
     ],
   )
