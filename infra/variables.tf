@@ -208,9 +208,17 @@ variable "wait_for_steady_state" {
 # --- Data and registry -------------------------------------------------------------------------
 
 variable "table_name" {
-  description = "Name of the DynamoDB table; `null` means `<name>-leave`."
+  description = "Name of the DynamoDB table, starting with `<name>-`; `null` means `<name>-leave`."
   type        = string
   default     = null
+
+  # The GitHub deploy role and the roles' permissions boundary (modules/github_oidc) allow only
+  # the tables `<name>-*` (and the table key's alias `alias/dynamodb-<table name>` only under
+  # `alias/dynamodb-<name>-`): another name would plan and then be refused halfway through an apply.
+  validation {
+    condition     = var.table_name == null ? true : startswith(var.table_name, "${var.name}-")
+    error_message = "The table name must start with the stack's name and `-` (`<name>-…`): the deploy role and the permissions boundary allow only those tables."
+  }
 }
 
 variable "create_table_kms_key" {

@@ -314,6 +314,9 @@ MUTANTS = [
     ("data_and_registry", "modules/database/main.tf",
      '"kms:PutKeyPolicy",\n          "kms:RevokeGrant",\n', '"kms:PutKeyPolicy",\n',
      "the account can revoke DynamoDB's grants on the key"),
+    ("root", "variables.tf",
+     'startswith(var.table_name, "${var.name}-")', 'startswith(var.table_name, "")',
+     "table named under the stack's name"),
 ]
 
 

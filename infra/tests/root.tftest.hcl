@@ -182,6 +182,41 @@ run "rejects_long_name" {
   expect_failures = [var.name]
 }
 
+# The GitHub deploy role and the permissions boundary allow only the tables `<name>-*`.
+run "a_table_named_under_the_stacks_name_is_accepted" {
+  command = plan
+
+  variables {
+    table_name = "leave-calendar-leave-v2"
+  }
+
+  assert {
+    condition     = output.table_name == "leave-calendar-leave-v2"
+    error_message = "A table name starting with `<name>-` must be used as given."
+  }
+}
+
+run "rejects_a_table_named_outside_the_stacks_name" {
+  command = plan
+
+  variables {
+    table_name = "leave-table"
+  }
+
+  expect_failures = [var.table_name]
+}
+
+run "rejects_a_table_of_a_stack_whose_name_only_starts_the_same" {
+  command = plan
+
+  variables {
+    name       = "leave"
+    table_name = "leavecalendar-leave"
+  }
+
+  expect_failures = [var.table_name]
+}
+
 run "rejects_bad_region" {
   command = plan
 
