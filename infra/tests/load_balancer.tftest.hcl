@@ -58,9 +58,10 @@ run "http_only_without_certificate" {
     error_message = "The target group must be of type ip on the application port."
   }
 
+  # sha256("vpc-0123456789abcdef0:8080") starts with baf8183.
   assert {
-    condition     = aws_lb_target_group.this.name == "lc-8080"
-    error_message = "The target group's name must carry its port, so that a new port gets a group of its own."
+    condition     = aws_lb_target_group.this.name == "lc-baf8183" && aws_lb_target_group.this.tags["Name"] == aws_lb_target_group.this.name
+    error_message = "The target group's name must be <name>-<first 7 hex digits of sha256(\"<vpc_id>:<app_port>\")>, so that a new VPC or port gets a group of its own."
   }
 
   assert {
@@ -154,8 +155,52 @@ run "https_with_certificate" {
   }
 
   assert {
+    condition     = startswith(aws_lb_target_group.this.name, "lc-") && aws_lb_target_group.this.name != "lc-baf8183"
+    error_message = "A new port must give the target group a new name: the replacement is created before the old group is destroyed."
+  }
+
+  assert {
     condition     = output.url == "https://lc-123.eu-west-1.elb.amazonaws.com"
     error_message = "With a certificate the URL is https://."
+  }
+}
+
+# A vpc_cidr change replaces the VPC, and with it the target group (create before destroy): the
+# new group must not ask for the name the old one still holds (DuplicateTargetGroupName).
+run "a_new_vpc_gets_a_target_group_of_its_own" {
+  command = plan
+
+  module {
+    source = "./modules/load_balancer"
+  }
+
+  variables {
+    vpc_id = "vpc-0fedcba9876543210"
+  }
+
+  assert {
+    condition     = startswith(aws_lb_target_group.this.name, "lc-") && aws_lb_target_group.this.name != "lc-baf8183"
+    error_message = "Another VPC with the same port must give the target group another name."
+  }
+}
+
+# The longest name (24 characters) still gives a valid target group name: at most 32 characters
+# of letters, digits and `-`, not ending with `-`, and under `<name>-` (the deploy role's pattern).
+run "the_longest_name_gives_a_valid_target_group_name" {
+  command = plan
+
+  module {
+    source = "./modules/load_balancer"
+  }
+
+  variables {
+    name     = "abcdefghijklmnopqrstuvwx"
+    app_port = 65535
+  }
+
+  assert {
+    condition     = length(aws_lb_target_group.this.name) <= 32 && can(regex("^abcdefghijklmnopqrstuvwx-[0-9a-f]+$", aws_lb_target_group.this.name))
+    error_message = "The target group's name must fit AWS's 32 characters of letters, digits and `-`, and start with `<name>-`."
   }
 }
 

@@ -7,6 +7,14 @@ locals {
     for pair in setproduct(keys(local.listener_ports), var.allowed_ingress_cidrs) :
     "${pair[0]}-${pair[1]}" => { port = local.listener_ports[pair[0]], cidr = pair[1] }
   }
+
+  # A target group's name is unique in the account and region, and AWS can change neither a
+  # group's port nor its VPC: a new port, or a new VPC (a vpc_cidr change replaces the VPC),
+  # replaces the group, created before the old one is destroyed because a listener and the
+  # service hold it until they move to the new one. So the name carries a short hash of the VPC
+  # and the port, and the new group never asks for the old one's name. `<name>-` keeps it under
+  # the names the GitHub deploy role may manage; 24 + 1 + 7 characters fit the 32 AWS allows.
+  target_group_name = "${var.name}-${substr(sha256("${var.vpc_id}:${var.app_port}"), 0, 7)}"
 }
 
 resource "aws_security_group" "this" {
@@ -76,10 +84,7 @@ resource "aws_wafv2_web_acl_association" "this" {
 
 resource "aws_lb_target_group" "this" {
   #checkov:skip=CKV_AWS_378:TLS ends at the load balancer; from there traffic stays inside the VPC's private subnets, and the application serves plain HTTP on its port.
-  # The port is part of the name: a new port needs a new target group (AWS cannot change a
-  # group's port), created before the old one is destroyed, which a listener and the service
-  # hold until they move to the new one; two groups cannot share a name.
-  name                 = "${var.name}-${var.app_port}"
+  name                 = local.target_group_name
   target_type          = "ip"
   protocol             = "HTTP"
   port                 = var.app_port
@@ -98,7 +103,7 @@ resource "aws_lb_target_group" "this" {
     unhealthy_threshold = 3
   }
 
-  tags = merge(var.tags, { Name = "${var.name}-${var.app_port}" })
+  tags = merge(var.tags, { Name = local.target_group_name })
 
   lifecycle {
     create_before_destroy = true
