@@ -216,8 +216,8 @@ run "ingress_restricted_to_given_cidrs" {
   }
 
   assert {
-    condition     = alltrue([for r in aws_vpc_security_group_ingress_rule.listener : r.cidr_ipv4 == "203.0.113.0/24"])
-    error_message = "Listener ingress must come from allowed_ingress_cidrs only."
+    condition     = length(aws_vpc_security_group_ingress_rule.listener) == 1 && alltrue([for r in aws_vpc_security_group_ingress_rule.listener : r.cidr_ipv4 == "203.0.113.0/24"])
+    error_message = "Listener ingress must come from allowed_ingress_cidrs only: one rule (HTTP) for the one CIDR given."
   }
 }
 

@@ -43,7 +43,7 @@ run "every_alarm_is_named_tagged_and_tells_the_alarm_actions" {
   }
 
   assert {
-    condition = alltrue([for a in concat(values(aws_cloudwatch_metric_alarm.simple), [
+    condition = length(aws_cloudwatch_metric_alarm.simple) == 6 && alltrue([for a in concat(values(aws_cloudwatch_metric_alarm.simple), [
       aws_cloudwatch_metric_alarm.latency_p99, aws_cloudwatch_metric_alarm.dynamodb_system_errors,
       aws_cloudwatch_metric_alarm.app_errors,
       ]) : a.alarm_actions == toset(var.alarm_actions) && a.ok_actions == toset(var.alarm_actions) && a.actions_enabled != false
@@ -52,7 +52,7 @@ run "every_alarm_is_named_tagged_and_tells_the_alarm_actions" {
   }
 
   assert {
-    condition = alltrue([for a in concat(values(aws_cloudwatch_metric_alarm.simple), [
+    condition = length(aws_cloudwatch_metric_alarm.simple) == 6 && alltrue([for a in concat(values(aws_cloudwatch_metric_alarm.simple), [
       aws_cloudwatch_metric_alarm.latency_p99, aws_cloudwatch_metric_alarm.dynamodb_system_errors,
       aws_cloudwatch_metric_alarm.app_errors,
     ]) : a.tags == var.tags && a.alarm_description != null])
@@ -323,7 +323,7 @@ run "thresholds_and_operations_are_inputs" {
   }
 
   assert {
-    condition = alltrue([for a in concat(values(aws_cloudwatch_metric_alarm.simple), [
+    condition = length(aws_cloudwatch_metric_alarm.simple) == 6 && alltrue([for a in concat(values(aws_cloudwatch_metric_alarm.simple), [
       aws_cloudwatch_metric_alarm.latency_p99, aws_cloudwatch_metric_alarm.dynamodb_system_errors,
       aws_cloudwatch_metric_alarm.app_errors,
     ]) : length(a.alarm_actions) == 0 && length(a.ok_actions) == 0])

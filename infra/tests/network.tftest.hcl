@@ -66,7 +66,7 @@ run "two_azs_subnets_and_closed_defaults" {
   }
 
   assert {
-    condition     = alltrue([for s in concat(aws_subnet.public, aws_subnet.private) : s.map_public_ip_on_launch != true])
+    condition     = length(aws_subnet.public) == 2 && length(aws_subnet.private) == 2 && alltrue([for s in concat(aws_subnet.public, aws_subnet.private) : s.map_public_ip_on_launch != true])
     error_message = "No subnet may give instances a public IP automatically."
   }
 
@@ -167,13 +167,13 @@ run "nat_none_uses_endpoints" {
   }
 
   assert {
-    condition     = alltrue([for e in aws_vpc_endpoint.interface : e.private_dns_enabled && e.vpc_endpoint_type == "Interface" && toset(e.subnet_ids) == toset(aws_subnet.private[*].id)])
+    condition     = length(aws_vpc_endpoint.interface) == 3 && alltrue([for e in aws_vpc_endpoint.interface : e.private_dns_enabled && e.vpc_endpoint_type == "Interface" && toset(e.subnet_ids) == toset(aws_subnet.private[*].id)])
     error_message = "Interface endpoints must be in every private subnet with private DNS."
   }
 
   assert {
-    condition = alltrue([
-      for e in aws_vpc_endpoint.interface : alltrue([
+    condition = length(aws_vpc_endpoint.interface) == 3 && alltrue([
+      for e in aws_vpc_endpoint.interface : length(jsondecode(e.policy).Statement) > 0 && alltrue([
         for st in jsondecode(e.policy).Statement :
         st.Condition.StringEquals["aws:PrincipalAccount"] == "123456789012" && alltrue([for a in st.Action : !strcontains(a, "*")])
       ])
@@ -242,7 +242,7 @@ run "dynamodb_endpoint_on_every_private_route_table_limited_to_table" {
   }
 
   assert {
-    condition = alltrue([
+    condition = length(jsondecode(aws_vpc_endpoint.dynamodb.policy).Statement) == 1 && alltrue([
       for s in jsondecode(aws_vpc_endpoint.dynamodb.policy).Statement :
       s.Effect == "Allow" &&
       toset(s.Resource) == toset([var.dynamodb_table_arn, "${var.dynamodb_table_arn}/index/*"]) &&
@@ -252,7 +252,7 @@ run "dynamodb_endpoint_on_every_private_route_table_limited_to_table" {
   }
 
   assert {
-    condition     = alltrue([for s in jsondecode(aws_vpc_endpoint.dynamodb.policy).Statement : toset(s.Action) == toset(var.dynamodb_actions) && !contains(s.Action, "*") && !contains(s.Action, "dynamodb:*")])
+    condition     = length(jsondecode(aws_vpc_endpoint.dynamodb.policy).Statement) == 1 && alltrue([for s in jsondecode(aws_vpc_endpoint.dynamodb.policy).Statement : toset(s.Action) == toset(var.dynamodb_actions) && !contains(s.Action, "*") && !contains(s.Action, "dynamodb:*")])
     error_message = "The DynamoDB endpoint policy must list the application's actions, without wildcards."
   }
 }
@@ -409,7 +409,7 @@ run "region_is_not_a_literal" {
   }
 
   assert {
-    condition     = aws_vpc_endpoint.dynamodb.service_name == "com.amazonaws.us-east-2.dynamodb" && alltrue([for k, e in aws_vpc_endpoint.interface : e.service_name == "com.amazonaws.us-east-2.${k}"])
+    condition     = aws_vpc_endpoint.dynamodb.service_name == "com.amazonaws.us-east-2.dynamodb" && length(aws_vpc_endpoint.interface) == 3 && alltrue([for k, e in aws_vpc_endpoint.interface : e.service_name == "com.amazonaws.us-east-2.${k}"])
     error_message = "Endpoint service names must come from the region, not a literal."
   }
 }
@@ -455,7 +455,7 @@ run "smallest_vpc_gives_load_balancer_sized_subnets" {
   }
 
   assert {
-    condition     = alltrue([for s in concat(aws_subnet.public, aws_subnet.private) : endswith(s.cidr_block, "/27")])
+    condition     = length(concat(aws_subnet.public, aws_subnet.private)) == 4 && alltrue([for s in concat(aws_subnet.public, aws_subnet.private) : endswith(s.cidr_block, "/27")])
     error_message = "A /23 VPC must give /27 subnets."
   }
 }

@@ -249,7 +249,7 @@ run "only_the_alb_reaches_the_tasks" {
   }
 
   assert {
-    condition     = alltrue([for r in aws_vpc_security_group_egress_rule.https_cidr : r.from_port == 443 && r.to_port == 443 && r.ip_protocol == "tcp"]) && length(aws_vpc_security_group_egress_rule.https_prefix_list) == 0
+    condition     = length(aws_vpc_security_group_egress_rule.https_cidr) == 1 && alltrue([for r in aws_vpc_security_group_egress_rule.https_cidr : r.from_port == 443 && r.to_port == 443 && r.ip_protocol == "tcp"]) && length(aws_vpc_security_group_egress_rule.https_prefix_list) == 0
     error_message = "Tasks may only make HTTPS calls out."
   }
 }
