@@ -8,7 +8,7 @@ use std::time::Duration;
 use leave_calendar::config::Settings;
 use leave_calendar::store::dynamo::DynamoStore;
 use serde_json::{Value, json};
-use support::{TestApp, TestStore, spawn_app, spawn_app_with};
+use support::{TestApp, TestStore, assert_error_page, spawn_app, spawn_app_with};
 
 /// Asserts a problem+json answer with `status` whose detail contains `needle`.
 async fn assert_problem(response: reqwest::Response, status: u16, needle: &str) {
@@ -26,22 +26,6 @@ async fn assert_problem(response: reqwest::Response, status: u16, needle: &str) 
     assert!(
         detail.to_lowercase().contains(&needle.to_lowercase()),
         "{what}: '{detail}' lacks '{needle}'"
-    );
-}
-
-/// Asserts an HTML page with `status` that says `needle`.
-async fn assert_error_page(response: reqwest::Response, status: u16, needle: &str) {
-    let what = format!("{} {}", response.status(), response.url());
-    assert_eq!(response.status(), status, "{what}");
-    let kind = response.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert!(kind.starts_with("text/html"), "{what}: {kind}");
-    let page = response.text().await.unwrap();
-    assert!(
-        page.contains(needle),
-        "{what}: the page lacks '{needle}': {page}"
     );
 }
 

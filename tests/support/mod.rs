@@ -177,16 +177,22 @@ pub async fn spawn_app_with(store: TestStore, mut settings: Settings) -> TestApp
 /// Asserts that `response` is the error page a browser gets when the service is unavailable:
 /// 503 with `Retry-After`, HTML, saying `why`.
 pub async fn assert_unavailable_page(response: reqwest::Response, why: &str) {
-    assert_eq!(response.status(), 503);
     assert!(response.headers().get("retry-after").is_some());
+    assert_error_page(response, 503, why).await;
+}
+
+/// Asserts an HTML page with `status` that says `needle`.
+pub async fn assert_error_page(response: reqwest::Response, status: u16, needle: &str) {
+    let what = format!("{} {}", response.status(), response.url());
+    assert_eq!(response.status(), status, "{what}");
     let kind = response.headers()["content-type"]
         .to_str()
         .unwrap()
         .to_owned();
-    assert!(kind.starts_with("text/html"), "{kind}");
+    assert!(kind.starts_with("text/html"), "{what}: {kind}");
     let page = response.text().await.unwrap();
     assert!(
-        page.contains(why),
-        "a browser is told why, on a page: {page}"
+        page.contains(needle),
+        "{what}: the page lacks '{needle}': {page}"
     );
 }
