@@ -3,6 +3,7 @@
 
 use redb::{ReadableTable, ReadableTableMetadata, Table, WriteTransaction};
 
+use super::writer::MAX_BATCH;
 use super::{
     BOOKINGS, BY_MONTH, BY_PERSON, IDEMPOTENCY, IDEMPOTENCY_EXPIRY, decode, encode, internal,
 };
@@ -20,9 +21,9 @@ pub(super) struct WriteTables<'txn> {
 }
 
 /// At most this many expired idempotency keys are removed per commit: more than a commit can
-/// add ([`super::writer`]'s batch of 64), so they cannot pile up, and few enough that a backlog
-/// (a file from before the keys were removed) delays no commit much.
-const EXPIRED_KEYS_PER_COMMIT: usize = 128;
+/// add (one per write, [`MAX_BATCH`] writes), so they cannot pile up, and few enough that a
+/// backlog (a file from before the keys were removed) delays no commit much.
+const EXPIRED_KEYS_PER_COMMIT: usize = 2 * MAX_BATCH;
 
 impl<'txn> WriteTables<'txn> {
     pub(super) fn open(txn: &'txn WriteTransaction) -> Result<Self> {

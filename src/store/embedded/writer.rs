@@ -26,7 +26,7 @@ use crate::store::{Created, Error, Result};
 /// At most this many writes share a commit, so that one transaction stays small. A write whose
 /// request timed out stays queued and is still committed, so the queue's own bound (see
 /// [`spawn`]) is what keeps a stalled disk from growing it.
-const MAX_BATCH: usize = 64;
+pub(super) const MAX_BATCH: usize = 64;
 
 /// What the writer thread is sent.
 pub(super) enum Job {
