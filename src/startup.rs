@@ -138,13 +138,7 @@ async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn LeaveStore>> 
     match settings.store {
         StoreKind::Embedded => {
             tracing::info!(data_dir = %settings.data_dir.display(), "using the embedded store");
-            // Each admitted request has at most one write queued: see `open_with_queue`.
-            let write_queue =
-                usize::try_from(settings.max_concurrent_requests).unwrap_or(usize::MAX);
-            Ok(Arc::new(
-                EmbeddedStore::open_with_queue(&settings.data_dir, write_queue)
-                    .context("DATA_DIR")?,
-            ))
+            Ok(Arc::new(open_embedded(settings)?))
         }
         StoreKind::Dynamodb => {
             let table = settings
@@ -157,6 +151,13 @@ async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn LeaveStore>> 
             Ok(Arc::new(DynamoStore::new(client, table)))
         }
     }
+}
+
+/// The embedded store, its write queue as long as the concurrency limit: each admitted request
+/// has at most one write queued (see [`EmbeddedStore::open_with_queue`]).
+fn open_embedded(settings: &Settings) -> anyhow::Result<EmbeddedStore> {
+    let write_queue = usize::try_from(settings.max_concurrent_requests).unwrap_or(usize::MAX);
+    EmbeddedStore::open_with_queue(&settings.data_dir, write_queue).context("DATA_DIR")
 }
 
 async fn shutdown_signal() {
@@ -179,5 +180,28 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_embedded_write_queue_is_the_configured_concurrency_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        for limit in [1, 7, 512] {
+            let settings = Settings {
+                data_dir: dir.path().join(limit.to_string()),
+                max_concurrent_requests: limit,
+                ..Settings::defaults()
+            };
+            let store = open_embedded(&settings).unwrap();
+            assert_eq!(
+                store.write_queue_room(),
+                Some(usize::try_from(limit).unwrap())
+            );
+            store.close(Duration::from_secs(5)).await.unwrap();
+        }
     }
 }

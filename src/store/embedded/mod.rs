@@ -150,6 +150,12 @@ impl EmbeddedStore {
         self.with_open(|open| Ok(Arc::clone(&open.db)))
             .expect("the store is open")
     }
+
+    /// How many more writes the writer's queue takes now; `None` once closed.
+    pub(crate) fn write_queue_room(&self) -> Option<usize> {
+        let open = self.open.read().unwrap_or_else(PoisonError::into_inner);
+        open.as_ref().map(|o| o.writer.capacity())
+    }
 }
 
 /// The writer thread is gone: this instance can no longer write, but another one could.

@@ -332,15 +332,7 @@ mod tests {
         let db = store.database();
         let held = db.begin_write().unwrap();
         let person = |i: usize| booking(&format!("Person {i}"), "2026-04-02", "2026-04-03");
-        // Jobs the writer's queue has room for.
-        let room = || {
-            store
-                .open
-                .read()
-                .unwrap()
-                .as_ref()
-                .map(|o| o.writer.capacity())
-        };
+        let room = || store.write_queue_room();
         // The writer takes the first write and waits in its transaction for the one held; the
         // next ones fill the queue.
         let queued: Vec<_> = (0..=QUEUE).map(person).collect();
