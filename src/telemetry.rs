@@ -6,7 +6,7 @@
 //! back into a map for every line and serializes the map again, and builds each field as a
 //! `serde_json::Value` in a sorted map first. Here the span's fields are kept as JSON members
 //! and copied into each line as they are: a create runs 20k fewer instructions of 175k (see
-//! the README's benchmark).
+//! `bench/README.md`).
 
 use std::fmt::{self, Write as _};
 

@@ -4,7 +4,7 @@
 //!
 //! The store sends three operations, all of them small JSON documents. Through the AWS SDK,
 //! each call cost more CPU than all the rest of the request (its orchestrator, interceptors,
-//! endpoint rules and attribute maps; see the README's benchmark). This client does what those
+//! endpoint rules and attribute maps; see `bench/README.md`). This client does what those
 //! calls need and no more, and keeps the SDK's parts that are worth keeping: credentials come
 //! from its provider chain (see [`credentials`]), signatures are checked against its signer.
 //!

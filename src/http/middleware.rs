@@ -6,7 +6,7 @@
 //! and one `from_fn` per step): every layer is a future of its own wrapped around the next. A
 //! create that comes after the process idled fetches all the code it runs again from memory,
 //! which made most of its cost on the DynamoDB benchmark; the layers and the log line were about a
-//! sixth of that code, and one middleware runs 4% less of it (see the README's "The code a
+//! sixth of that code, and one middleware runs 4% less of it (see `bench/README.md`, "The code a
 //! create runs"). Here the steps also run in the order they are written.
 
 use std::sync::Arc;
