@@ -70,7 +70,7 @@ impl Load {
                     while !stop.load(Ordering::Relaxed) {
                         n += 1;
                         let started = Instant::now();
-                        let books = client_no == 0 && n % 2 == 0;
+                        let books = client_no == 0 && n.is_multiple_of(2);
                         let person = format!("rolling {run} {client_no} {n}");
                         let id = format!("{client_no}-{n}");
                         let (request, expected) = match (books, n % 3) {

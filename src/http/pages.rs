@@ -550,7 +550,7 @@ fn grid_weeks(month: Month) -> Vec<Vec<Date>> {
     let mut days = DateRange::listing(start, month.last_day())
         .map(|r| r.iter_days().collect::<Vec<_>>())
         .unwrap_or_default();
-    while days.len() % 7 != 0 {
+    while !days.len().is_multiple_of(7) {
         match days.last().and_then(|d| d.tomorrow().ok()) {
             Some(next) => days.push(next),
             None => break,

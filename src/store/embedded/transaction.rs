@@ -106,12 +106,12 @@ pub(super) fn create(
                 let (id, expires) = v.value();
                 (id.to_owned(), expires)
             });
-        if let Some((earlier_id, expires)) = earlier {
-            if expires > jiff::Timestamp::now().as_second() {
-                let found = tables.bookings.get(earlier_id.as_str()).map_err(internal)?;
-                let earlier = found.ok_or(Error::NotFound).and_then(|v| decode(v.value()));
-                return replay(booking, earlier);
-            }
+        if let Some((earlier_id, expires)) = earlier
+            && expires > jiff::Timestamp::now().as_second()
+        {
+            let found = tables.bookings.get(earlier_id.as_str()).map_err(internal)?;
+            let earlier = found.ok_or(Error::NotFound).and_then(|v| decode(v.value()));
+            return replay(booking, earlier);
         }
     }
     let key = booking.user_name.key();
