@@ -83,8 +83,13 @@ impl DynamoStore {
             .call(operation, body(request)?)
             .await
             .map_err(classify)?;
-        serde_json::from_slice(&answer)
-            .map_err(|e| Error::Internal(format!("unexpected answer to {operation}: {e}")))
+        // Checked for UTF-8 once, not string by string as parsing bytes does (see
+        // `record::from_json`).
+        let unexpected = |e: &dyn std::fmt::Display| {
+            Error::Internal(format!("unexpected answer to {operation}: {e}"))
+        };
+        let answer = std::str::from_utf8(&answer).map_err(|e| unexpected(&e))?;
+        serde_json::from_str(answer).map_err(|e| unexpected(&e))
     }
 
     fn put<'a>(&'a self, item: Attributes<'a>, condition: Option<&'a str>) -> TransactItem<'a> {
@@ -459,7 +464,7 @@ fn body(request: &impl Serialize) -> Result<Bytes> {
 
 fn stored_booking(item: StoredItem) -> Result<Booking> {
     match item.booking.and_then(|value| value.s) {
-        Some(json) => record::from_json(json.as_bytes()),
+        Some(json) => record::from_json(&json),
         None => Err(Error::Internal(format!(
             "stored item lacks string attribute {BOOKING}"
         ))),

@@ -182,7 +182,9 @@ fn encode(booking: &Booking) -> Result<Vec<u8>> {
 }
 
 fn decode(bytes: &[u8]) -> Result<Booking> {
-    record::from_json(bytes)
+    let json = std::str::from_utf8(bytes)
+        .map_err(|e| Error::Internal(format!("stored booking is not UTF-8: {e}")))?;
+    record::from_json(json)
 }
 
 // Reads run on the calling thread: they come from redb's cache or the OS page cache in
