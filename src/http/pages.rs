@@ -609,41 +609,17 @@ impl fmt::Display for HumanDate {
 impl askama::filters::HtmlSafe for HumanDate {}
 
 /// A date as ISO 8601 writes it ("2026-03-02"), for the page's `datetime` and `data-date`
-/// attributes, written straight into the page (42 of them on a month page).
+/// attributes, written straight into the page by jiff (42 of them on a month page).
 #[derive(Clone, Copy)]
 struct IsoDate(Date);
 
 impl fmt::Display for IsoDate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let date = self.0;
-        let Ok(year) = u16::try_from(date.year()) else {
-            return fmt::Display::fmt(&date, f);
-        };
-        if year > 9999 {
-            return fmt::Display::fmt(&date, f);
-        }
-        let digit = |n: u16| b'0' + u8::try_from(n % 10).unwrap_or(0);
-        let (month, day) = (
-            u16::from(date.month().unsigned_abs()),
-            u16::from(date.day().unsigned_abs()),
-        );
-        let text = [
-            digit(year / 1000),
-            digit(year / 100),
-            digit(year / 10),
-            digit(year),
-            b'-',
-            digit(month / 10),
-            digit(month),
-            b'-',
-            digit(day / 10),
-            digit(day),
-        ];
-        f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
+        fmt::Display::fmt(&self.0, f)
     }
 }
 
-/// Digits and '-' (jiff's own format, for years beyond 0 to 9999, adds only a sign).
+/// Digits and '-' (and a sign for years before 0): nothing the page needs to escape.
 impl askama::filters::HtmlSafe for IsoDate {}
 
 /// Error messages start in lower case to read well inside other text; on their own they are
@@ -808,22 +784,5 @@ mod tests {
             "Mon 25 Dec 1899"
         );
         assert_eq!(human_date(jiff::civil::date(3000, 1, 5)), "Sun 5 Jan 3000");
-    }
-
-    #[test]
-    fn iso_dates_match_jiff() {
-        // Every day a month page can show (the grid starts in December 1899).
-        let mut day = jiff::civil::date(1899, 12, 1);
-        while day <= jiff::civil::date(3000, 1, 31) {
-            assert_eq!(IsoDate(day).to_string(), day.to_string());
-            day = day.tomorrow().unwrap();
-        }
-        for day in [
-            jiff::civil::Date::MIN,
-            jiff::civil::Date::MAX,
-            jiff::civil::date(0, 1, 1),
-        ] {
-            assert_eq!(IsoDate(day).to_string(), day.to_string());
-        }
     }
 }
