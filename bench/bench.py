@@ -67,6 +67,11 @@ TARGET_CPU_EMBEDDED_US = 100
 TARGET_CPU_DYNAMO_US = 250
 TARGET_RSS_MIB = 32
 TARGET_HEALTHY_MS = 50
+# The CPU targets are set for a machine on which the hyper ceiling serves about 200,000
+# `/health` requests per second. On a slower machine the same work takes longer: the report
+# also judges the CPU figures against the targets scaled by the ceiling measured in the same
+# run (target x 200,000 / ceiling), a ratio of two figures of one run.
+TARGETS_CEILING_RPS = 200_000
 
 children = []
 
@@ -805,6 +810,8 @@ def report(r):
       + (" Idle CPUs poll instead of halting (PM QoS request of 0 µs on /dev/cpu_dma_latency, held for the run) except in the rows that say they halt."
          if r["cpu_idle"] == "poll" else
          f" Idle CPUs halt ({r.get('cpu_idle_error') or 'as asked'}): the DynamoDB figures include the cost of waking them."))
+    p(f"Rows with a target scaled by the ceiling judge the CPU figures against the targets times {TARGETS_CEILING_RPS:,} / "
+      f"the hyper ceiling's requests per second in this run: the targets are set for a machine whose ceiling serves about {TARGETS_CEILING_RPS:,}.")
     p("")
     p("| measure | figure | target | |")
     p("|---|---|---|---|")
@@ -830,6 +837,16 @@ def report(r):
             c = r["dynamo_halting"][case]
             cpu = c["cpu_us_per_request"]
             p(f"| app CPU per {label}, DynamoDB, idle CPUs halting | {cpu:.0f} µs (runs {min(c['cpu_us_runs']):.0f}–{max(c['cpu_us_runs']):.0f}) | ≤ {TARGET_CPU_DYNAMO_US} µs | {mark(cpu <= TARGET_CPU_DYNAMO_US)} |")
+    scale = TARGETS_CEILING_RPS / hyper["rps"]
+    for key, label, limit in [
+        ("embedded_info", "embedded", TARGET_CPU_EMBEDDED_US),
+        ("dynamo_info", "DynamoDB", TARGET_CPU_DYNAMO_US),
+        ("dynamo_halting", "DynamoDB, idle CPUs halting", TARGET_CPU_DYNAMO_US),
+    ]:
+        for case in ("page", "create") if key in r else ():
+            cpu, scaled = r[key][case]["cpu_us_per_request"], limit * scale
+            p(f"| app CPU per {'month page' if case == 'page' else 'create'}, {label}, target scaled by the ceiling "
+              f"| {cpu:.0f} µs | ≤ {scaled:.0f} µs ({limit} × {scale:.2f}) | {mark(cpu <= scaled)} |")
     ready = r["dynamo_info"]["ready"]
     p(f"| app CPU per `/ready` (one GetItem, no item), DynamoDB | {ready['cpu_us_per_request']:.0f} µs (runs {min(ready['cpu_us_runs']):.0f}–{max(ready['cpu_us_runs']):.0f}) | — | |")
     replay = r["dynamo_replay"]
