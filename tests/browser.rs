@@ -114,6 +114,21 @@ async fn booking_scenario(options: Options) {
     let invalid = browser.find("#to_date").await.attr("aria-invalid").await;
     assert_eq!(invalid.unwrap(), Some("true".to_owned()));
 
+    // A name typed with combining accents: 200 UTF-16 code units, which a `maxlength` of 100
+    // would cut in half, and 100 characters once composed, which the server accepts.
+    browser.goto(&app.url("/?month=2026-04")).await;
+    browser
+        .type_text("#user_name", &"e\u{301}".repeat(100))
+        .await;
+    browser.type_date("#from_date", "2026-04-06").await;
+    browser.type_date("#to_date", "2026-04-06").await;
+    browser.click("form.booking-form button[type=submit]").await;
+    wait_for_location(&browser, "/?month=2026-04").await;
+    assert_eq!(
+        away_on(&browser, "2026-04-06").await,
+        ["\u{e9}".repeat(100)]
+    );
+
     // Delete: a confirmation step first; cancelling keeps the booking.
     browser.goto(&app.url("/?month=2026-03")).await;
     browser.click("table.list a.danger").await;

@@ -344,6 +344,19 @@ fn a_store_outage_logs_warnings_not_errors() {
         .send()
         .unwrap();
     assert_eq!(listed.status(), 503);
+    // The pages log the cause as the API does.
+    let page = client.get(server.url("/?month=2026-03")).send().unwrap();
+    assert_eq!(page.status(), 503);
+    let booked = client
+        .post(server.url("/"))
+        .form(&[
+            ("user_name", "Ada"),
+            ("from_date", "2026-03-02"),
+            ("to_date", "2026-03-03"),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(booked.status(), 503);
     server.terminate();
     server.wait(Duration::from_secs(10));
     let objects: Vec<Value> = server
@@ -353,13 +366,19 @@ fn a_store_outage_logs_warnings_not_errors() {
         .collect();
     let at = |level: &str| objects.iter().filter(|o| o["level"] == level).count();
     assert_eq!(at("ERROR"), 0, "{objects:#?}");
-    assert!(at("WARN") >= 2, "{objects:#?}");
+    // One WARN with the cause for each of the four answers.
+    let causes = objects
+        .iter()
+        .filter(|o| o["level"] == "WARN" && o["message"] == "store unavailable")
+        .filter(|o| o["detail"].as_str().is_some_and(|d| !d.is_empty()))
+        .count();
+    assert_eq!(causes, 4, "{objects:#?}");
     let statuses: Vec<&Value> = objects
         .iter()
         .filter(|o| o["message"] == "finished processing request")
         .map(|o| &o["status"])
         .collect();
-    assert_eq!(statuses, [503, 503]);
+    assert_eq!(statuses, [503, 503, 503, 503]);
 }
 
 #[test]

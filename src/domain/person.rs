@@ -4,8 +4,8 @@ use std::fmt;
 
 use icu_casemap::CaseMapper;
 use icu_normalizer::ComposingNormalizerBorrowed;
-use icu_properties::props::{DefaultIgnorableCodePoint, Emoji, GeneralCategory};
-use icu_properties::{CodePointMapData, CodePointSetData};
+use icu_properties::props::{BasicEmoji, DefaultIgnorableCodePoint, GeneralCategory};
+use icu_properties::{CodePointMapData, CodePointSetData, EmojiSetData};
 
 /// Longest accepted name, in characters.
 pub const MAX_NAME_CHARS: usize = 100;
@@ -44,8 +44,8 @@ impl PersonName {
     /// formatting characters (`Cf`: zero-width spaces, byte order marks, direction overrides,
     /// …) and its default ignorable code points (combining grapheme joiner, variation
     /// selectors, Hangul fillers, …), but for the zero-width joiner and non-joiner, which
-    /// Persian and Indic names and emoji sequences need, and for a variation selector right
-    /// after an emoji ("❤️", keycap digits), which picks how the emoji is drawn. A name must
+    /// Persian and Indic names and emoji sequences need, and for the variation selector that
+    /// draws a character as an emoji ("❤️", keycaps), where it changes what is drawn. A name must
     /// also hold a letter or a digit, so that it does not show as blank or as mere punctuation.
     pub fn parse(raw: &str) -> Result<Self, InvalidName> {
         let name = Self::stored(raw)?;
@@ -111,16 +111,33 @@ impl PersonName {
 fn first_invisible(name: &str) -> Option<char> {
     let category = CodePointMapData::<GeneralCategory>::new();
     let ignorable = CodePointSetData::new::<DefaultIgnorableCodePoint>();
-    let emoji = CodePointSetData::new::<Emoji>();
     let mut previous = None;
-    name.chars().find(|&c| {
-        let after = previous.replace(c);
+    name.char_indices().find_map(|(at, c)| {
+        let before = previous.replace(c);
         let invisible = category.get(c) == GeneralCategory::Format || ignorable.contains(c);
         let joiner = matches!(c, '\u{200C}' | '\u{200D}');
-        let emoji_style = matches!(c, '\u{FE00}'..='\u{FE0F}' | '\u{E0100}'..='\u{E01EF}')
-            && after.is_some_and(|p| emoji.contains(p));
-        invisible && !joiner && !emoji_style
+        let next = || name[at + c.len_utf8()..].chars().next();
+        let refused = invisible && !joiner && !(c == EMOJI_STYLE && draws_as_emoji(before, next()));
+        refused.then_some(c)
     })
+}
+
+/// The variation selector that asks for an emoji's colourful presentation.
+const EMOJI_STYLE: char = '\u{FE0F}';
+
+/// Whether [`EMOJI_STYLE`] between `before` and `next` changes what is drawn: after a
+/// character drawn as text by default that has an emoji presentation ("❤️", Unicode's
+/// Basic_Emoji sequences), or in a keycap ("1️⃣"). Anywhere else it changes nothing, and
+/// "Eve 😀" with it would be a second person who looks like "Eve 😀"; the other selectors
+/// (U+FE0E for text style, U+FE00–FE0D, U+E0100–E01EF) draw no name differently either.
+fn draws_as_emoji(before: Option<char>, next: Option<char>) -> bool {
+    match before {
+        Some('0'..='9' | '#' | '*') => next == Some('\u{20E3}'),
+        Some(base) => {
+            EmojiSetData::new::<BasicEmoji>().contains_str(&format!("{base}{EMOJI_STYLE}"))
+        }
+        None => false,
+    }
 }
 
 impl fmt::Display for PersonName {
@@ -222,12 +239,19 @@ mod tests {
     }
 
     #[test]
-    fn variation_selectors_only_right_after_an_emoji() {
+    fn variation_selectors_only_where_they_draw_an_emoji() {
         for (raw, selector) in [
             ("Ann\u{FE0F}", '\u{FE0F}'),
             ("Ann \u{FE0F}", '\u{FE0F}'),
             ("Ann\u{E0100}", '\u{E0100}'),
             ("Ann \u{2764}\u{FE0F}\u{FE0E}", '\u{FE0E}'),
+            // Each looks like the same name without the selector.
+            ("Eve \u{1F600}\u{FE0F}", '\u{FE0F}'), // 😀 is drawn as an emoji already
+            ("Eve \u{1F600}\u{FE00}", '\u{FE00}'),
+            ("Eve \u{1F600}\u{E0100}", '\u{E0100}'),
+            ("Eve \u{2764}\u{FE0E}", '\u{FE0E}'), // ❤ is drawn as text already
+            ("Eve 7\u{FE0F}", '\u{FE0F}'),        // a keycap only with U+20E3 after it
+            ("Eve #\u{FE0F}x", '\u{FE0F}'),
         ] {
             assert_eq!(
                 PersonName::parse(raw),
@@ -238,8 +262,11 @@ mod tests {
         }
         for kept in [
             "Ann \u{2764}\u{FE0F}",
+            "Ann \u{1F6E4}\u{FE0F}",
             "Ann 1\u{FE0F}\u{20E3}",
+            "Ann #\u{FE0F}\u{20E3}",
             "Ann \u{2764}\u{FE0F}\u{200D}\u{1F525}",
+            "Ann \u{1F3F3}\u{FE0F}\u{200D}\u{1F308}",
         ] {
             assert_eq!(
                 PersonName::parse(kept).map(|n| n.to_string()),
@@ -314,7 +341,7 @@ mod tests {
             raw in proptest::collection::vec(prop_oneof![
                 8 => "\\PC",
                 1 => "[\\x00-\\x1f\\x7f\u{AD}\u{200B}-\u{200F}\u{202A}-\u{202E}\u{2066}-\u{2069}\u{FEFF}]",
-                1 => "[\u{34F}\u{115F}\u{180B}\u{2764}\u{2800}\u{3164}\u{FE0E}\u{FE0F}\u{1F600}]",
+                1 => "[\u{34F}\u{115F}\u{180B}\u{2764}\u{2800}\u{3164}\u{FE00}\u{FE0E}\u{FE0F}\u{1F600}\u{E0100}7#\u{20E3}]",
             ], 0..=120).prop_map(|chars| chars.concat())
         ) {
             if let Ok(name) = PersonName::parse(&raw) {
@@ -325,14 +352,18 @@ mod tests {
                 prop_assert!(s.chars().any(char::is_alphanumeric), "{:?}", s);
                 let format = CodePointMapData::<GeneralCategory>::new();
                 let ignorable = CodePointSetData::new::<DefaultIgnorableCodePoint>();
-                let emoji = CodePointSetData::new::<Emoji>();
+                let basic_emoji = EmojiSetData::new::<BasicEmoji>();
                 let chars: Vec<char> = s.chars().collect();
                 let visible = chars.iter().enumerate().all(|(i, &c)| {
                     let hidden = format.get(c) == GeneralCategory::Format || ignorable.contains(c);
                     let joiner = matches!(c, '\u{200C}' | '\u{200D}');
-                    let emoji_style = matches!(c, '\u{FE00}'..='\u{FE0F}' | '\u{E0100}'..='\u{E01EF}')
+                    // U+FE0F only as the second character of an emoji presentation sequence
+                    // or of a keycap.
+                    let emoji_style = c == '\u{FE0F}'
                         && i > 0
-                        && emoji.contains(chars[i - 1]);
+                        && (basic_emoji.contains_str(&chars[i - 1..=i].iter().collect::<String>())
+                            || chars[i - 1].is_ascii_digit() && chars.get(i + 1) == Some(&'\u{20E3}')
+                            || "#*".contains(chars[i - 1]) && chars.get(i + 1) == Some(&'\u{20E3}'));
                     !hidden || joiner || emoji_style
                 });
                 prop_assert!(visible, "{:?}", s);

@@ -36,7 +36,7 @@ pub fn router() -> Router<AppState> {
 pub struct CreateBooking {
     /// The person's name: 1 to 100 characters after trimming, with a letter or a digit, no
     /// control characters and no invisible characters (but the zero-width joiner and
-    /// non-joiner, and a variation selector after an emoji).
+    /// non-joiner, and U+FE0F where it draws a character as an emoji, as in ❤️ or a keycap).
     #[schema(example = "Ada Lovelace", min_length = 1, max_length = 100)]
     pub user_name: String,
     /// First day of leave.

@@ -70,6 +70,18 @@ impl Error {
         ))
     }
 
+    /// Logs what the client is not told: the cause of an internal error (ERROR) and of an
+    /// unavailable server or store (WARN). Called once for each error answered, as JSON or as
+    /// a page.
+    pub fn log(&self) {
+        match self {
+            Self::Internal(detail) => tracing::error!(%detail, "internal error"),
+            Self::Unavailable(detail) => tracing::warn!(%detail, "unavailable"),
+            Self::StoreUnavailable(detail) => tracing::warn!(%detail, "store unavailable"),
+            _ => {}
+        }
+    }
+
     /// The message shown to the client.
     pub fn detail(&self) -> String {
         match self {
@@ -101,12 +113,7 @@ pub struct ProblemDetail(pub String);
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = self.status();
-        match &self {
-            Self::Internal(detail) => tracing::error!(%detail, "internal error"),
-            Self::Unavailable(detail) => tracing::warn!(%detail, "unavailable"),
-            Self::StoreUnavailable(detail) => tracing::warn!(%detail, "store unavailable"),
-            _ => {}
-        }
+        self.log();
         let problem = Problem {
             kind: "about:blank",
             title: status.canonical_reason().unwrap_or("Error").to_owned(),

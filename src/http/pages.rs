@@ -101,7 +101,7 @@ pub async fn calendar_post(
 ) -> Result<Response, PageError> {
     let form = match form {
         Ok(Form(form)) => form,
-        Err(err) => return Err(PageError::new(err.status(), err.detail())),
+        Err(err) => return Err(PageError::from(err)),
     };
     let key = match form.idempotency_key.as_str() {
         "" => None,
@@ -651,9 +651,7 @@ impl PageError {
 
 impl From<Error> for PageError {
     fn from(err: Error) -> Self {
-        if let Error::Internal(detail) = &err {
-            tracing::error!(%detail, "internal error");
-        }
+        err.log();
         Self {
             status: err.status(),
             message: err.detail(),
