@@ -30,6 +30,7 @@ module "network" {
   nat_mode                   = var.nat_mode
   enable_interface_endpoints = var.enable_interface_endpoints
   enable_flow_logs           = var.enable_flow_logs
+  flow_logs_kms_key_arn      = var.flow_logs_kms_key_arn
   role_permissions_boundary  = var.role_permissions_boundary
   dynamodb_table_arn         = module.database.table_arn
   dynamodb_actions           = local.dynamodb_actions
@@ -77,9 +78,11 @@ module "service" {
   min_capacity                      = var.min_capacity
   max_capacity                      = var.max_capacity
   health_check_grace_period_seconds = var.health_check_grace_period_seconds
+  deployment_5xx_threshold          = var.deployment_alarm_5xx_threshold
   shutdown_timeout_secs             = var.shutdown_timeout_secs
   stop_timeout                      = var.stop_timeout
   log_retention_days                = var.log_retention_days
+  log_kms_key_arn                   = var.log_kms_key_arn
   table_name                        = module.database.table_name
   table_arn                         = module.database.table_arn
   table_kms_key_arn                 = module.database.kms_key_arn
@@ -125,5 +128,15 @@ module "registry" {
   name         = var.name
   keep_images  = var.ecr_keep_images
   force_delete = var.ecr_force_delete
+  kms_key_arn  = var.ecr_kms_key_arn
   tags         = local.tags
+}
+
+# Warns, on every plan and apply, that the alarms have no one to notify (a check never fails the
+# run). Left empty on purpose for a stack that is only tried out.
+check "alarms_notify_someone" {
+  assert {
+    condition     = length(var.alarm_actions) > 0
+    error_message = "alarm_actions is empty: the ${length(module.monitoring.alarm_names)} alarms notify no one. Set alarm_actions to an SNS topic (see the README, Monitoring)."
+  }
 }

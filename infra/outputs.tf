@@ -8,6 +8,11 @@ output "alb_dns_name" {
   value       = module.load_balancer.dns_name
 }
 
+output "alb_zone_id" {
+  description = "Hosted zone ID of the load balancer, for a Route 53 alias record to `alb_dns_name`."
+  value       = module.load_balancer.zone_id
+}
+
 output "repository_url" {
   description = "ECR repository to push the application image to."
   value       = module.registry.repository_url
@@ -46,4 +51,14 @@ output "vpc_id" {
 output "alarm_names" {
   description = "Names of the CloudWatch alarms, by what they watch (their actions are `alarm_actions`)."
   value       = module.monitoring.alarm_names
+}
+
+output "task_definition_arn" {
+  description = "The task definition this apply deployed; after a rollback the service runs another one."
+  value       = module.service.task_definition_arn
+}
+
+output "deployment_alarm_name" {
+  description = "The alarm that fails a deployment and rolls the service back when the new tasks answer 5xx."
+  value       = module.service.deployment_alarm_name
 }

@@ -258,6 +258,12 @@ variable "alarm_elb_5xx_threshold" {
   default     = 5
 }
 
+variable "deployment_alarm_5xx_threshold" {
+  description = "5xx answered by the application in one minute that fail a deployment: ECS then rolls the service back to the previous task definition."
+  type        = number
+  default     = 10
+}
+
 variable "alarm_target_5xx_threshold" {
   description = "5xx answered by the application in 5 minutes above which an alarm fires."
   type        = number
@@ -280,4 +286,37 @@ variable "alarm_dynamodb_throttle_threshold" {
   description = "Throttled DynamoDB reads (or writes) in 5 minutes above which an alarm fires."
   type        = number
   default     = 5
+}
+
+variable "log_kms_key_arn" {
+  description = "ARN of a KMS key that encrypts the application's log group, or `null` for CloudWatch Logs' default encryption. The key policy must allow the `logs.<region>.amazonaws.com` service."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.log_kms_key_arn == null || can(regex("^arn:[a-z-]+:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.log_kms_key_arn))
+    error_message = "log_kms_key_arn must be the ARN of a KMS key: `arn:aws:kms:<region>:<account>:key/<id>`."
+  }
+}
+
+variable "flow_logs_kms_key_arn" {
+  description = "ARN of a KMS key that encrypts the VPC flow log group, or `null` for CloudWatch Logs' default encryption. The key policy must allow the `logs.<region>.amazonaws.com` service."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.flow_logs_kms_key_arn == null || can(regex("^arn:[a-z-]+:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.flow_logs_kms_key_arn))
+    error_message = "flow_logs_kms_key_arn must be the ARN of a KMS key: `arn:aws:kms:<region>:<account>:key/<id>`."
+  }
+}
+
+variable "ecr_kms_key_arn" {
+  description = "ARN of a KMS key that encrypts the images, or `null` for ECR's default AES-256 encryption. Set when the repository is created: ECR cannot change it afterwards (Terraform replaces the repository)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.ecr_kms_key_arn == null || can(regex("^arn:[a-z-]+:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.ecr_kms_key_arn))
+    error_message = "ecr_kms_key_arn must be the ARN of a KMS key: `arn:aws:kms:<region>:<account>:key/<id>`."
+  }
 }

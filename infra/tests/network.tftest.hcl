@@ -197,8 +197,11 @@ run "nat_none_uses_endpoints" {
   }
 
   assert {
-    condition     = one(aws_vpc_security_group_ingress_rule.endpoints_https[*].from_port) == 443 && one(aws_vpc_security_group_ingress_rule.endpoints_https[*].cidr_ipv4) == var.vpc_cidr
-    error_message = "Interface endpoints must accept HTTPS from the VPC only."
+    condition = (
+      toset([for rule in aws_vpc_security_group_ingress_rule.endpoints_https : rule.cidr_ipv4]) == toset(aws_subnet.private[*].cidr_block)
+      && alltrue([for rule in aws_vpc_security_group_ingress_rule.endpoints_https : rule.from_port == 443 && rule.to_port == 443 && rule.ip_protocol == "tcp"])
+    )
+    error_message = "Interface endpoints must accept HTTPS from the private subnets only."
   }
 }
 
@@ -299,6 +302,14 @@ run "flow_logs_on" {
       for s in jsondecode(aws_iam_role_policy.flow_logs[0].policy).Statement : [for a in s.Action : !strcontains(a, "*")]
     ]))
     error_message = "The flow log role's actions must be named, without a \"*\"."
+  }
+
+  assert {
+    condition = jsondecode(aws_iam_role.flow_logs[0].assume_role_policy).Statement[0].Condition == {
+      StringEquals = { "aws:SourceAccount" = "123456789012" }
+      ArnLike      = { "aws:SourceArn" = "arn:aws:ec2:eu-west-1:123456789012:vpc-flow-log/*" }
+    }
+    error_message = "Only this account's flow logs may assume the flow-log role."
   }
 
   assert {

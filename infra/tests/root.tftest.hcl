@@ -20,6 +20,7 @@ mock_provider "aws" {
       arn        = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/leave-calendar/0123456789abcdef"
       arn_suffix = "app/leave-calendar/0123456789abcdef"
       dns_name   = "leave-calendar-123.eu-west-1.elb.amazonaws.com"
+      zone_id    = "Z32O12XQLNTSW2"
     }
   }
   mock_resource "aws_lb_target_group" {
@@ -59,10 +60,20 @@ mock_provider "aws" {
 
 variables {
   image_digest = "sha256:2222222222222222222222222222222222222222222222222222222222222222"
+  # A stack whose alarms notify no one fails the check `alarms_notify_someone`, which the
+  # defaults run below expects.
+  alarm_actions = ["arn:aws:sns:eu-west-1:123456789012:leave-calendar-paging"]
 }
 
 run "defaults_plan_and_outputs" {
   command = plan
+
+  # Without alarm_actions (the default) every plan warns that the alarms notify no one.
+  variables {
+    alarm_actions = []
+  }
+
+  expect_failures = [check.alarms_notify_someone]
 
   assert {
     condition     = output.app_url == "http://leave-calendar-123.eu-west-1.elb.amazonaws.com"
@@ -82,6 +93,16 @@ run "defaults_plan_and_outputs" {
   assert {
     condition     = output.cluster_name == "leave-calendar" && output.service_name == "leave-calendar"
     error_message = "cluster_name and service_name must be output."
+  }
+
+  assert {
+    condition     = output.alb_zone_id == "Z32O12XQLNTSW2"
+    error_message = "alb_zone_id must be the load balancer's hosted zone, for alias records."
+  }
+
+  assert {
+    condition     = output.deployment_alarm_name == "leave-calendar-deployment-5xx"
+    error_message = "deployment_alarm_name must name the alarm that rolls deployments back."
   }
 
   assert {
@@ -245,6 +266,16 @@ run "rejects_an_alarm_action_that_is_not_an_sns_topic" {
   }
 
   expect_failures = [var.alarm_actions]
+}
+
+run "rejects_a_log_key_that_is_not_a_kms_key" {
+  command = plan
+
+  variables {
+    log_kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:alias/logs"
+  }
+
+  expect_failures = [var.log_kms_key_arn]
 }
 
 run "rejects_a_malformed_digest" {

@@ -211,6 +211,27 @@ run "service_is_private_and_safe_to_deploy" {
   }
 
   assert {
+    condition = (
+      one(aws_ecs_service.this.alarms[*].enable) == true
+      && one(aws_ecs_service.this.alarms[*].rollback) == true
+      && one(aws_ecs_service.this.alarms[*].alarm_names) == toset([aws_cloudwatch_metric_alarm.deployment_5xx.alarm_name])
+    )
+    error_message = "Deployments must watch the deployment's 5xx alarm, with rollback."
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.deployment_5xx.metric_name == "HTTPCode_Target_5XX_Count"
+      && aws_cloudwatch_metric_alarm.deployment_5xx.dimensions == tomap({ LoadBalancer = var.alb_arn_suffix, TargetGroup = var.target_group_arn_suffix })
+      && aws_cloudwatch_metric_alarm.deployment_5xx.period == 60
+      && aws_cloudwatch_metric_alarm.deployment_5xx.threshold == var.deployment_5xx_threshold
+      && aws_cloudwatch_metric_alarm.deployment_5xx.comparison_operator == "GreaterThanOrEqualToThreshold"
+      && aws_cloudwatch_metric_alarm.deployment_5xx.treat_missing_data == "notBreaching"
+    )
+    error_message = "The deployment's alarm must count this target group's 5xx minute by minute, from the threshold on."
+  }
+
+  assert {
     condition     = aws_ecs_service.this.deployment_minimum_healthy_percent == 100 && aws_ecs_service.this.deployment_maximum_percent == 200
     error_message = "Deployments must keep 100% healthy and may go up to 200%."
   }

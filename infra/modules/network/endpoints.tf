@@ -74,15 +74,17 @@ resource "aws_security_group" "endpoints" {
   tags = merge(var.tags, { Name = "${var.name}-endpoints" })
 }
 
+# From the private subnets, where the tasks run; the public ones hold only the load balancer and
+# the NAT gateways, which do not call AWS APIs.
 resource "aws_vpc_security_group_ingress_rule" "endpoints_https" {
-  count = local.create_interface_endpoints ? 1 : 0
+  for_each = local.create_interface_endpoints ? toset(local.private_cidrs) : toset([])
 
   security_group_id = aws_security_group.endpoints[0].id
-  description       = "HTTPS from the VPC"
+  description       = "HTTPS from a private subnet"
   ip_protocol       = "tcp"
   from_port         = 443
   to_port           = 443
-  cidr_ipv4         = aws_vpc.this.cidr_block
+  cidr_ipv4         = each.value
 
   tags = var.tags
 }

@@ -174,6 +174,15 @@ resource "aws_ecs_service" "this" {
     rollback = true
   }
 
+  # New tasks can pass the health check (which never touches the store) and still fail every
+  # request, with a task role DynamoDB refuses for one. Their 5xx during the deployment and its
+  # bake time roll the service back too.
+  alarms {
+    alarm_names = [aws_cloudwatch_metric_alarm.deployment_5xx.alarm_name]
+    enable      = true
+    rollback    = true
+  }
+
   network_configuration {
     subnets          = var.private_subnet_ids
     security_groups  = [aws_security_group.this.id]
@@ -195,6 +204,30 @@ resource "aws_ecs_service" "this" {
 
   # The roles' policies must exist before tasks start, and stay until the tasks are gone.
   depends_on = [aws_iam_role_policy.execution, aws_iam_role_policy.task]
+}
+
+# The deployment's alarm (above): the app's 5xx through the load balancer, minute by minute. Any
+# failing release trips it within a minute of traffic, the deploy's smoke test included, which
+# asks `/ready` (one DynamoDB read) every 3 seconds.
+resource "aws_cloudwatch_metric_alarm" "deployment_5xx" {
+  alarm_name        = "${var.name}-deployment-5xx"
+  alarm_description = "The tasks answered ${var.deployment_5xx_threshold} or more 5xx in one minute. During a deployment ECS then rolls the service back to the previous task definition; see the service's events and the tasks' logs."
+
+  namespace   = "AWS/ApplicationELB"
+  metric_name = "HTTPCode_Target_5XX_Count"
+  dimensions = {
+    LoadBalancer = var.alb_arn_suffix
+    TargetGroup  = var.target_group_arn_suffix
+  }
+  statistic           = "Sum"
+  period              = 60
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  threshold           = var.deployment_5xx_threshold
+  # The count is published only for minutes with 5xx.
+  treat_missing_data = "notBreaching"
+
+  tags = var.tags
 }
 
 # The service as ECS runs it once the apply's wait for a steady state is over. When the new

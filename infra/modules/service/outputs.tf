@@ -47,3 +47,8 @@ output "execution_role_arn" {
   description = "ARN of the role ECS uses to pull the image and write logs."
   value       = aws_iam_role.execution.arn
 }
+
+output "deployment_alarm_name" {
+  description = "The alarm whose 5xx count fails a deployment and rolls the service back."
+  value       = aws_cloudwatch_metric_alarm.deployment_5xx.alarm_name
+}

@@ -34,12 +34,12 @@ variable "target_group_arn" {
 }
 
 variable "alb_arn_suffix" {
-  description = "ARN suffix of the load balancer, for the request-count scaling policy."
+  description = "ARN suffix of the load balancer, for the request-count scaling policy and the deployment's alarm."
   type        = string
 }
 
 variable "target_group_arn_suffix" {
-  description = "ARN suffix of the target group, for the request-count scaling policy."
+  description = "ARN suffix of the target group, for the request-count scaling policy and the deployment's alarm."
   type        = string
 }
 
@@ -322,4 +322,15 @@ variable "tags" {
   description = "Tags added to every resource of the module."
   type        = map(string)
   default     = {}
+}
+
+variable "deployment_5xx_threshold" {
+  description = "5xx answers of the tasks in one minute that fail a deployment and roll the service back (the alarm `<name>-deployment-5xx`)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.deployment_5xx_threshold >= 1 && floor(var.deployment_5xx_threshold) == var.deployment_5xx_threshold
+    error_message = "deployment_5xx_threshold must be a whole number of at least 1."
+  }
 }
