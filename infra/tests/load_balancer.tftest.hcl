@@ -70,6 +70,21 @@ run "http_only_without_certificate" {
   }
 
   assert {
+    condition = (
+      aws_lb_target_group.this.health_check[0].interval == 15
+      && aws_lb_target_group.this.health_check[0].timeout == 5
+      && aws_lb_target_group.this.health_check[0].healthy_threshold == 2
+      && aws_lb_target_group.this.health_check[0].unhealthy_threshold == 3
+    )
+    error_message = "A failing task must leave the rotation within 45 s (3 checks 15 s apart) and a new one join after 2 passing checks."
+  }
+
+  assert {
+    condition     = aws_lb.this.idle_timeout == 60
+    error_message = "Idle client connections must be closed after 60 s by default (the app itself keeps them open longer)."
+  }
+
+  assert {
     condition     = aws_lb_target_group.this.deregistration_delay == "20" || aws_lb_target_group.this.deregistration_delay == 20
     error_message = "The deregistration delay must default to 20 s (above the app's 10 s request timeout)."
   }

@@ -128,6 +128,16 @@ run "task_definition_is_hardened" {
   }
 
   assert {
+    condition = (
+      jsondecode(aws_ecs_task_definition.this.container_definitions)[0].healthCheck.interval == 15
+      && jsondecode(aws_ecs_task_definition.this.container_definitions)[0].healthCheck.timeout == 5
+      && jsondecode(aws_ecs_task_definition.this.container_definitions)[0].healthCheck.retries == 3
+      && jsondecode(aws_ecs_task_definition.this.container_definitions)[0].healthCheck.startPeriod == 10
+    )
+    error_message = "The container health check must run every 15 s, time out after 5 s, and mark the task unhealthy after 3 failures, 10 s after start at the earliest."
+  }
+
+  assert {
     condition     = jsondecode(aws_ecs_task_definition.this.container_definitions)[0].stopTimeout == 30 && jsondecode(aws_ecs_task_definition.this.container_definitions)[0].stopTimeout > tonumber({ for e in jsondecode(aws_ecs_task_definition.this.container_definitions)[0].environment : e.name => e.value }["SHUTDOWN_TIMEOUT_SECS"])
     error_message = "stopTimeout must be 30 s, longer than the app's SHUTDOWN_TIMEOUT_SECS."
   }
@@ -308,6 +318,15 @@ run "autoscaling_on_cpu_and_requests" {
   assert {
     condition     = aws_appautoscaling_policy.cpu.policy_type == "TargetTrackingScaling" && aws_appautoscaling_policy.cpu.target_tracking_scaling_policy_configuration[0].predefined_metric_specification[0].predefined_metric_type == "ECSServiceAverageCPUUtilization"
     error_message = "There must be a target-tracking policy on CPU."
+  }
+
+  assert {
+    condition = alltrue([
+      for policy in [aws_appautoscaling_policy.cpu, aws_appautoscaling_policy.requests] :
+      policy.target_tracking_scaling_policy_configuration[0].scale_out_cooldown == 60
+      && policy.target_tracking_scaling_policy_configuration[0].scale_in_cooldown == 300
+    ])
+    error_message = "Both scaling policies must scale out after 1 minute and in only after 5, so that a burst does not make the count swing."
   }
 
   assert {
