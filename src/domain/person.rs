@@ -362,8 +362,8 @@ mod tests {
                     let emoji_style = c == '\u{FE0F}'
                         && i > 0
                         && (basic_emoji.contains_str(&chars[i - 1..=i].iter().collect::<String>())
-                            || chars[i - 1].is_ascii_digit() && chars.get(i + 1) == Some(&'\u{20E3}')
-                            || "#*".contains(chars[i - 1]) && chars.get(i + 1) == Some(&'\u{20E3}'));
+                            || (chars[i - 1].is_ascii_digit() || "#*".contains(chars[i - 1]))
+                                && chars.get(i + 1) == Some(&'\u{20E3}'));
                     !hidden || joiner || emoji_style
                 });
                 prop_assert!(visible, "{:?}", s);
