@@ -626,6 +626,84 @@ async fn dynamodb_deletes_a_booking_stored_under_the_key_of_before() {
     );
 }
 
+/// Items written before a booking's fields had attributes of their own hold only `to_date` and
+/// `booking`, the booking's JSON. They read, list (alone and among items of today) and delete as
+/// before. The items written now hold that JSON too, which the version before reads while both
+/// run during a rolling deploy.
+#[tokio::test]
+async fn dynamodb_reads_items_that_hold_only_the_bookings_json() {
+    let (store, table) = dynamo_store_and_table().await;
+    // A name JSON escapes, and two months.
+    let written = booking(r#"Zoë "Z" O'Neil\"#, "2026-12-28", "2027-01-02");
+    store.create_new(&written).await.unwrap();
+    let sort_key = Cursor::after(&written).sort_key();
+    let items = [
+        (format!("BOOKING#{}", written.id), "BOOKING".to_owned()),
+        ("MONTH#2026-12".to_owned(), sort_key.clone()),
+        ("MONTH#2027-01".to_owned(), sort_key.clone()),
+        (
+            format!("PERSON#{}", written.user_name.key()),
+            format!("BOOKING#{sort_key}"),
+        ),
+    ];
+    let sdk = support::moto::sdk_client();
+    for (pk, sk) in &items {
+        let item = raw_item(&sdk, &table, pk, sk)
+            .await
+            .unwrap_or_else(|| panic!("{pk} {sk}"));
+        let json: serde_json::Value =
+            serde_json::from_str(item["booking"].as_s().unwrap()).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "id": written.id.to_string(),
+                "user_name": written.user_name.as_str(),
+                "from_date": "2026-12-28",
+                "to_date": "2027-01-02",
+                "created_at": written.created_at.to_string(),
+            }),
+            "{pk} {sk}"
+        );
+        sdk.update_item()
+            .table_name(&table)
+            .key("pk", AttributeValue::S(pk.clone()))
+            .key("sk", AttributeValue::S(sk.clone()))
+            .update_expression("REMOVE booking_id, user_name, from_date, created_at")
+            .send()
+            .await
+            .unwrap();
+        let mut left: Vec<String> = raw_item(&sdk, &table, pk, sk)
+            .await
+            .unwrap()
+            .into_keys()
+            .collect();
+        left.sort();
+        assert_eq!(left, ["booking", "pk", "sk", "to_date"], "{pk} {sk}");
+    }
+
+    assert_eq!(store.get(written.id).await.unwrap(), written);
+    let found = list_all(&*store, query(month("2027-01"), 10)).await;
+    assert_eq!(found, std::slice::from_ref(&written));
+    // A month with items of both kinds.
+    let later = booking("Ada", "2026-12-29", "2026-12-30");
+    store.create_new(&later).await.unwrap();
+    let found = list_all(&*store, query(month("2026-12"), 10)).await;
+    assert_eq!(found, [written.clone(), later.clone()]);
+    let by_person = ListQuery {
+        person: Some(written.user_name.clone()),
+        ..query(month("2027-01"), 10)
+    };
+    let found = store.list(&by_person).await.unwrap().items;
+    assert_eq!(found, std::slice::from_ref(&written));
+    store.delete(written.id).await.unwrap();
+    let found = list_all(&*store, query(month("2026-12"), 10)).await;
+    assert_eq!(ids(&found), [later.id]);
+    store
+        .create_new(&booking(r#"Zoë "Z" O'Neil\"#, "2026-12-31", "2027-01-01"))
+        .await
+        .expect("its days are free again");
+}
+
 /// A DynamoDB store on a new table, and the table's name, for tests that reach the items.
 async fn dynamo_store_and_table() -> (Arc<dyn LeaveStore>, String) {
     let table = support::moto::fresh_table().await;

@@ -2,15 +2,17 @@
 //!
 //! | item | `pk` | `sk` | holds |
 //! |---|---|---|---|
-//! | booking | `BOOKING#<id>` | `BOOKING` | `booking` (its JSON), `to_date` |
+//! | booking | `BOOKING#<id>` | `BOOKING` | its fields (`booking_id`, `user_name`, `from_date`, `to_date`, `created_at`), and `booking`, the same as JSON |
 //! | month entry | `MONTH#<YYYY-MM>` | `<first day>#<id>` | a copy, one per month touched |
 //! | person entry | `PERSON#<person key>` | `BOOKING#<first day>#<id>` | a copy |
 //! | person's days | `PERSON#<person key>` | `DAYS#<YYYY-MM>` | string set `days` of booked days |
 //! | idempotency key | `IDEMPOTENCY#<key>` | `IDEMPOTENCY` | `booking_id`, and its expiry for DynamoDB's TTL |
 //!
-//! A booking is one JSON string attribute rather than one attribute per field: reads fetch only
-//! it, and a `Query` of 50 bookings costs about half the CPU (see the README). `to_date`
-//! stays on its own for the filter of listings that start in the middle of a booking.
+//! A booking's fields are string attributes, which an answer's items borrow as they are. Items
+//! written by the versions before hold only `to_date` (for the filter of listings that start in
+//! the middle of a booking) and `booking`, the booking's JSON as one string, escaped inside the
+//! answer's JSON; reads fall back to it. It is still written, so that a task of the version
+//! before, running beside this one during a rolling deploy, reads what this one writes.
 //!
 //! A create is one `TransactWriteItems`: the items above plus, per month touched, an update of
 //! the person's days item that adds the new days on condition that none of them is already
@@ -35,7 +37,7 @@ use self::wire::{
     QueryOutput, StoredItem, TransactItem, TransactWriteItems, Write,
 };
 use super::plan::{self, Partition};
-use super::record;
+use super::record::{self, Record};
 use super::{
     Created, Error, LeaveStore, ListQuery, Page, Result, idempotency_expiry, into_page, replay,
 };
@@ -49,8 +51,12 @@ const SK: &str = "sk";
 const DAYS: &str = "days";
 /// The booking as JSON (see [`record`]), on the booking item and on each of its copies.
 const BOOKING: &str = "booking";
-/// The booking's last day, `YYYY-MM-DD`, next to [`BOOKING`] for filter expressions.
+/// The booking's last day, `YYYY-MM-DD`, also for filter expressions.
 const LAST_DAY: &str = "to_date";
+/// What reads fetch of a booking's item: its fields.
+const FIELDS: &str = "booking_id, user_name, from_date, to_date, created_at";
+/// What reads fetch of items that may have been written before the fields had attributes.
+const FIELDS_AND_JSON: &str = "booking_id, user_name, from_date, to_date, created_at, booking";
 /// The attribute DynamoDB's time to live deletes expired items by (the schema's `ttl_attribute`).
 const TTL: &str = "expires_at";
 /// Asks for the item as it was when a condition failed, in the cancellation reasons.
@@ -73,23 +79,14 @@ impl DynamoStore {
         }
     }
 
-    async fn call<T: for<'de> Deserialize<'de>>(
-        &self,
-        operation: &str,
-        request: &impl Serialize,
-    ) -> Result<T> {
-        let answer = self
+    /// Sends one request; its answer, to parse.
+    async fn call(&self, operation: &'static str, request: &impl Serialize) -> Result<Answer> {
+        let body = self
             .client
             .call(operation, body(request)?)
             .await
             .map_err(classify)?;
-        // Checked for UTF-8 once, not string by string as parsing bytes does (see
-        // `record::from_json`).
-        let unexpected = |e: &dyn std::fmt::Display| {
-            Error::Internal(format!("unexpected answer to {operation}: {e}"))
-        };
-        let answer = std::str::from_utf8(&answer).map_err(|e| unexpected(&e))?;
-        serde_json::from_str(answer).map_err(|e| unexpected(&e))
+        Ok(Answer { operation, body })
     }
 
     fn put<'a>(&'a self, item: Attributes<'a>, condition: Option<&'a str>) -> TransactItem<'a> {
@@ -172,12 +169,12 @@ impl DynamoStore {
 
     /// Every item of a booking, in the order `create` writes them: the booking, its month
     /// entries, its person entry, then one days update per month (see `conflict_day`).
-    /// `record` is the booking's JSON, which the items of a create hold; `person_key` is the
-    /// key its person entries are (to be) stored under.
+    /// `stored` is the booking's fields and its JSON, which the items of a create hold;
+    /// `person_key` is the key its person entries are (to be) stored under.
     fn booking_items<'a>(
         &'a self,
         booking: &Booking,
-        record: Option<&'a str>,
+        stored: Option<(&'a Record<'a>, &'a str)>,
         person_key: &str,
     ) -> Vec<TransactItem<'a>> {
         let sort_key = plan::sort_key(booking);
@@ -191,11 +188,14 @@ impl DynamoStore {
             format!("BOOKING#{sort_key}"),
         );
         let mut items = Vec::new();
-        if let Some(record) = record {
-            let last_day = booking.days.last().to_string();
+        if let Some((record, json)) = stored {
             let holding = |key: Attributes<'a>| {
-                key.with(BOOKING, AttributeValue::s(record))
-                    .with(LAST_DAY, AttributeValue::s(last_day.clone()))
+                key.with("booking_id", AttributeValue::s(&*record.id))
+                    .with("user_name", AttributeValue::s(&*record.user_name))
+                    .with("from_date", AttributeValue::s(&*record.from_date))
+                    .with(LAST_DAY, AttributeValue::s(&*record.to_date))
+                    .with("created_at", AttributeValue::s(&*record.created_at))
+                    .with(BOOKING, AttributeValue::s(json))
             };
             items.push(self.put(holding(booking_key), Some("attribute_not_exists(pk)")));
             items.extend(month_keys.map(|key| self.put(holding(key), None)));
@@ -211,7 +211,7 @@ impl DynamoStore {
                 .iter_days()
                 .filter(|d| Month::containing(*d) == month)
                 .collect();
-            items.push(self.days_update(person_key, month, &days, record.is_some()));
+            items.push(self.days_update(person_key, month, &days, stored.is_some()));
         }
         items
     }
@@ -233,10 +233,10 @@ impl DynamoStore {
                 format!("BOOKING#{}", plan::sort_key(booking)),
             ),
             consistent_read: true,
-            projection_expression: Some(BOOKING),
+            projection_expression: Some(PK),
         };
-        let output: GetOutput = self.call("GetItem", &request).await?;
-        Ok(if output.item.is_some() {
+        let answer = self.call("GetItem", &request).await?;
+        Ok(if answer.parse::<GetOutput>()?.item.is_some() {
             legacy_key
         } else {
             person_key
@@ -292,6 +292,7 @@ impl DynamoStore {
         let hi = format!("{prefix}{}", segment.hi);
         let ends_filter = format!("{LAST_DAY} >= :ends");
         let mut start_key = None;
+        let mut projection = FIELDS;
         loop {
             let wanted = query.limit + 1 - found.len();
             let mut values = Attributes::default()
@@ -314,10 +315,16 @@ impl DynamoStore {
                 // would read the bookings that ended earlier a few per request: there each
                 // request reads up to DynamoDB's 1 MB page instead.
                 limit: segment.ends_on_or_after.is_none().then_some(wanted + 1),
-                projection_expression: BOOKING,
-                exclusive_start_key: start_key.take(),
+                projection_expression: projection,
+                exclusive_start_key: start_key.clone(),
             };
-            let output: QueryOutput = self.call("Query", &request).await?;
+            let answer = self.call("Query", &request).await?;
+            let output: QueryOutput = answer.parse()?;
+            if projection == FIELDS && !output.items.iter().all(StoredItem::has_fields) {
+                // Written before the fields had attributes: this page again, with the JSON.
+                projection = FIELDS_AND_JSON;
+                continue;
+            }
             for item in output.items {
                 let booking = stored_booking(item)?;
                 if plan::keeps(segment, query, &booking) {
@@ -342,8 +349,10 @@ impl LeaveStore for DynamoStore {
         booking: &Booking,
         idempotency_key: Option<&IdempotencyKey>,
     ) -> Result<Created> {
-        let record = record::to_json(booking)?;
-        let mut items = self.booking_items(booking, Some(&record), &booking.user_name.key());
+        let record = Record::from(booking);
+        let json = record::to_json(&record)?;
+        let mut items =
+            self.booking_items(booking, Some((&record, &json)), &booking.user_name.key());
         let days_updates = (items.len() - booking.days.months().count())..items.len();
         if let Some(idempotency_key) = idempotency_key {
             items.push(self.idempotency_put(idempotency_key, booking.id));
@@ -386,10 +395,10 @@ impl LeaveStore for DynamoStore {
             table_name: &self.table,
             key: key(format!("BOOKING#{id}"), "BOOKING".into()),
             consistent_read: true,
-            projection_expression: Some(BOOKING),
+            projection_expression: Some(FIELDS_AND_JSON),
         };
-        let output: GetOutput = self.call("GetItem", &request).await?;
-        stored_booking(output.item.ok_or(Error::NotFound)?)
+        let answer = self.call("GetItem", &request).await?;
+        stored_booking(answer.parse::<GetOutput>()?.item.ok_or(Error::NotFound)?)
     }
 
     async fn delete(&self, id: BookingId) -> Result<()> {
@@ -429,7 +438,10 @@ impl LeaveStore for DynamoStore {
             consistent_read: false,
             projection_expression: None,
         };
-        self.call::<GetOutput>("GetItem", &request).await.map(drop)
+        self.call("GetItem", &request)
+            .await?
+            .parse::<GetOutput>()
+            .map(drop)
     }
 }
 
@@ -462,11 +474,31 @@ fn body(request: &impl Serialize) -> Result<Bytes> {
     Ok(Bytes::from(out))
 }
 
-fn stored_booking(item: StoredItem) -> Result<Booking> {
-    match item.booking.and_then(|value| value.s) {
-        Some(json) => record::from_json(&json),
-        None => Err(Error::Internal(format!(
-            "stored item lacks string attribute {BOOKING}"
+/// The booking an item holds: its attributes, or, on an item written before it had them, its
+/// JSON.
+fn stored_booking(item: StoredItem<'_>) -> Result<Booking> {
+    match item {
+        StoredItem {
+            booking_id: Some(id),
+            user_name: Some(user_name),
+            from_date: Some(from_date),
+            to_date: Some(to_date),
+            created_at: Some(created_at),
+            ..
+        } => Record {
+            id: id.s,
+            user_name: user_name.s,
+            from_date: from_date.s,
+            to_date: to_date.s,
+            created_at: created_at.s,
+        }
+        .try_into(),
+        StoredItem {
+            booking: Some(json),
+            ..
+        } => record::from_json(&json.s),
+        _ => Err(Error::Internal(format!(
+            "stored item has neither a booking's attributes nor {BOOKING}"
         ))),
     }
 }
@@ -526,9 +558,83 @@ fn classify(err: dynamodb::Error) -> Error {
     }
 }
 
+/// The body of a successful answer to one operation.
+struct Answer {
+    operation: &'static str,
+    body: Bytes,
+}
+
+impl Answer {
+    /// The answer as `T`, which may borrow from it. Checked for UTF-8 once, not string by string
+    /// as parsing bytes does (see `record::from_json`).
+    fn parse<'a, T: Deserialize<'a>>(&'a self) -> Result<T> {
+        let unexpected = |e: &dyn std::fmt::Display| {
+            Error::Internal(format!("unexpected answer to {}: {e}", self.operation))
+        };
+        let text = std::str::from_utf8(&self.body).map_err(|e| unexpected(&e))?;
+        serde_json::from_str(text).map_err(|e| unexpected(&e))
+    }
+}
+
 /// Why a transaction did not commit.
 enum TransactError {
     /// DynamoDB refused it; one reason per item, in the order the items were sent.
     Cancelled(Vec<CancellationReason>),
     Failed(Error),
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use super::*;
+
+    fn item(json: &str) -> StoredItem<'_> {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn an_item_reads_from_its_attributes_borrowing_them() {
+        let booking = Booking::parse("Ada", "2031-03-02", "2031-03-04").unwrap();
+        let answer = serde_json::json!({
+            "booking_id": {"S": booking.id.to_string()},
+            "user_name": {"S": "Ada"},
+            "from_date": {"S": "2031-03-02"},
+            "to_date": {"S": "2031-03-04"},
+            "created_at": {"S": booking.created_at.to_string()},
+            // Not read when the attributes are there.
+            "booking": {"S": "not a record"},
+        })
+        .to_string();
+        let parsed = item(&answer);
+        assert!(matches!(
+            parsed.user_name.as_ref().map(|v| &v.s),
+            Some(Cow::Borrowed("Ada"))
+        ));
+        assert_eq!(stored_booking(parsed).unwrap(), booking);
+    }
+
+    #[test]
+    fn an_item_without_attributes_reads_from_its_json() {
+        let booking = Booking::parse("Zoë \"Z\"", "2031-03-02", "2031-03-04").unwrap();
+        let json = record::to_json(&Record::from(&booking)).unwrap();
+        let answer = serde_json::json!({"to_date": {"S": "2031-03-04"}, "booking": {"S": json}});
+        assert_eq!(stored_booking(item(&answer.to_string())).unwrap(), booking);
+    }
+
+    #[test]
+    fn an_item_without_a_readable_booking_is_corruption() {
+        for answer in [
+            r#"{}"#,
+            r#"{"to_date": {"S": "2031-03-04"}}"#,
+            r#"{"booking": {"N": "1"}}"#,
+            r#"{"booking": {"S": "{}"}}"#,
+            r#"{"booking_id": {"S": "x"}, "user_name": {"S": "Ada"}, "from_date": {"S": "2031-03-02"}, "to_date": {"S": "2031-03-04"}, "created_at": {"S": "2031-03-01T00:00:00Z"}}"#,
+        ] {
+            let read = serde_json::from_str::<StoredItem>(answer)
+                .map_err(|e| Error::Internal(e.to_string()))
+                .and_then(stored_booking);
+            assert!(matches!(read, Err(Error::Internal(_))), "{answer}");
+        }
+    }
 }

@@ -120,31 +120,57 @@ pub struct GetItem<'a> {
     pub projection_expression: Option<&'a str>,
 }
 
-/// An answer to `Query`: the items, and where to go on when there are more.
+/// An answer to `Query`: the items, and where to go on when there are more. Items borrow from
+/// the answer's text.
 #[derive(Deserialize)]
-pub struct QueryOutput {
-    #[serde(rename = "Items", default)]
-    pub items: Vec<StoredItem>,
+pub struct QueryOutput<'a> {
+    #[serde(rename = "Items", default, borrow)]
+    pub items: Vec<StoredItem<'a>>,
     #[serde(rename = "LastEvaluatedKey")]
     pub last_evaluated_key: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
-pub struct GetOutput {
-    #[serde(rename = "Item")]
-    pub item: Option<StoredItem>,
+pub struct GetOutput<'a> {
+    #[serde(rename = "Item", borrow)]
+    pub item: Option<StoredItem<'a>>,
 }
 
-/// An item as reads project it: only its `booking` attribute.
+/// A booking's item as reads project it: the booking's fields, one string attribute each, and
+/// its JSON, the only copy of the fields on items written before they had attributes.
 #[derive(Deserialize)]
-pub struct StoredItem {
-    pub booking: Option<StringValue>,
+pub struct StoredItem<'a> {
+    #[serde(borrow)]
+    pub booking_id: Option<StringValue<'a>>,
+    #[serde(borrow)]
+    pub user_name: Option<StringValue<'a>>,
+    #[serde(borrow)]
+    pub from_date: Option<StringValue<'a>>,
+    #[serde(borrow)]
+    pub to_date: Option<StringValue<'a>>,
+    #[serde(borrow)]
+    pub created_at: Option<StringValue<'a>>,
+    #[serde(borrow)]
+    pub booking: Option<StringValue<'a>>,
 }
 
+impl StoredItem<'_> {
+    /// Whether the item holds the booking's fields as attributes. Asked for them, an item
+    /// written before they had attributes answers with `to_date` alone.
+    pub fn has_fields(&self) -> bool {
+        self.booking_id.is_some()
+            && self.user_name.is_some()
+            && self.from_date.is_some()
+            && self.to_date.is_some()
+            && self.created_at.is_some()
+    }
+}
+
+/// A string attribute's value, `{"S": "…"}`.
 #[derive(Deserialize)]
-pub struct StringValue {
-    #[serde(rename = "S")]
-    pub s: Option<String>,
+pub struct StringValue<'a> {
+    #[serde(rename = "S", borrow)]
+    pub s: Cow<'a, str>,
 }
 
 /// The body of a `TransactionCanceledException`.

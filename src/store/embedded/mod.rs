@@ -12,7 +12,7 @@ use redb::{Database, TableDefinition};
 use tokio::sync::{mpsc, oneshot};
 
 use super::plan::{self, Partition};
-use super::record;
+use super::record::{self, Record};
 use super::{Created, Error, LeaveStore, ListQuery, Page, Result, into_page};
 use crate::domain::{Booking, BookingId, IdempotencyKey};
 use writer::{Job, Write};
@@ -178,7 +178,7 @@ fn internal(e: impl std::fmt::Display) -> Error {
 }
 
 fn encode(booking: &Booking) -> Result<Vec<u8>> {
-    record::to_json(booking).map(String::into_bytes)
+    record::to_json(&Record::from(booking)).map(String::into_bytes)
 }
 
 fn decode(bytes: &[u8]) -> Result<Booking> {
