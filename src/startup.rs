@@ -160,26 +160,38 @@ fn open_embedded(settings: &Settings) -> anyhow::Result<EmbeddedStore> {
     EmbeddedStore::open_with_queue(&settings.data_dir, write_queue).context("DATA_DIR")
 }
 
+/// Resolves on the first Ctrl-C or SIGTERM. A second one, while in-flight requests drain, exits
+/// at once with status 130: whoever presses Ctrl-C twice does not want to wait up to
+/// `SHUTDOWN_TIMEOUT_SECS`. Nothing committed is lost (see `close_store`).
+#[cfg(unix)]
 async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
+    use tokio::signal::unix::{SignalKind, signal};
+    // Both listen from here on, so a second signal is not missed between the two waits.
+    let (Ok(mut interrupt), Ok(mut terminate)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        tracing::warn!("cannot listen for Ctrl-C and SIGTERM: stop the process with SIGKILL");
+        return std::future::pending().await;
     };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
     tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+        _ = interrupt.recv() => {},
+        _ = terminate.recv() => {},
+    }
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
+        }
+        tracing::warn!("stopped again while draining: exiting now");
+        std::process::exit(130);
+    });
+}
+
+#[cfg(not(unix))]
+async fn shutdown_signal() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
     }
 }
 

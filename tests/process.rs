@@ -415,18 +415,8 @@ async fn sigterm_drains_in_flight_requests_within_the_bound() {
         ]);
         let mut server = Server::start(&env);
         let url = server.url("/api/v1/bookings?month=2026-03");
-        slow_store.reset_counts();
-        let in_flight =
-            tokio::spawn(async move { reqwest::get(url).await.map(|r| r.status().as_u16()) });
         // In flight: the request has reached the store, which holds it for 3 s.
-        let reached_by = Instant::now() + Duration::from_secs(30);
-        while slow_store.count("Query") == 0 {
-            assert!(
-                Instant::now() < reached_by,
-                "the request never reached the store"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        let in_flight = request_held_by(&slow_store, url).await;
         server.terminate();
         // The listener closes once the signal is handled, while the request is still held: not
         // only when the drain ends.
@@ -449,6 +439,79 @@ async fn sigterm_drains_in_flight_requests_within_the_bound() {
             assert!(!error.is_connect(), "it was sent before SIGTERM: {error}");
         }
     }
+}
+
+/// A second Ctrl-C while requests drain exits at once, with status 130: it waits neither for
+/// the request in flight nor for the shutdown's bound.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_ctrl_c_exits_without_waiting_for_the_drain() {
+    let slow_store = FaultProxy::start(support::moto::endpoint()).await;
+    slow_store.set(Fault::Latency(Duration::from_secs(30)));
+    let table = support::moto::fresh_table().await;
+    let mut env = dynamo_env(&table, &slow_store.url);
+    env.extend([
+        ("STORE_TIMEOUT_MS", "60000"),
+        ("REQUEST_TIMEOUT_SECS", "60"),
+        ("SHUTDOWN_TIMEOUT_SECS", "60"),
+    ]);
+    let mut server = Server::start(&env);
+    let in_flight =
+        request_held_by(&slow_store, server.url("/api/v1/bookings?month=2026-03")).await;
+
+    server.signal("INT");
+    let draining_by = Instant::now() + Duration::from_secs(10);
+    while server.healthy() {
+        assert!(
+            Instant::now() < draining_by,
+            "the first Ctrl-C did not stop the listener"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        !in_flight.is_finished(),
+        "the first Ctrl-C drains: the request is still held"
+    );
+    server.signal("INT");
+    let status = tokio::task::spawn_blocking(move || {
+        let status = server.wait(Duration::from_secs(10));
+        (status, server.lines())
+    })
+    .await
+    .unwrap();
+
+    let (status, lines) = status;
+    assert_eq!(status.code(), Some(130));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("stopped again while draining")),
+        "{lines:?}"
+    );
+    let error = in_flight.await.unwrap().expect_err("the request was cut");
+    assert!(
+        !error.is_connect(),
+        "it was sent before the first Ctrl-C: {error}"
+    );
+}
+
+/// Sends GET `url` and waits, up to 30 s, until it has reached `store`, which holds it.
+async fn request_held_by(
+    store: &FaultProxy,
+    url: String,
+) -> tokio::task::JoinHandle<reqwest::Result<u16>> {
+    store.reset_counts();
+    let in_flight =
+        tokio::spawn(async move { reqwest::get(url).await.map(|r| r.status().as_u16()) });
+    let reached_by = Instant::now() + Duration::from_secs(30);
+    while store.count("Query") == 0 {
+        assert!(
+            Instant::now() < reached_by,
+            "the request never reached the store"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    in_flight
 }
 
 #[test]
