@@ -13,7 +13,7 @@ use crate::config::{Settings, StoreKind};
 use crate::dynamodb;
 use crate::http::{self, AppState};
 use crate::store::LeaveStore;
-use crate::store::dynamo::DynamoStore;
+use crate::store::dynamo::{Backfilled, DynamoStore};
 use crate::store::embedded::EmbeddedStore;
 
 /// A bound, ready-to-run server.
@@ -140,17 +140,29 @@ async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn LeaveStore>> 
             tracing::info!(data_dir = %settings.data_dir.display(), "using the embedded store");
             Ok(Arc::new(open_embedded(settings)?))
         }
-        StoreKind::Dynamodb => {
-            let table = settings
-                .dynamodb_table
-                .clone()
-                .filter(|t| !t.trim().is_empty())
-                .context("DYNAMODB_TABLE must be set when STORE=dynamodb")?;
-            let client = dynamodb::Client::from_env(settings.store_timeout()).await?;
-            tracing::info!(%table, "using DynamoDB");
-            Ok(Arc::new(DynamoStore::new(client, table)))
-        }
+        StoreKind::Dynamodb => Ok(Arc::new(open_dynamodb(settings).await?)),
     }
+}
+
+async fn open_dynamodb(settings: &Settings) -> anyhow::Result<DynamoStore> {
+    let table = settings
+        .dynamodb_table
+        .clone()
+        .filter(|t| !t.trim().is_empty())
+        .context("DYNAMODB_TABLE must be set when STORE=dynamodb")?;
+    let client = dynamodb::Client::from_env(settings.store_timeout()).await?;
+    tracing::info!(%table, "using DynamoDB");
+    Ok(DynamoStore::new(client, table))
+}
+
+/// `leave-calendar backfill`: see [`DynamoStore::backfill_fields`].
+pub async fn backfill(settings: &Settings) -> anyhow::Result<Backfilled> {
+    anyhow::ensure!(
+        settings.store == StoreKind::Dynamodb,
+        "backfill rewrites DynamoDB items: set STORE=dynamodb"
+    );
+    let store = open_dynamodb(settings).await?;
+    Ok(store.backfill_fields().await?)
 }
 
 /// The embedded store, its write queue as long as the concurrency limit: each admitted request
@@ -161,31 +173,65 @@ fn open_embedded(settings: &Settings) -> anyhow::Result<EmbeddedStore> {
 }
 
 /// Resolves on the first Ctrl-C or SIGTERM. A second one, while in-flight requests drain, exits
-/// at once with status 130: whoever presses Ctrl-C twice does not want to wait up to
+/// at once with status 128 + its number (130 for Ctrl-C, 143 for SIGTERM), as if it had killed
+/// the process: whoever presses Ctrl-C twice does not want to wait up to
 /// `SHUTDOWN_TIMEOUT_SECS`. Nothing committed is lost (see `close_store`).
 #[cfg(unix)]
 async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    // Both listen from here on, so a second signal is not missed between the two waits.
-    let (Ok(mut interrupt), Ok(mut terminate)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
-        tracing::warn!("cannot listen for Ctrl-C and SIGTERM: stop the process with SIGKILL");
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = interrupt.recv() => {},
-        _ = terminate.recv() => {},
-    }
+    let mut signals = unix_signals::StopSignals::listen();
+    signals.next().await;
     tokio::spawn(async move {
-        tokio::select! {
-            _ = interrupt.recv() => {},
-            _ = terminate.recv() => {},
-        }
+        let number = signals.next().await;
         tracing::warn!("stopped again while draining: exiting now");
-        std::process::exit(130);
+        std::process::exit(128 + number);
     });
+}
+
+#[cfg(unix)]
+mod unix_signals {
+    use tokio::signal::unix::{Signal, SignalKind, signal};
+
+    /// Ctrl-C (SIGINT) and SIGTERM, listened for from the moment this is made, so that none
+    /// sent after is missed, however long before the next wait it arrives.
+    pub struct StopSignals {
+        interrupt: Option<Signal>,
+        terminate: Option<Signal>,
+    }
+
+    impl StopSignals {
+        pub fn listen() -> Self {
+            Self {
+                interrupt: listen(SignalKind::interrupt()),
+                terminate: listen(SignalKind::terminate()),
+            }
+        }
+
+        /// Waits for the next one; its number.
+        pub async fn next(&mut self) -> i32 {
+            tokio::select! {
+                () = received(&mut self.interrupt) => SignalKind::interrupt().as_raw_value(),
+                () = received(&mut self.terminate) => SignalKind::terminate().as_raw_value(),
+            }
+        }
+    }
+
+    /// One that cannot be listened for is logged, and the other still works.
+    fn listen(kind: SignalKind) -> Option<Signal> {
+        signal(kind)
+            .inspect_err(|e| {
+                tracing::warn!(error = %e, signal = kind.as_raw_value(), "cannot listen for signal");
+            })
+            .ok()
+    }
+
+    async fn received(signal: &mut Option<Signal>) {
+        match signal {
+            Some(signal) => {
+                signal.recv().await;
+            }
+            None => std::future::pending().await,
+        }
+    }
 }
 
 #[cfg(not(unix))]

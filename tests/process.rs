@@ -441,10 +441,10 @@ async fn sigterm_drains_in_flight_requests_within_the_bound() {
     }
 }
 
-/// A second Ctrl-C while requests drain exits at once, with status 130: it waits neither for
-/// the request in flight nor for the shutdown's bound.
+/// A second Ctrl-C (or SIGTERM) while requests drain exits at once, with status 130 (143): it
+/// waits neither for the request in flight nor for the shutdown's bound.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_second_ctrl_c_exits_without_waiting_for_the_drain() {
+async fn a_second_stop_signal_exits_without_waiting_for_the_drain() {
     let slow_store = FaultProxy::start(support::moto::endpoint()).await;
     slow_store.set(Fault::Latency(Duration::from_secs(30)));
     let table = support::moto::fresh_table().await;
@@ -454,45 +454,36 @@ async fn a_second_ctrl_c_exits_without_waiting_for_the_drain() {
         ("REQUEST_TIMEOUT_SECS", "60"),
         ("SHUTDOWN_TIMEOUT_SECS", "60"),
     ]);
-    let mut server = Server::start(&env);
-    let in_flight =
-        request_held_by(&slow_store, server.url("/api/v1/bookings?month=2026-03")).await;
+    for (signal, status) in [("INT", 130), ("TERM", 143)] {
+        let mut server = Server::start(&env);
+        let url = server.url("/api/v1/bookings?month=2026-03");
+        let in_flight = request_held_by(&slow_store, url).await;
 
-    server.signal("INT");
-    let draining_by = Instant::now() + Duration::from_secs(10);
-    while server.healthy() {
-        assert!(
-            Instant::now() < draining_by,
-            "the first Ctrl-C did not stop the listener"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(
-        !in_flight.is_finished(),
-        "the first Ctrl-C drains: the request is still held"
-    );
-    server.signal("INT");
-    let status = tokio::task::spawn_blocking(move || {
-        let status = server.wait(Duration::from_secs(10));
-        (status, server.lines())
-    })
-    .await
-    .unwrap();
+        server.signal(signal);
+        // Logged once the first signal is taken, and the second listened for.
+        let draining_by = Instant::now() + Duration::from_secs(10);
+        while !server.lines().iter().any(|l| l.contains("shutting down")) {
+            assert!(Instant::now() < draining_by, "{signal}: no drain");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!in_flight.is_finished(), "{signal}: the request is held");
+        server.signal(signal);
+        let (exit, lines) = tokio::task::spawn_blocking(move || {
+            let exit = server.wait(Duration::from_secs(10));
+            (exit, server.lines())
+        })
+        .await
+        .unwrap();
 
-    let (status, lines) = status;
-    assert_eq!(status.code(), Some(130));
-    assert!(
-        lines
+        assert_eq!(exit.code(), Some(status), "{signal}");
+        let warned = lines
             .iter()
-            .any(|l| l.contains("stopped again while draining")),
-        "{lines:?}"
-    );
-    let error = in_flight.await.unwrap().expect_err("the request was cut");
-    assert!(
-        !error.is_connect(),
-        "it was sent before the first Ctrl-C: {error}"
-    );
+            .any(|l| l.contains("stopped again while draining"));
+        assert!(warned, "{lines:?}");
+        let error = in_flight.await.unwrap().expect_err("the request was cut");
+        assert!(!error.is_connect(), "{signal}: it was sent before: {error}");
+    }
 }
 
 /// Sends GET `url` and waits, up to 30 s, until it has reached `store`, which holds it.
@@ -512,6 +503,35 @@ async fn request_held_by(
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     in_flight
+}
+
+/// `leave-calendar backfill` runs on DynamoDB only, and says what it did (what it does is in
+/// `tests/store_conformance.rs`).
+#[test]
+fn the_backfill_subcommand_reports_and_refuses_the_embedded_store() {
+    let data = tempfile::tempdir().unwrap();
+    let embedded = [("DATA_DIR", data.path().to_str().unwrap())];
+    let refused = command(&embedded).arg("backfill").output().unwrap();
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("STORE=dynamodb"), "{stderr}");
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let table = runtime.block_on(support::moto::fresh_table());
+    let mut env = dynamo_env(&table, support::moto::endpoint());
+    env.push(("LOG_FORMAT", "json"));
+    let done = command(&env).arg("backfill").output().unwrap();
+    let stdout = String::from_utf8_lossy(&done.stdout);
+    assert!(done.status.success(), "{stdout}");
+    let report: Value = stdout
+        .lines()
+        .find(|l| l.contains("backfill done"))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .unwrap_or_else(|| panic!("no report: {stdout}"));
+    assert_eq!(
+        (&report["updated"], &report["skipped"]),
+        (&json!(0), &json!(0))
+    );
 }
 
 #[test]

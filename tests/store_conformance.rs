@@ -636,18 +636,8 @@ async fn dynamodb_reads_items_that_hold_only_the_bookings_json() {
     // A name JSON escapes, and two months.
     let written = booking(r#"Zoë "Z" O'Neil\"#, "2026-12-28", "2027-01-02");
     store.create_new(&written).await.unwrap();
-    let sort_key = Cursor::after(&written).sort_key();
-    let items = [
-        (format!("BOOKING#{}", written.id), "BOOKING".to_owned()),
-        ("MONTH#2026-12".to_owned(), sort_key.clone()),
-        ("MONTH#2027-01".to_owned(), sort_key.clone()),
-        (
-            format!("PERSON#{}", written.user_name.key()),
-            format!("BOOKING#{sort_key}"),
-        ),
-    ];
     let sdk = support::moto::sdk_client();
-    for (pk, sk) in &items {
+    for (pk, sk) in &booking_items(&written) {
         let item = raw_item(&sdk, &table, pk, sk)
             .await
             .unwrap_or_else(|| panic!("{pk} {sk}"));
@@ -664,14 +654,13 @@ async fn dynamodb_reads_items_that_hold_only_the_bookings_json() {
             }),
             "{pk} {sk}"
         );
-        sdk.update_item()
-            .table_name(&table)
-            .key("pk", AttributeValue::S(pk.clone()))
-            .key("sk", AttributeValue::S(sk.clone()))
-            .update_expression("REMOVE booking_id, user_name, from_date, created_at")
-            .send()
-            .await
-            .unwrap();
+        remove(
+            &sdk,
+            &table,
+            (pk, sk),
+            "id, user_name, from_date, created_at",
+        )
+        .await;
         let mut left: Vec<String> = raw_item(&sdk, &table, pk, sk)
             .await
             .unwrap()
@@ -702,6 +691,100 @@ async fn dynamodb_reads_items_that_hold_only_the_bookings_json() {
         .create_new(&booking(r#"Zoë "Z" O'Neil\"#, "2026-12-31", "2027-01-01"))
         .await
         .expect("its days are free again");
+}
+
+/// Items written before the JSON held the fields alone, under the same names: they read, list
+/// and delete as they are.
+#[tokio::test]
+async fn dynamodb_reads_items_that_hold_only_the_fields() {
+    let (store, table) = dynamo_store_and_table().await;
+    let written = booking("Kim", "2027-02-01", "2027-02-03");
+    store.create_new(&written).await.unwrap();
+    let sdk = support::moto::sdk_client();
+    for (pk, sk) in &booking_items(&written) {
+        remove(&sdk, &table, (pk, sk), "booking").await;
+    }
+
+    assert_eq!(store.get(written.id).await.unwrap(), written);
+    let found = list_all(&*store, query(month("2027-02"), 10)).await;
+    assert_eq!(found, std::slice::from_ref(&written));
+    let by_person = ListQuery {
+        person: Some(written.user_name.clone()),
+        ..query(month("2027-02"), 10)
+    };
+    let found = store.list(&by_person).await.unwrap().items;
+    assert_eq!(found, std::slice::from_ref(&written));
+    store.delete(written.id).await.unwrap();
+    assert!(matches!(store.get(written.id).await, Err(Error::NotFound)));
+}
+
+/// The backfill gives the items written with the JSON alone their fields, and only those: a
+/// second run finds nothing to do.
+#[tokio::test]
+async fn dynamodb_backfill_gives_json_only_items_their_fields() {
+    let table = support::moto::fresh_table().await;
+    let client = support::moto::client_for(support::moto::endpoint(), Duration::from_secs(10));
+    let dynamo = Arc::new(DynamoStore::new(client, table.clone()));
+    let store: Arc<dyn LeaveStore> = dynamo.clone();
+    let old = booking("Zoë \"Z\"", "2027-03-30", "2027-04-02");
+    let new = booking("Kim", "2027-03-30", "2027-03-31");
+    store.create_new(&old).await.unwrap();
+    store.create_new(&new).await.unwrap();
+    let sdk = support::moto::sdk_client();
+    let fields = ["created_at", "from_date", "id", "user_name"];
+    for (pk, sk) in &booking_items(&old) {
+        remove(&sdk, &table, (pk, sk), &fields.join(", ")).await;
+    }
+
+    let done = dynamo.backfill_fields().await.unwrap();
+    assert_eq!(
+        (done.updated, done.skipped),
+        (4, 0),
+        "the booking, 2 months, the person"
+    );
+    for (pk, sk) in &booking_items(&old) {
+        let item = raw_item(&sdk, &table, pk, sk).await.unwrap();
+        let kept: serde_json::Value =
+            serde_json::from_str(item["booking"].as_s().unwrap()).unwrap();
+        for name in fields.into_iter().chain(["to_date"]) {
+            assert_eq!(
+                item[name].as_s().unwrap(),
+                kept[name].as_str().unwrap(),
+                "{pk} {sk} {name}"
+            );
+        }
+    }
+    assert_eq!(store.get(old.id).await.unwrap(), old);
+    assert_eq!(dynamo.backfill_fields().await.unwrap().updated, 0);
+}
+
+/// The keys of every item that holds a copy of `b`: the booking, its month entries, its person
+/// entry.
+fn booking_items(b: &Booking) -> Vec<(String, String)> {
+    let sort_key = Cursor::after(b).sort_key();
+    let mut items = vec![(format!("BOOKING#{}", b.id), "BOOKING".to_owned())];
+    items.extend(
+        b.days
+            .months()
+            .map(|m| (format!("MONTH#{m}"), sort_key.clone())),
+    );
+    items.push((
+        format!("PERSON#{}", b.user_name.key()),
+        format!("BOOKING#{sort_key}"),
+    ));
+    items
+}
+
+/// Removes the attributes `names` from the item at `pk`/`sk`.
+async fn remove(sdk: &aws_sdk_dynamodb::Client, table: &str, (pk, sk): (&str, &str), names: &str) {
+    sdk.update_item()
+        .table_name(table)
+        .key("pk", AttributeValue::S(pk.to_owned()))
+        .key("sk", AttributeValue::S(sk.to_owned()))
+        .update_expression(format!("REMOVE {names}"))
+        .send()
+        .await
+        .unwrap();
 }
 
 /// A DynamoDB store on a new table, and the table's name, for tests that reach the items.

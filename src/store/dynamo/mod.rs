@@ -2,7 +2,7 @@
 //!
 //! | item | `pk` | `sk` | holds |
 //! |---|---|---|---|
-//! | booking | `BOOKING#<id>` | `BOOKING` | its fields (`booking_id`, `user_name`, `from_date`, `to_date`, `created_at`), and `booking`, the same as JSON |
+//! | booking | `BOOKING#<id>` | `BOOKING` | its fields (`id`, `user_name`, `from_date`, `to_date`, `created_at`), and `booking`, the same as JSON |
 //! | month entry | `MONTH#<YYYY-MM>` | `<first day>#<id>` | a copy, one per month touched |
 //! | person entry | `PERSON#<person key>` | `BOOKING#<first day>#<id>` | a copy |
 //! | person's days | `PERSON#<person key>` | `DAYS#<YYYY-MM>` | string set `days` of booked days |
@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 
 use self::wire::{
     AttributeValue, Attributes, Cancellation, CancellationReason, GetItem, GetOutput, Names,
-    QueryOutput, StoredItem, TransactItem, TransactWriteItems, Write,
+    QueryOutput, ScanOutput, StoredItem, StringValue, TransactItem, TransactWriteItems, Write,
 };
 use super::plan::{self, Partition};
 use super::record::{self, Record};
@@ -54,9 +54,9 @@ const BOOKING: &str = "booking";
 /// The booking's last day, `YYYY-MM-DD`, also for filter expressions.
 const LAST_DAY: &str = "to_date";
 /// What reads fetch of a booking's item: its fields.
-const FIELDS: &str = "booking_id, user_name, from_date, to_date, created_at";
+const FIELDS: &str = "id, user_name, from_date, to_date, created_at";
 /// What reads fetch of items that may have been written before the fields had attributes.
-const FIELDS_AND_JSON: &str = "booking_id, user_name, from_date, to_date, created_at, booking";
+const FIELDS_AND_JSON: &str = "id, user_name, from_date, to_date, created_at, booking";
 /// The attribute DynamoDB's time to live deletes expired items by (the schema's `ttl_attribute`).
 const TTL: &str = "expires_at";
 /// Asks for the item as it was when a condition failed, in the cancellation reasons.
@@ -190,7 +190,7 @@ impl DynamoStore {
         let mut items = Vec::new();
         if let Some((record, json)) = stored {
             let holding = |key: Attributes<'a>| {
-                key.with("booking_id", AttributeValue::s(&*record.id))
+                key.with("id", AttributeValue::s(&*record.id))
                     .with("user_name", AttributeValue::s(&*record.user_name))
                     .with("from_date", AttributeValue::s(&*record.from_date))
                     .with(LAST_DAY, AttributeValue::s(&*record.to_date))
@@ -292,7 +292,6 @@ impl DynamoStore {
         let hi = format!("{prefix}{}", segment.hi);
         let ends_filter = format!("{LAST_DAY} >= :ends");
         let mut start_key = None;
-        let mut projection = FIELDS;
         loop {
             let wanted = query.limit + 1 - found.len();
             let mut values = Attributes::default()
@@ -302,7 +301,7 @@ impl DynamoStore {
             if let Some(day) = segment.ends_on_or_after {
                 values = values.with(":ends", AttributeValue::s(day.to_string()));
             }
-            let request = wire::Query {
+            let mut request = wire::Query {
                 table_name: &self.table,
                 // Read-your-writes: the page shown right after a booking must include it.
                 consistent_read: true,
@@ -315,15 +314,17 @@ impl DynamoStore {
                 // would read the bookings that ended earlier a few per request: there each
                 // request reads up to DynamoDB's 1 MB page instead.
                 limit: segment.ends_on_or_after.is_none().then_some(wanted + 1),
-                projection_expression: projection,
-                exclusive_start_key: start_key.clone(),
+                projection_expression: FIELDS,
+                exclusive_start_key: start_key.as_ref(),
             };
             let answer = self.call("Query", &request).await?;
-            let output: QueryOutput = answer.parse()?;
-            if projection == FIELDS && !output.items.iter().all(StoredItem::has_fields) {
-                // Written before the fields had attributes: this page again, with the JSON.
-                projection = FIELDS_AND_JSON;
-                continue;
+            let answer_with_json;
+            let mut output: QueryOutput = answer.parse()?;
+            if !output.items.iter().all(StoredItem::has_fields) {
+                // Items written when they held only the JSON: the same page again, with it.
+                request.projection_expression = FIELDS_AND_JSON;
+                answer_with_json = self.call("Query", &request).await?;
+                output = answer_with_json.parse()?;
             }
             for item in output.items {
                 let booking = stored_booking(item)?;
@@ -340,6 +341,85 @@ impl DynamoStore {
             }
         }
     }
+}
+
+impl DynamoStore {
+    /// Gives every booking item written with its JSON alone (from 2026-11-26 until fields had
+    /// attributes again) its fields, so that pages holding it take one `Query` again. A
+    /// one-off `Scan` of the whole table, for an operator (`leave-calendar backfill`); the app
+    /// never scans. Each update is conditional on the item still lacking the fields, so running
+    /// it again, or beside the app, changes nothing twice and brings back no deleted item.
+    pub async fn backfill_fields(&self) -> Result<Backfilled> {
+        let mut done = Backfilled::default();
+        let mut start_key = None;
+        loop {
+            let request = wire::Scan {
+                table_name: &self.table,
+                projection_expression: "pk, sk, booking",
+                filter_expression: "attribute_exists(booking) AND attribute_not_exists(id)",
+                exclusive_start_key: start_key.as_ref(),
+            };
+            let answer = self.call("Scan", &request).await?;
+            let output: ScanOutput = answer.parse()?;
+            for item in output.items {
+                let (Some(pk), Some(sk), Some(json)) = (
+                    StringValue::text(item.pk),
+                    StringValue::text(item.sk),
+                    StringValue::text(item.booking),
+                ) else {
+                    return Err(Error::Internal("a scanned item lacks its keys".to_owned()));
+                };
+                let booking = record::from_json(&json)?;
+                if self.add_fields(&pk, &sk, &booking).await? {
+                    done.updated += 1;
+                } else {
+                    done.skipped += 1;
+                }
+            }
+            match output.last_evaluated_key {
+                Some(key) => start_key = Some(key),
+                None => return Ok(done),
+            }
+        }
+    }
+
+    /// Sets `booking`'s fields on the item at `pk`/`sk` unless it has them or is gone.
+    async fn add_fields(&self, pk: &str, sk: &str, booking: &Booking) -> Result<bool> {
+        let record = Record::from(booking);
+        let request = Write {
+            table_name: &self.table,
+            key: Some(key(pk.to_owned(), sk.to_owned())),
+            update_expression: Some(
+                "SET id = :id, user_name = :user_name, from_date = :from_date, \
+                 created_at = :created_at",
+            ),
+            condition_expression: Some(
+                "attribute_exists(booking) AND attribute_not_exists(id)".into(),
+            ),
+            expression_attribute_values: Attributes::default()
+                .with(":id", AttributeValue::s(&*record.id))
+                .with(":user_name", AttributeValue::s(&*record.user_name))
+                .with(":from_date", AttributeValue::s(&*record.from_date))
+                .with(":created_at", AttributeValue::s(&*record.created_at)),
+            ..Write::default()
+        };
+        match self.client.call("UpdateItem", body(&request)?).await {
+            Ok(_) => Ok(true),
+            Err(dynamodb::Error::Service(e)) if e.code == "ConditionalCheckFailedException" => {
+                Ok(false)
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
+}
+
+/// What [`DynamoStore::backfill_fields`] did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Backfilled {
+    /// Items given their fields.
+    pub updated: u64,
+    /// Items found without them that had them, or were gone, by the time of their update.
+    pub skipped: u64,
 }
 
 #[async_trait]
@@ -477,27 +557,26 @@ fn body(request: &impl Serialize) -> Result<Bytes> {
 /// The booking an item holds: its attributes, or, on an item written before it had them, its
 /// JSON.
 fn stored_booking(item: StoredItem<'_>) -> Result<Booking> {
-    match item {
-        StoredItem {
-            booking_id: Some(id),
-            user_name: Some(user_name),
-            from_date: Some(from_date),
-            to_date: Some(to_date),
-            created_at: Some(created_at),
-            ..
-        } => Record {
-            id: id.s,
-            user_name: user_name.s,
-            from_date: from_date.s,
-            to_date: to_date.s,
-            created_at: created_at.s,
-        }
-        .try_into(),
-        StoredItem {
-            booking: Some(json),
-            ..
-        } => record::from_json(&json.s),
-        _ => Err(Error::Internal(format!(
+    let fields = (
+        StringValue::text(item.id),
+        StringValue::text(item.user_name),
+        StringValue::text(item.from_date),
+        StringValue::text(item.to_date),
+        StringValue::text(item.created_at),
+    );
+    if let (Some(id), Some(user_name), Some(from_date), Some(to_date), Some(created_at)) = fields {
+        let record = Record {
+            id,
+            user_name,
+            from_date,
+            to_date,
+            created_at,
+        };
+        return record.try_into();
+    }
+    match StringValue::text(item.booking) {
+        Some(json) => record::from_json(&json),
+        None => Err(Error::Internal(format!(
             "stored item has neither a booking's attributes nor {BOOKING}"
         ))),
     }
@@ -587,54 +666,89 @@ enum TransactError {
 mod tests {
     use std::borrow::Cow;
 
+    use serde_json::{Value, json};
+
     use super::*;
 
-    fn item(json: &str) -> StoredItem<'_> {
-        serde_json::from_str(json).unwrap()
+    /// `item` read as the store reads an item of an answer.
+    fn read(item: &Value) -> Result<Booking> {
+        let answer = Answer {
+            operation: "Query",
+            body: Bytes::from(json!({"Items": [item]}).to_string()),
+        };
+        let mut output: QueryOutput = answer.parse()?;
+        stored_booking(output.items.remove(0))
+    }
+
+    fn attributes(booking: &Booking) -> Value {
+        json!({
+            "id": {"S": booking.id.to_string()},
+            "user_name": {"S": booking.user_name.as_str()},
+            "from_date": {"S": booking.days.first().to_string()},
+            "to_date": {"S": booking.days.last().to_string()},
+            "created_at": {"S": booking.created_at.to_string()},
+        })
+    }
+
+    fn with(mut item: Value, name: &str, value: Value) -> Value {
+        item[name] = value;
+        item
     }
 
     #[test]
     fn an_item_reads_from_its_attributes_borrowing_them() {
         let booking = Booking::parse("Ada", "2031-03-02", "2031-03-04").unwrap();
-        let answer = serde_json::json!({
-            "booking_id": {"S": booking.id.to_string()},
-            "user_name": {"S": "Ada"},
-            "from_date": {"S": "2031-03-02"},
-            "to_date": {"S": "2031-03-04"},
-            "created_at": {"S": booking.created_at.to_string()},
-            // Not read when the attributes are there.
-            "booking": {"S": "not a record"},
-        })
-        .to_string();
-        let parsed = item(&answer);
+        // The JSON is not read when the attributes are there.
+        let item = with(
+            attributes(&booking),
+            "booking",
+            json!({"S": "not a record"}),
+        );
+        assert_eq!(read(&item).unwrap(), booking);
+        let text = item.to_string();
+        let parsed: StoredItem = serde_json::from_str(&text).unwrap();
         assert!(matches!(
-            parsed.user_name.as_ref().map(|v| &v.s),
+            StringValue::text(parsed.user_name),
             Some(Cow::Borrowed("Ada"))
         ));
-        assert_eq!(stored_booking(parsed).unwrap(), booking);
     }
 
     #[test]
-    fn an_item_without_attributes_reads_from_its_json() {
+    fn an_item_without_all_its_attributes_reads_from_its_json() {
         let booking = Booking::parse("Zoë \"Z\"", "2031-03-02", "2031-03-04").unwrap();
-        let json = record::to_json(&Record::from(&booking)).unwrap();
-        let answer = serde_json::json!({"to_date": {"S": "2031-03-04"}, "booking": {"S": json}});
-        assert_eq!(stored_booking(item(&answer.to_string())).unwrap(), booking);
+        let json = json!({"S": record::to_json(&Record::from(&booking)).unwrap()});
+        let full = attributes(&booking);
+        let mut partial = full.clone();
+        partial.as_object_mut().unwrap().remove("created_at");
+        for item in [
+            json!({"to_date": {"S": "2031-03-04"}}),
+            partial,
+            // An attribute of another type counts as missing.
+            with(full, "user_name", json!({"N": "1"})),
+        ] {
+            let item = with(item, "booking", json.clone());
+            assert_eq!(read(&item).unwrap(), booking, "{item}");
+        }
     }
 
     #[test]
     fn an_item_without_a_readable_booking_is_corruption() {
-        for answer in [
-            r#"{}"#,
-            r#"{"to_date": {"S": "2031-03-04"}}"#,
-            r#"{"booking": {"N": "1"}}"#,
-            r#"{"booking": {"S": "{}"}}"#,
-            r#"{"booking_id": {"S": "x"}, "user_name": {"S": "Ada"}, "from_date": {"S": "2031-03-02"}, "to_date": {"S": "2031-03-04"}, "created_at": {"S": "2031-03-01T00:00:00Z"}}"#,
+        let booking = Booking::parse("Ada", "2031-03-02", "2031-03-04").unwrap();
+        let full = attributes(&booking);
+        for item in [
+            json!({}),
+            json!({"to_date": {"S": "2031-03-04"}}),
+            json!({"booking": {"N": "1"}}),
+            json!({"booking": {"NULL": true}}),
+            json!({"booking": {"S": "{}"}}),
+            with(full.clone(), "id", json!({"S": "x"})),
+            with(full.clone(), "user_name", json!({"S": ""})),
+            with(full.clone(), "from_date", json!({"S": "2031-02-30"})),
+            with(full.clone(), "from_date", json!({"S": "2031-03-05"})),
+            with(full.clone(), "created_at", json!({"S": "yesterday"})),
+            with(full, "created_at", json!({"N": "1"})),
         ] {
-            let read = serde_json::from_str::<StoredItem>(answer)
-                .map_err(|e| Error::Internal(e.to_string()))
-                .and_then(stored_booking);
-            assert!(matches!(read, Err(Error::Internal(_))), "{answer}");
+            assert!(matches!(read(&item), Err(Error::Internal(_))), "{item}");
         }
     }
 }

@@ -107,7 +107,7 @@ pub struct Query<'a> {
     pub limit: Option<usize>,
     pub projection_expression: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub exclusive_start_key: Option<serde_json::Value>,
+    pub exclusive_start_key: Option<&'a serde_json::Value>,
 }
 
 #[derive(Serialize)]
@@ -118,6 +118,35 @@ pub struct GetItem<'a> {
     pub consistent_read: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub projection_expression: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Scan<'a> {
+    pub table_name: &'a str,
+    pub projection_expression: &'a str,
+    pub filter_expression: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exclusive_start_key: Option<&'a serde_json::Value>,
+}
+
+/// An answer to `Scan` for items written with the JSON alone: their keys and their JSON.
+#[derive(Deserialize)]
+pub struct ScanOutput<'a> {
+    #[serde(rename = "Items", default, borrow)]
+    pub items: Vec<JsonItem<'a>>,
+    #[serde(rename = "LastEvaluatedKey")]
+    pub last_evaluated_key: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+pub struct JsonItem<'a> {
+    #[serde(borrow)]
+    pub pk: Option<StringValue<'a>>,
+    #[serde(borrow)]
+    pub sk: Option<StringValue<'a>>,
+    #[serde(borrow)]
+    pub booking: Option<StringValue<'a>>,
 }
 
 /// An answer to `Query`: the items, and where to go on when there are more. Items borrow from
@@ -137,11 +166,11 @@ pub struct GetOutput<'a> {
 }
 
 /// A booking's item as reads project it: the booking's fields, one string attribute each, and
-/// its JSON, the only copy of the fields on items written before they had attributes.
+/// its JSON, the only copy of the fields on items written before they had attributes again.
 #[derive(Deserialize)]
 pub struct StoredItem<'a> {
     #[serde(borrow)]
-    pub booking_id: Option<StringValue<'a>>,
+    pub id: Option<StringValue<'a>>,
     #[serde(borrow)]
     pub user_name: Option<StringValue<'a>>,
     #[serde(borrow)]
@@ -155,22 +184,39 @@ pub struct StoredItem<'a> {
 }
 
 impl StoredItem<'_> {
-    /// Whether the item holds the booking's fields as attributes. Asked for them, an item
-    /// written before they had attributes answers with `to_date` alone.
+    /// Whether the item holds the booking's fields as string attributes. Asked for them, an
+    /// item written when it held only the JSON answers with `to_date` alone.
     pub fn has_fields(&self) -> bool {
-        self.booking_id.is_some()
-            && self.user_name.is_some()
-            && self.from_date.is_some()
-            && self.to_date.is_some()
-            && self.created_at.is_some()
+        [
+            &self.id,
+            &self.user_name,
+            &self.from_date,
+            &self.to_date,
+            &self.created_at,
+        ]
+        .iter()
+        .all(|value| matches!(value, Some(StringValue { s: Some(_) })))
     }
 }
 
-/// A string attribute's value, `{"S": "…"}`.
+/// An attribute's value, of which only a string, `{"S": "…"}`, is read: a value of another
+/// type counts as no value, so that the item it is on is the one reported, not the answer.
 #[derive(Deserialize)]
 pub struct StringValue<'a> {
-    #[serde(rename = "S", borrow)]
-    pub s: Cow<'a, str>,
+    #[serde(rename = "S", borrow, default)]
+    pub s: Option<Text<'a>>,
+}
+
+/// A string that borrows from the answer where it holds no escape (serde borrows a `Cow` only
+/// as a field of its own, not inside an `Option`).
+#[derive(Deserialize)]
+pub struct Text<'a>(#[serde(borrow)] pub Cow<'a, str>);
+
+impl<'a> StringValue<'a> {
+    /// The string of an attribute, if it is there and a string.
+    pub fn text(value: Option<Self>) -> Option<Cow<'a, str>> {
+        Some(value?.s?.0)
+    }
 }
 
 /// The body of a `TransactionCanceledException`.
