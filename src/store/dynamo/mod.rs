@@ -9,10 +9,11 @@
 //! | idempotency key | `IDEMPOTENCY#<key>` | `IDEMPOTENCY` | `booking_id`, and its expiry for DynamoDB's TTL |
 //!
 //! A booking's fields are string attributes, which an answer's items borrow as they are. Items
-//! written by the versions before hold only `to_date` (for the filter of listings that start in
-//! the middle of a booking) and `booking`, the booking's JSON as one string, escaped inside the
-//! answer's JSON; reads fall back to it. It is still written, so that a task of the version
-//! before, running beside this one during a rolling deploy, reads what this one writes.
+//! written from 2026-11-26 until this version hold only `to_date` (for the filter of listings
+//! that start in the middle of a booking) and `booking`, the booking's JSON as one string,
+//! escaped inside the answer's JSON; reads fall back to it, and `backfill_fields` gives them
+//! their fields. It is still written, so that a task of the version before, running beside this
+//! one during a rolling deploy, reads what this one writes.
 //!
 //! A create is one `TransactWriteItems`: the items above plus, per month touched, an update of
 //! the person's days item that adds the new days on condition that none of them is already
@@ -55,7 +56,7 @@ const BOOKING: &str = "booking";
 const LAST_DAY: &str = "to_date";
 /// What reads fetch of a booking's item: its fields.
 const FIELDS: &str = "id, user_name, from_date, to_date, created_at";
-/// What reads fetch of items that may have been written before the fields had attributes.
+/// What reads fetch of items that may hold the JSON alone.
 const FIELDS_AND_JSON: &str = "id, user_name, from_date, to_date, created_at, booking";
 /// The attribute DynamoDB's time to live deletes expired items by (the schema's `ttl_attribute`).
 const TTL: &str = "expires_at";
@@ -369,7 +370,8 @@ impl DynamoStore {
                 ) else {
                     return Err(Error::Internal("a scanned item lacks its keys".to_owned()));
                 };
-                let booking = record::from_json(&json)?;
+                let booking = record::from_json(&json)
+                    .map_err(|e| Error::Internal(format!("item {pk} / {sk}: {e}")))?;
                 if self.add_fields(&pk, &sk, &booking).await? {
                     done.updated += 1;
                 } else {
