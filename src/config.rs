@@ -27,9 +27,6 @@ pub enum Command {
     Serve,
     /// Exit 0 when the local server answers GET /health with 200, non-zero otherwise.
     Healthcheck,
-    /// On DynamoDB, give the booking items written with their JSON alone their fields (a
-    /// one-off Scan of the table, with credentials allowed dynamodb:Scan and UpdateItem).
-    Backfill,
 }
 
 #[derive(Debug, Clone, clap::Args)]

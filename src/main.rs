@@ -1,10 +1,10 @@
-//! Entry point: read settings, start logging, then serve, answer the health check or backfill.
+//! Entry point: read settings, start logging, then serve or answer the health check.
 
 use std::process::ExitCode;
 
 use clap::Parser;
 use leave_calendar::config::{Cli, Command};
-use leave_calendar::startup::{self, Application};
+use leave_calendar::startup::Application;
 use leave_calendar::{healthcheck, telemetry};
 
 /// mimalloc rather than the system allocator: glibc's took a quarter of a month page's CPU, and
@@ -57,22 +57,6 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if let Some(Command::Backfill) = cli.command {
-        return match runtime.block_on(startup::backfill(&settings)) {
-            Ok(done) => {
-                tracing::info!(
-                    updated = done.updated,
-                    skipped = done.skipped,
-                    "backfill done: items given their fields, and those that had them or were gone"
-                );
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                ExitCode::FAILURE
-            }
-        };
-    }
     let served = runtime.block_on(async {
         let app = Application::build(&settings).await?;
         tracing::info!(address = %app.local_addr(), "listening");

@@ -155,7 +155,7 @@ async fn open_dynamodb(settings: &Settings) -> anyhow::Result<DynamoStore> {
     Ok(DynamoStore::new(client, table))
 }
 
-/// `leave-calendar backfill`: see [`DynamoStore::backfill_fields`].
+/// The `leave-calendar-backfill` tool: see [`DynamoStore::backfill_fields`].
 pub async fn backfill(settings: &Settings) -> anyhow::Result<Backfilled> {
     anyhow::ensure!(
         settings.store == StoreKind::Dynamodb,

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use support::fault_proxy::{Fault, FaultProxy};
-use support::process::{Server, command, dynamo_env, free_port};
+use support::process::{Server, backfill_command, command, dynamo_env, free_port};
 
 fn failed_start(env: &[(&str, &str)]) -> String {
     let output = command(env).output().expect("binary runs");
@@ -505,13 +505,13 @@ async fn request_held_by(
     in_flight
 }
 
-/// `leave-calendar backfill` runs on DynamoDB only, and says what it did (what it does is in
+/// `leave-calendar-backfill` runs on DynamoDB only, and says what it did (what it does is in
 /// `tests/store_conformance.rs`).
 #[test]
-fn the_backfill_subcommand_reports_and_refuses_the_embedded_store() {
+fn the_backfill_tool_reports_and_refuses_the_embedded_store() {
     let data = tempfile::tempdir().unwrap();
     let embedded = [("DATA_DIR", data.path().to_str().unwrap())];
-    let refused = command(&embedded).arg("backfill").output().unwrap();
+    let refused = backfill_command(&embedded).output().unwrap();
     assert!(!refused.status.success());
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(stderr.contains("STORE=dynamodb"), "{stderr}");
@@ -520,7 +520,7 @@ fn the_backfill_subcommand_reports_and_refuses_the_embedded_store() {
     let table = runtime.block_on(support::moto::fresh_table());
     let mut env = dynamo_env(&table, support::moto::endpoint());
     env.push(("LOG_FORMAT", "json"));
-    let done = command(&env).arg("backfill").output().unwrap();
+    let done = backfill_command(&env).output().unwrap();
     let stdout = String::from_utf8_lossy(&done.stdout);
     assert!(done.status.success(), "{stdout}");
     let report: Value = stdout

@@ -48,7 +48,16 @@ fn listening_port(pid: u32) -> Option<u16> {
 
 /// The binary with a clean environment (no AWS settings from the machine running the tests).
 pub fn command(env: &[(&str, &str)]) -> Command {
-    let mut command = Command::new(BINARY);
+    command_of(BINARY, env)
+}
+
+/// The backfill tool (`src/bin/leave-calendar-backfill.rs`) with only `env` and `PATH`.
+pub fn backfill_command(env: &[(&str, &str)]) -> Command {
+    command_of(env!("CARGO_BIN_EXE_leave-calendar-backfill"), env)
+}
+
+fn command_of(binary: &str, env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(binary);
     command
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())

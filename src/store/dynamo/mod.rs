@@ -347,7 +347,7 @@ impl DynamoStore {
 impl DynamoStore {
     /// Gives every booking item written with its JSON alone (from 2026-11-26 until fields had
     /// attributes again) its fields, so that pages holding it take one `Query` again. A
-    /// one-off `Scan` of the whole table, for an operator (`leave-calendar backfill`); the app
+    /// one-off `Scan` of the whole table, for an operator (`leave-calendar-backfill`); the app
     /// never scans. Each update is conditional on the item still lacking the fields, so running
     /// it again, or beside the app, changes nothing twice and brings back no deleted item.
     pub async fn backfill_fields(&self) -> Result<Backfilled> {
