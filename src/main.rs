@@ -4,8 +4,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use leave_calendar::config::{Cli, Command};
-use leave_calendar::startup::Application;
-use leave_calendar::{healthcheck, telemetry};
+use leave_calendar::healthcheck;
+use leave_calendar::startup::{self, Application};
 
 /// mimalloc rather than the system allocator: glibc's took a quarter of a month page's CPU, and
 /// musl's (in the static build of the container image) is slow under threads.
@@ -46,16 +46,9 @@ fn main() -> ExitCode {
             }
         };
     }
-    if let Err(e) = telemetry::init(settings.log_format, &settings.log_level) {
-        eprintln!("error: {e:#}");
-        return ExitCode::from(2);
-    }
-    let runtime = match tokio::runtime::Runtime::new() {
+    let runtime = match startup::logs_and_runtime(&settings) {
         Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(exit) => return exit,
     };
     let served = runtime.block_on(async {
         let app = Application::build(&settings).await?;

@@ -2,6 +2,7 @@
 
 use std::future::IntoFuture;
 use std::net::SocketAddr;
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,6 +16,7 @@ use crate::http::{self, AppState};
 use crate::store::LeaveStore;
 use crate::store::dynamo::{Backfilled, DynamoStore};
 use crate::store::embedded::EmbeddedStore;
+use crate::telemetry;
 
 /// A bound, ready-to-run server.
 pub struct Application {
@@ -153,6 +155,19 @@ async fn open_dynamodb(settings: &Settings) -> anyhow::Result<DynamoStore> {
     let client = dynamodb::Client::from_env(settings.store_timeout()).await?;
     tracing::info!(%table, "using DynamoDB");
     Ok(DynamoStore::new(client, table))
+}
+
+/// What both binaries start with: logging as `settings` ask, and the async runtime. A failure is
+/// printed, and its exit status returned: 2 for bad logging settings, 1 for no runtime.
+pub fn logs_and_runtime(settings: &Settings) -> Result<tokio::runtime::Runtime, ExitCode> {
+    if let Err(e) = telemetry::init(settings.log_format, &settings.log_level) {
+        eprintln!("error: {e:#}");
+        return Err(ExitCode::from(2));
+    }
+    tokio::runtime::Runtime::new().map_err(|e| {
+        eprintln!("error: cannot start the async runtime: {e}");
+        ExitCode::FAILURE
+    })
 }
 
 /// The `leave-calendar-backfill` tool: see [`DynamoStore::backfill_fields`].

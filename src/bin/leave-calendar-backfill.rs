@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use leave_calendar::config::Settings;
-use leave_calendar::{startup, telemetry};
+use leave_calendar::startup;
 
 /// Give the DynamoDB booking items written with their JSON alone their fields: a one-off Scan
 /// of the table, with credentials allowed dynamodb:Scan and dynamodb:UpdateItem on it.
@@ -20,16 +20,9 @@ struct Args {
 
 fn main() -> ExitCode {
     let settings = Args::parse().settings;
-    if let Err(e) = telemetry::init(settings.log_format, &settings.log_level) {
-        eprintln!("error: {e:#}");
-        return ExitCode::from(2);
-    }
-    let runtime = match tokio::runtime::Runtime::new() {
+    let runtime = match startup::logs_and_runtime(&settings) {
         Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(exit) => return exit,
     };
     match runtime.block_on(startup::backfill(&settings)) {
         Ok(done) => {
