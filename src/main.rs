@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use leave_calendar::config::{Cli, Command};
 use leave_calendar::healthcheck;
-use leave_calendar::startup::{self, Application};
+use leave_calendar::startup::{self, Application, HeldStopSignals};
 
 /// mimalloc rather than the system allocator: glibc's took a quarter of a month page's CPU, and
 /// musl's (in the static build of the container image) is slow under threads.
@@ -34,10 +34,13 @@ fn return_freed_memory_sooner() {
 }
 
 fn main() -> ExitCode {
+    // First: a stop signal sent while the app starts waits for it (see `HeldStopSignals`).
+    let held_signals = HeldStopSignals::hold();
     return_freed_memory_sooner();
     let cli = Cli::parse();
     let settings = cli.settings;
     if let Some(Command::Healthcheck) = cli.command {
+        drop(held_signals);
         return match healthcheck::check(settings.bind_address, settings.port) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -51,9 +54,10 @@ fn main() -> ExitCode {
         Err(exit) => return exit,
     };
     let served = runtime.block_on(async {
+        let signals = held_signals.listen();
         let app = Application::build(&settings).await?;
         tracing::info!(address = %app.local_addr(), "listening");
-        app.run_until_stopped().await
+        app.run_until_stopped(signals).await
     });
     match served {
         Ok(()) => ExitCode::SUCCESS,

@@ -60,10 +60,11 @@ impl Application {
             .expect("a bound listener has an address")
     }
 
-    /// Serves until SIGTERM or Ctrl-C, then stops accepting, lets in-flight requests finish,
-    /// closes the store, and returns; all within the shutdown timeout.
-    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        self.run_until(shutdown_signal()).await
+    /// Serves until SIGTERM or Ctrl-C (at once if one came while it started), then stops
+    /// accepting, lets in-flight requests finish, closes the store, and returns; all within the
+    /// shutdown timeout.
+    pub async fn run_until_stopped(self, signals: StopSignals) -> anyhow::Result<()> {
+        self.run_until(shutdown_signal(signals)).await
     }
 
     /// Serves until `stop` completes; then drains and closes as
@@ -192,8 +193,7 @@ fn open_embedded(settings: &Settings) -> anyhow::Result<EmbeddedStore> {
 /// the process: whoever presses Ctrl-C twice does not want to wait up to
 /// `SHUTDOWN_TIMEOUT_SECS`. Nothing committed is lost (see `close_store`).
 #[cfg(unix)]
-async fn shutdown_signal() {
-    let mut signals = unix_signals::StopSignals::listen();
+async fn shutdown_signal(mut signals: StopSignals) {
     signals.next().await;
     tokio::spawn(async move {
         let number = signals.next().await;
@@ -203,8 +203,64 @@ async fn shutdown_signal() {
 }
 
 #[cfg(unix)]
+pub use unix_signals::{HeldStopSignals, StopSignals};
+
+#[cfg(unix)]
 mod unix_signals {
+    use std::marker::PhantomData;
+
     use tokio::signal::unix::{Signal, SignalKind, signal};
+
+    /// Ctrl-C and SIGTERM blocked, from the first line of `main` until [`HeldStopSignals::listen`],
+    /// so that one sent while the app starts waits for its handler instead of being lost. In
+    /// the container the app is PID 1, and the kernel drops a signal sent to PID 1 that has no
+    /// handler and is not blocked: a SIGTERM from ECS during the start-up was lost, and ECS
+    /// killed the task after its stop timeout. The threads started meanwhile (the runtime's)
+    /// keep them blocked, so they reach the main thread.
+    pub struct HeldStopSignals {
+        /// The mask is the calling thread's: it must be let through on that thread.
+        _this_thread_only: PhantomData<*const ()>,
+    }
+
+    impl HeldStopSignals {
+        pub fn hold() -> Self {
+            set_stop_signals_blocked(libc::SIG_BLOCK);
+            Self {
+                _this_thread_only: PhantomData,
+            }
+        }
+
+        /// Listens for them, then lets them through: one held meanwhile is taken at once. On
+        /// the thread that held them, inside the runtime.
+        pub fn listen(self) -> StopSignals {
+            let signals = StopSignals::listen();
+            drop(self);
+            signals
+        }
+    }
+
+    impl Drop for HeldStopSignals {
+        fn drop(&mut self) {
+            set_stop_signals_blocked(libc::SIG_UNBLOCK);
+        }
+    }
+
+    /// Blocks (`SIG_BLOCK`) or unblocks (`SIG_UNBLOCK`) SIGINT and SIGTERM on this thread.
+    #[allow(unsafe_code)]
+    fn set_stop_signals_blocked(how: libc::c_int) {
+        // SAFETY: sigemptyset initialises the set on this stack before sigaddset and
+        // pthread_sigmask read it; pthread_sigmask changes only this thread's mask and is given
+        // no old-mask pointer to write.
+        let failed = unsafe {
+            let mut set = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
+            libc::sigemptyset(set.as_mut_ptr());
+            libc::sigaddset(set.as_mut_ptr(), libc::SIGINT);
+            libc::sigaddset(set.as_mut_ptr(), libc::SIGTERM);
+            libc::pthread_sigmask(how, set.as_ptr(), std::ptr::null_mut())
+        };
+        // It fails only for an invalid `how`.
+        assert_eq!(failed, 0, "pthread_sigmask");
+    }
 
     /// Ctrl-C (SIGINT) and SIGTERM, listened for from the moment this is made, so that none
     /// sent after is missed, however long before the next wait it arrives.
@@ -214,7 +270,7 @@ mod unix_signals {
     }
 
     impl StopSignals {
-        pub fn listen() -> Self {
+        fn listen() -> Self {
             Self {
                 interrupt: listen(SignalKind::interrupt()),
                 terminate: listen(SignalKind::terminate()),
@@ -250,7 +306,27 @@ mod unix_signals {
 }
 
 #[cfg(not(unix))]
-async fn shutdown_signal() {
+pub use ctrl_c::{HeldStopSignals, StopSignals};
+
+/// Elsewhere Ctrl-C alone, and nothing to hold.
+#[cfg(not(unix))]
+mod ctrl_c {
+    pub struct HeldStopSignals;
+    pub struct StopSignals;
+
+    impl HeldStopSignals {
+        pub fn hold() -> Self {
+            Self
+        }
+
+        pub fn listen(self) -> StopSignals {
+            StopSignals
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn shutdown_signal(_: StopSignals) {
     if tokio::signal::ctrl_c().await.is_err() {
         std::future::pending::<()>().await;
     }
@@ -259,6 +335,42 @@ async fn shutdown_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The signals blocked on the calling thread, from the kernel's account of it.
+    #[cfg(target_os = "linux")]
+    fn blocked_signals() -> Vec<u32> {
+        let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
+        let mask = status
+            .lines()
+            .find_map(|line| line.strip_prefix("SigBlk:"))
+            .map(|hex| u64::from_str_radix(hex.trim(), 16).unwrap())
+            .unwrap();
+        (1..=64).filter(|n| mask & (1 << (n - 1)) != 0).collect()
+    }
+
+    /// Held, Ctrl-C (2) and SIGTERM (15) are blocked on the thread that holds them and on the
+    /// threads it starts (the runtime's), and let through on it once listened for.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn held_stop_signals_are_blocked_until_listened_for() {
+        let stop_signals_in =
+            |blocked: Vec<u32>| blocked.into_iter().filter(|n| [2, 15].contains(n));
+        std::thread::spawn(move || {
+            assert_eq!(stop_signals_in(blocked_signals()).count(), 0);
+            let held = HeldStopSignals::hold();
+            assert!(stop_signals_in(blocked_signals()).eq([2, 15]));
+            let started_meanwhile = std::thread::spawn(blocked_signals).join().unwrap();
+            assert!(stop_signals_in(started_meanwhile).eq([2, 15]));
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let _signals = runtime.block_on(async { held.listen() });
+            assert_eq!(stop_signals_in(blocked_signals()).count(), 0);
+        })
+        .join()
+        .unwrap();
+    }
 
     #[tokio::test]
     async fn the_embedded_write_queue_is_the_configured_concurrency_limit() {

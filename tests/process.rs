@@ -486,6 +486,52 @@ async fn a_second_stop_signal_exits_without_waiting_for_the_drain() {
     }
 }
 
+/// Ctrl-C or SIGTERM sent while the app starts, before it listens for them, is not lost: the
+/// app stops as for one sent later, with status 0, its store closed. Before, such a signal
+/// killed the process outside a container, and inside (where the app is PID 1) the kernel
+/// dropped it and the app went on serving.
+#[test]
+fn a_stop_signal_sent_during_start_up_stops_the_app() {
+    for signal in ["INT", "TERM"] {
+        let data = tempfile::tempdir().unwrap();
+        let mut child = command(&[
+            ("DATA_DIR", data.path().to_str().unwrap()),
+            ("PORT", "0"),
+            ("LOG_FORMAT", "json"),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("binary starts");
+        let mut lines = std::io::BufRead::lines(std::io::BufReader::new(
+            child.stdout.take().expect("stdout"),
+        ));
+        // The first line ("using the embedded store") comes before the store opens and the port
+        // is bound; the app listens for signals only after both.
+        let first = lines.next().expect("a first line").expect("text");
+        assert!(first.contains("using the embedded store"), "{first}");
+        let sent = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(sent.success());
+
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("{signal}: the app went on running");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        assert_eq!(status.code(), Some(0), "{signal}: {status}");
+        let rest: Vec<String> = lines.map_while(Result::ok).collect();
+        assert!(rest.iter().any(|l| l.contains("\"stopped\"")), "{rest:?}");
+    }
+}
+
 /// Sends GET `url` and waits, up to 30 s, until it has reached `store`, which holds it.
 async fn request_held_by(
     store: &FaultProxy,

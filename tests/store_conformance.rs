@@ -14,6 +14,7 @@ use leave_calendar::domain::IdempotencyKey;
 use leave_calendar::domain::{Booking, BookingId, DateRange, Month, PersonName, parse_date};
 use leave_calendar::store::dynamo::DynamoStore;
 use leave_calendar::store::{Created, Cursor, Error, LeaveStore, ListQuery, Page};
+use support::fault_proxy::FaultProxy;
 
 /// Creates without an idempotency key, the common case.
 trait CreateNew {
@@ -708,6 +709,75 @@ async fn dynamodb_reads_items_that_hold_only_the_fields() {
     assert_eq!(found, std::slice::from_ref(&written));
     store.delete(written.id).await.unwrap();
     assert!(matches!(store.get(written.id).await, Err(Error::NotFound)));
+}
+
+/// A month whose answer DynamoDB splits into pages, with items written with the JSON alone on
+/// the first two: each such page is asked for again, with the JSON, from the same start key,
+/// and the month lists whole, in order, each booking once.
+#[tokio::test]
+async fn dynamodb_asks_again_for_a_page_of_json_only_items_from_the_same_start_key() {
+    let table = support::moto::fresh_table().await;
+    let proxy = FaultProxy::start(support::moto::endpoint()).await;
+    let client = support::moto::client_for(&proxy.url, Duration::from_secs(10));
+    let store: Arc<dyn LeaveStore> = Arc::new(DynamoStore::new(client, table.clone()));
+    let written: Vec<Booking> = (0..5)
+        .map(|i| {
+            let first = format!("2031-03-{:02}", 1 + 3 * i);
+            let last = format!("2031-03-{:02}", 2 + 3 * i);
+            booking(&format!("Person {i}"), &first, &last)
+        })
+        .collect();
+    for b in &written {
+        store.create_new(b).await.unwrap();
+    }
+    let sdk = support::moto::sdk_client();
+    // In pages of two: [0, 1*], [2*, 3], [4]; the second is asked for from a start key.
+    for b in &written[1..3] {
+        let (pk, sk) = booking_items(b).swap_remove(1);
+        assert!(pk.starts_with("MONTH#"), "{pk}");
+        remove(
+            &sdk,
+            &table,
+            (&pk, &sk),
+            "id, user_name, from_date, created_at",
+        )
+        .await;
+    }
+
+    proxy.page_queries(2);
+    proxy.keep_bodies();
+    let found = list_all(&*store, query(month("2031-03"), 10)).await;
+    assert_eq!(found, written);
+
+    let queries = proxy.bodies("Query");
+    let asks_for_json = |body: &serde_json::Value| {
+        body["ProjectionExpression"]
+            .as_str()
+            .unwrap()
+            .contains("booking")
+    };
+    let again: Vec<usize> = (0..queries.len())
+        .filter(|&i| asks_for_json(&queries[i]))
+        .collect();
+    assert_eq!(
+        again.len(),
+        2,
+        "the two pages with such items: {queries:#?}"
+    );
+    assert!(queries.len() >= 5, "three pages, two asked for twice");
+    for &i in &again {
+        let (before, with_json) = (&queries[i - 1], &queries[i]);
+        assert!(!asks_for_json(before), "{before}");
+        assert_eq!(
+            before.get("ExclusiveStartKey"),
+            with_json.get("ExclusiveStartKey"),
+            "the same page"
+        );
+    }
+    assert!(
+        queries[again[1]].get("ExclusiveStartKey").is_some(),
+        "the second page starts from a key"
+    );
 }
 
 /// The backfill gives the items written with the JSON alone their fields, and only those: a

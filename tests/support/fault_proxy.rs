@@ -4,7 +4,8 @@
 //! released, HTTP 500,
 //! throttling, a reset connection, a lost response (forwarded, then the connection is cut),
 //! or a full outage (connections closed as soon as they open). It also counts requests per
-//! DynamoDB operation (`X-Amz-Target`).
+//! DynamoDB operation (`X-Amz-Target`), and can make the emulator answer a `Query` in small
+//! pages, as DynamoDB does once an answer reaches 1 MB.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -45,6 +46,8 @@ struct State {
     counts: HashMap<String, u32>,
     /// The body of every request, by operation, while [`FaultProxy::keep_bodies`] is on.
     bodies: Option<HashMap<String, Vec<Bytes>>>,
+    /// Every `Query` is forwarded with this `Limit`, whatever the app asked for.
+    query_page_size: Option<u64>,
 }
 
 #[derive(Clone)]
@@ -147,6 +150,28 @@ impl FaultProxy {
             .collect()
     }
 
+    /// Forwards every `Query` with `Limit` set to `items`, so that the emulator answers in pages
+    /// of that many items, each with the `LastEvaluatedKey` to ask for the next (moto does not
+    /// split answers at 1 MB as DynamoDB does). The signature no longer matches the body; moto
+    /// does not check it.
+    pub fn page_queries(&self, items: u64) {
+        self.state.lock().unwrap().query_page_size = Some(items);
+    }
+
+    /// The body to forward: the request's, with the `Limit` of [`FaultProxy::page_queries`].
+    fn rewritten(&self, operation: &str, body: Bytes) -> Bytes {
+        let Some(items) = self.state.lock().unwrap().query_page_size else {
+            return body;
+        };
+        if operation != "Query" {
+            return body;
+        }
+        let mut request: serde_json::Value =
+            serde_json::from_slice(&body).expect("a Query's JSON body");
+        request["Limit"] = items.into();
+        Bytes::from(serde_json::to_vec(&request).expect("JSON"))
+    }
+
     /// Counts (and perhaps keeps) the request and takes the fault that applies to it, if any.
     fn fault_for(&self, operation: &str, body: &Bytes) -> Option<Fault> {
         let mut state = self.state.lock().unwrap();
@@ -187,7 +212,9 @@ impl FaultProxy {
             .to_owned();
         let (parts, body) = request.into_parts();
         let body = body.collect().await.map_err(cut)?.to_bytes();
-        match self.fault_for(&operation, &body) {
+        let fault = self.fault_for(&operation, &body);
+        let body = self.rewritten(&operation, body);
+        match fault {
             None => forward(client, upstream, parts, body).await,
             Some(Fault::Latency(delay)) => {
                 tokio::time::sleep(delay).await;
