@@ -29,8 +29,16 @@ pub struct BookingId(Ulid);
 pub struct InvalidId(String);
 
 impl BookingId {
+    /// The length of its text.
+    pub const LEN: usize = ulid::ULID_LEN;
+
     pub fn generate() -> Self {
         Self(Ulid::new())
+    }
+
+    /// Its text, written into `buffer`: without the `String` of `to_string`.
+    pub fn encode<'b>(&self, buffer: &'b mut [u8; Self::LEN]) -> &'b str {
+        self.0.array_to_str(buffer)
     }
 }
 
@@ -42,15 +50,16 @@ impl FromStr for BookingId {
         // and one storage key.
         Ulid::from_string(value)
             .ok()
-            .filter(|id| id.to_string() == value)
             .map(Self)
+            .filter(|id| id.encode(&mut [0; Self::LEN]) == value)
             .ok_or_else(|| InvalidId(value.chars().take(40).collect()))
     }
 }
 
 impl fmt::Display for BookingId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
+        // Ulid's own `Display` goes through `write!` a second time.
+        f.write_str(self.encode(&mut [0; Self::LEN]))
     }
 }
 

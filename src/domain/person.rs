@@ -62,7 +62,14 @@ impl PersonName {
     /// invisible characters and the letter or digit, which bookings stored before those rules
     /// may lack.
     pub fn stored(raw: &str) -> Result<Self, InvalidName> {
-        let composed = ComposingNormalizerBorrowed::new_nfc().normalize(raw.trim());
+        let trimmed = raw.trim();
+        // ASCII is in composed form as it is: a month page reads 50 names, most of them ASCII,
+        // and the normalizer's pass took half of reading one.
+        let composed = if trimmed.is_ascii() {
+            std::borrow::Cow::Borrowed(trimmed)
+        } else {
+            ComposingNormalizerBorrowed::new_nfc().normalize(trimmed)
+        };
         let name = composed.as_ref();
         if name.is_empty() {
             return Err(InvalidName::Empty);

@@ -2,7 +2,7 @@
 //! form posts behind them. They need no JavaScript: forms post, then redirect
 //! (post/redirect/get); posts from other sites are refused (see `csrf`).
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::fmt;
 
 use askama::Template;
@@ -313,11 +313,12 @@ pub async fn booking_delete_confirm(
     let month = back
         .month()
         .unwrap_or_else(|| Month::containing(booking.days.first()));
+    let name = EscapedName::new(booking.user_name.as_str());
     let view = ConfirmDeleteView {
         // A title can hold no markup: Unicode's isolates (FSI … PDI) do there what `<bdi>`
         // does in the page.
         title: format!("Delete \u{2068}{}\u{2069}'s leave", booking.user_name),
-        booking: BookingRow::new(&booking, 0),
+        booking: BookingRow::new(&booking, &name, 0),
         month: month.to_string(),
         month_title: month_title(month),
         assets: assets::urls(),
@@ -370,7 +371,19 @@ async fn render_calendar(
         .list(&query)
         .await
         .map_err(|e| PageError::from(Error::from(e)))?;
-    let view = CalendarView::new(month, &page.items, page.next.is_some(), form, refusal);
+    let names: Vec<EscapedName> = page
+        .items
+        .iter()
+        .map(|b| EscapedName::new(b.user_name.as_str()))
+        .collect();
+    let view = CalendarView::new(
+        month,
+        &page.items,
+        &names,
+        page.next.is_some(),
+        form,
+        refusal,
+    );
     // Room for the whole page from the start (about 16 KiB, and 500 bytes a booking): grown
     // from askama's estimate, the page was copied each time it doubled, and reallocating
     // took 39k of the 1,029k instructions of a month page with 50 bookings (callgrind).
@@ -437,13 +450,13 @@ struct DayCell<'a> {
 }
 
 struct PersonChip<'a> {
-    name: &'a str,
+    name: &'a EscapedName,
     tone: usize,
 }
 
 struct BookingRow<'a> {
-    id: String,
-    name: &'a str,
+    id: ShownId,
+    name: &'a EscapedName,
     tone: usize,
     from: HumanDate,
     to: HumanDate,
@@ -451,10 +464,10 @@ struct BookingRow<'a> {
 }
 
 impl<'a> BookingRow<'a> {
-    fn new(booking: &'a Booking, tone: usize) -> Self {
+    fn new(booking: &Booking, name: &'a EscapedName, tone: usize) -> Self {
         Self {
-            id: booking.id.to_string(),
-            name: booking.user_name.as_str(),
+            id: ShownId(booking.id),
+            name,
             tone,
             from: HumanDate(booking.days.first()),
             to: HumanDate(booking.days.last()),
@@ -464,30 +477,35 @@ impl<'a> BookingRow<'a> {
 }
 
 impl<'a> CalendarView<'a> {
+    /// The page of `month` showing `bookings`, each with its name escaped in `names`.
     fn new(
         month: Month,
-        bookings: &'a [Booking],
+        bookings: &[Booking],
+        names: &'a [EscapedName],
         truncated: bool,
         form: BookingForm,
         refusal: Option<Refusal>,
     ) -> Self {
-        let mut tones: HashMap<String, usize> = HashMap::new();
+        // Ordered, not hashed: SipHash of the 50 keys of a month page cost more than the
+        // few comparisons of a lookup in a tree that small.
+        let mut tones: BTreeMap<String, usize> = BTreeMap::new();
         let mut tone_of = |b: &Booking| {
             let next = tones.len() % TONES;
             *tones.entry(b.user_name.key()).or_insert(next)
         };
-        let toned: Vec<(&Booking, usize)> = bookings.iter().map(|b| (b, tone_of(b))).collect();
+        let toned: Vec<(&Booking, &EscapedName, usize)> = bookings
+            .iter()
+            .zip(names)
+            .map(|(b, name)| (b, name, tone_of(b)))
+            .collect();
         let today = today();
         // Days of the months before and after show no one: the page lists this month's
         // bookings only, so they would show some of the people away and not others.
         let away_on = |date: Date| -> Vec<PersonChip> {
             toned
                 .iter()
-                .filter(|(b, _)| b.days.contains(date))
-                .map(|(b, tone)| PersonChip {
-                    name: b.user_name.as_str(),
-                    tone: *tone,
-                })
+                .filter(|(b, _, _)| b.days.contains(date))
+                .map(|(_, name, tone)| PersonChip { name, tone: *tone })
                 .collect()
         };
         let weeks = grid_weeks(month)
@@ -514,7 +532,7 @@ impl<'a> CalendarView<'a> {
             .collect();
         let rows = toned
             .iter()
-            .map(|(b, tone)| BookingRow::new(b, *tone))
+            .map(|(b, name, tone)| BookingRow::new(b, name, *tone))
             .collect();
         let (message, invalid_field) = match refusal {
             Some(refusal) => (Some(refusal.message), refusal.field),
@@ -578,14 +596,39 @@ fn human_date(date: Date) -> String {
     HumanDate(date).to_string()
 }
 
+/// The values a month page writes hundreds of times (dates, names, ids) are written by askama
+/// as [`askama::FastWritable`]: with `Display` alone, each went through `write!` and the
+/// formatting machinery, 330 times a page. Each type writes itself the same way for both.
+macro_rules! written_straight {
+    ($($kind:ty),*) => {$(
+        impl fmt::Display for $kind {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.write_to(f)
+            }
+        }
+
+        impl askama::FastWritable for $kind {
+            fn write_into<W: fmt::Write + ?Sized>(
+                &self,
+                dest: &mut W,
+                _: &dyn askama::Values,
+            ) -> askama::Result<()> {
+                Ok(self.write_to(dest)?)
+            }
+        }
+    )*};
+}
+
+written_straight!(HumanDate, IsoDate, EscapedName, ShownId);
+
 /// A date as people read it ("Mon 2 Mar 2026"), written straight into the page. A month page
 /// with 50 bookings shows 142 dates (the list's 100 twice): a `String` formatted for each (with
 /// `format!`, and strftime before that) took 139k of its 1,029k instructions (callgrind).
 #[derive(Clone, Copy)]
 struct HumanDate(Date);
 
-impl fmt::Display for HumanDate {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl HumanDate {
+    fn write_to<W: fmt::Write + ?Sized>(&self, out: &mut W) -> fmt::Result {
         // With their spaces, so that a date is four writes: each write into the page costs
         // about as much as putting the date together.
         const DAY_NAMES: [&str; 7] = ["Mon ", "Tue ", "Wed ", "Thu ", "Fri ", "Sat ", "Sun "];
@@ -598,10 +641,10 @@ impl fmt::Display for HumanDate {
             DAY_NAMES[usize::try_from(date.weekday().to_monday_zero_offset()).unwrap_or(0)];
         let month = MONTH_NAMES[usize::try_from(date.month() - 1).unwrap_or(0)];
         let mut number = itoa::Buffer::new();
-        f.write_str(weekday)?;
-        f.write_str(number.format(date.day()))?;
-        f.write_str(month)?;
-        f.write_str(number.format(date.year()))
+        out.write_str(weekday)?;
+        out.write_str(number.format(date.day()))?;
+        out.write_str(month)?;
+        out.write_str(number.format(date.year()))
     }
 }
 
@@ -609,18 +652,75 @@ impl fmt::Display for HumanDate {
 impl askama::filters::HtmlSafe for HumanDate {}
 
 /// A date as ISO 8601 writes it ("2026-03-02"), for the page's `datetime` and `data-date`
-/// attributes, written straight into the page by jiff (42 of them on a month page).
+/// attributes (84 of them on a month page).
 #[derive(Clone, Copy)]
 struct IsoDate(Date);
 
-impl fmt::Display for IsoDate {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
+impl IsoDate {
+    fn write_to<W: fmt::Write + ?Sized>(&self, out: &mut W) -> fmt::Result {
+        // Three writes of text ready-made, for the years of four digits (a month page shows
+        // 1899 to 3000): jiff's own printer, through `write!`, ran twice as much.
+        const MONTHS: [&str; 12] = [
+            "-01-", "-02-", "-03-", "-04-", "-05-", "-06-", "-07-", "-08-", "-09-", "-10-", "-11-",
+            "-12-",
+        ];
+        const DAYS: [&str; 32] = [
+            "00", "01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11", "12", "13",
+            "14", "15", "16", "17", "18", "19", "20", "21", "22", "23", "24", "25", "26", "27",
+            "28", "29", "30", "31",
+        ];
+        let date = self.0;
+        let (month, day) = (
+            usize::from(date.month().unsigned_abs()),
+            usize::from(date.day().unsigned_abs()),
+        );
+        if !(1000..=9999).contains(&date.year()) {
+            return write!(out, "{date}");
+        }
+        out.write_str(itoa::Buffer::new().format(date.year()))?;
+        out.write_str(MONTHS[month - 1])?;
+        out.write_str(DAYS[day])
     }
 }
 
 /// Digits and '-' (and a sign for years before 0): nothing the page needs to escape.
 impl askama::filters::HtmlSafe for IsoDate {}
+
+/// A person's name escaped for HTML once, for the page to write as often as it shows it: in a
+/// chip on each day of the booking (twice) and in the list (twice). Escaped each time, the
+/// names took 60k of a month page's 738k instructions (callgrind, 50 bookings).
+struct EscapedName(String);
+
+impl EscapedName {
+    fn new(name: &str) -> Self {
+        use askama::filters::Escaper;
+        let mut escaped = String::with_capacity(name.len() + 8);
+        // Writing into a `String` does not fail.
+        let _ = askama::filters::Html.write_escaped_str(&mut escaped, name);
+        Self(escaped)
+    }
+
+    fn write_to<W: fmt::Write + ?Sized>(&self, out: &mut W) -> fmt::Result {
+        out.write_str(&self.0)
+    }
+}
+
+/// Escaped already.
+impl askama::filters::HtmlSafe for EscapedName {}
+
+/// A booking's id in the page's links, written from a buffer on the stack rather than a
+/// `String` each.
+#[derive(Clone, Copy)]
+struct ShownId(BookingId);
+
+impl ShownId {
+    fn write_to<W: fmt::Write + ?Sized>(&self, out: &mut W) -> fmt::Result {
+        out.write_str(self.0.encode(&mut [0; BookingId::LEN]))
+    }
+}
+
+/// Crockford base 32: letters and digits.
+impl askama::filters::HtmlSafe for ShownId {}
 
 /// Error messages start in lower case to read well inside other text; on their own they are
 /// sentences.
@@ -771,6 +871,46 @@ mod tests {
         for day in days.iter_days() {
             assert_eq!(human_date(day), day.strftime("%a %-d %b %Y").to_string());
         }
+    }
+
+    #[test]
+    fn iso_dates_are_jiff_s() {
+        let year_2024 = DateRange::listing(
+            jiff::civil::date(2024, 1, 1),
+            jiff::civil::date(2024, 12, 31),
+        )
+        .unwrap();
+        let edges = [
+            (0, 1, 1),
+            (999, 12, 31),
+            (1899, 12, 25),
+            (9999, 12, 31),
+            (-1, 6, 15),
+        ];
+        let edges = edges.map(|(y, m, d)| jiff::civil::date(y, m, d));
+        for day in year_2024.iter_days().chain(edges) {
+            assert_eq!(IsoDate(day).to_string(), day.to_string());
+        }
+    }
+
+    #[test]
+    fn names_are_escaped_once_as_askama_escapes() {
+        for name in [r#"<b>"Zoë" & O'Neil</b>"#, "ليلى <3", "Ada"] {
+            let escaped = EscapedName::new(name).to_string();
+            let askama = askama::filters::escape(name, askama::filters::Html)
+                .unwrap()
+                .to_string();
+            assert_eq!(escaped, askama, "{name}");
+        }
+        assert_eq!(EscapedName::new("<3").to_string(), "&#60;3");
+    }
+
+    #[test]
+    fn ids_are_their_text() {
+        let id = BookingId::generate();
+        let mut buffer = [0; BookingId::LEN];
+        assert_eq!(ShownId(id).to_string(), id.encode(&mut buffer));
+        assert_eq!(id.to_string().parse::<BookingId>().unwrap(), id);
     }
 
     #[test]
