@@ -34,13 +34,10 @@ fn return_freed_memory_sooner() {
 }
 
 fn main() -> ExitCode {
-    // First: a stop signal sent while the app starts waits for it (see `HeldStopSignals`).
-    let held_signals = HeldStopSignals::hold();
     return_freed_memory_sooner();
     let cli = Cli::parse();
     let settings = cli.settings;
     if let Some(Command::Healthcheck) = cli.command {
-        drop(held_signals);
         return match healthcheck::check(settings.bind_address, settings.port) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -49,6 +46,9 @@ fn main() -> ExitCode {
             }
         };
     }
+    // Before anything that takes time: a stop signal sent while the app starts waits for it
+    // (see `HeldStopSignals`).
+    let held_signals = HeldStopSignals::hold();
     let runtime = match startup::logs_and_runtime(&settings) {
         Ok(runtime) => runtime,
         Err(exit) => return exit,

@@ -211,12 +211,16 @@ mod unix_signals {
 
     use tokio::signal::unix::{Signal, SignalKind, signal};
 
-    /// Ctrl-C and SIGTERM blocked, from the first line of `main` until [`HeldStopSignals::listen`],
-    /// so that one sent while the app starts waits for its handler instead of being lost. In
-    /// the container the app is PID 1, and the kernel drops a signal sent to PID 1 that has no
-    /// handler and is not blocked: a SIGTERM from ECS during the start-up was lost, and ECS
-    /// killed the task after its stop timeout. The threads started meanwhile (the runtime's)
-    /// keep them blocked, so they reach the main thread.
+    /// Ctrl-C and SIGTERM blocked, from `main` reading its settings until
+    /// [`HeldStopSignals::listen`] as the runtime starts, so that one sent meanwhile waits for
+    /// its handler instead of being lost. In the container the app is PID 1, and the kernel
+    /// drops a signal sent to PID 1 that has no handler and is not blocked: a SIGTERM from ECS
+    /// during the start-up was lost, and ECS killed the task after its stop timeout. The
+    /// threads started meanwhile (the runtime's) keep them blocked, so they reach the main
+    /// thread. One that comes while the app opens its store and binds its port stops it once
+    /// it serves: a few milliseconds, longer only while the embedded store repairs its file
+    /// after a crash.
+    #[must_use = "dropped, the signals are let through at once"]
     pub struct HeldStopSignals {
         /// The mask is the calling thread's: it must be let through on that thread.
         _this_thread_only: PhantomData<*const ()>,
@@ -349,10 +353,12 @@ mod tests {
     }
 
     /// Held, Ctrl-C (2) and SIGTERM (15) are blocked on the thread that holds them and on the
-    /// threads it starts (the runtime's), and let through on it once listened for.
+    /// threads it starts (the runtime's); one sent to the thread meanwhile is taken once
+    /// listened for. Unheld, that SIGTERM would kill the test process. (Listening installs
+    /// handlers for the whole process: this test's, which nextest runs alone.)
     #[cfg(target_os = "linux")]
     #[test]
-    fn held_stop_signals_are_blocked_until_listened_for() {
+    fn a_stop_signal_held_meanwhile_is_taken_once_listened_for() {
         let stop_signals_in =
             |blocked: Vec<u32>| blocked.into_iter().filter(|n| [2, 15].contains(n));
         std::thread::spawn(move || {
@@ -361,15 +367,28 @@ mod tests {
             assert!(stop_signals_in(blocked_signals()).eq([2, 15]));
             let started_meanwhile = std::thread::spawn(blocked_signals).join().unwrap();
             assert!(stop_signals_in(started_meanwhile).eq([2, 15]));
+            send_sigterm_to_this_thread();
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .unwrap();
-            let _signals = runtime.block_on(async { held.listen() });
+            let taken = runtime.block_on(async {
+                let mut signals = held.listen();
+                tokio::time::timeout(Duration::from_secs(5), signals.next()).await
+            });
+            assert_eq!(taken, Ok(15));
             assert_eq!(stop_signals_in(blocked_signals()).count(), 0);
         })
         .join()
         .unwrap();
+    }
+
+    #[cfg(target_os = "linux")]
+    #[allow(unsafe_code)]
+    fn send_sigterm_to_this_thread() {
+        // SAFETY: raise takes a signal number and sends it to the calling thread.
+        let failed = unsafe { libc::raise(libc::SIGTERM) };
+        assert_eq!(failed, 0, "raise");
     }
 
     #[tokio::test]

@@ -505,8 +505,9 @@ fn a_stop_signal_sent_during_start_up_stops_the_app() {
         let mut lines = std::io::BufRead::lines(std::io::BufReader::new(
             child.stdout.take().expect("stdout"),
         ));
-        // The first line ("using the embedded store") comes before the store opens and the port
-        // is bound; the app listens for signals only after both.
+        // The first line ("using the embedded store") is logged as the store opens, before the
+        // port is bound: the code before listened for signals only once it served. (The signals
+        // held before the runtime runs are `startup`'s unit test.)
         let first = lines.next().expect("a first line").expect("text");
         assert!(first.contains("using the embedded store"), "{first}");
         let sent = std::process::Command::new("kill")
