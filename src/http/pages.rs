@@ -500,15 +500,20 @@ impl<'a> CalendarView<'a> {
             .map(|(b, name)| (b, name, tone_of(b)))
             .collect();
         let today = today();
+        // Who is away on each day of the month (by day - 1), in the order of the bookings:
+        // each booking put on its days, rather than every booking checked against every day.
         // Days of the months before and after show no one: the page lists this month's
         // bookings only, so they would show some of the people away and not others.
-        let away_on = |date: Date| -> Vec<PersonChip> {
-            toned
-                .iter()
-                .filter(|(b, _, _)| b.days.contains(date))
-                .map(|(_, name, tone)| PersonChip { name, tone: *tone })
-                .collect()
-        };
+        let mut away: Vec<Vec<PersonChip>> = (0..31).map(|_| Vec::new()).collect();
+        for (b, name, tone) in &toned {
+            let first = b.days.first().max(month.first_day());
+            let last = b.days.last().min(month.last_day());
+            if first <= last {
+                for people in &mut away[day_index(first)..=day_index(last)] {
+                    people.push(PersonChip { name, tone: *tone });
+                }
+            }
+        }
         let weeks = grid_weeks(month)
             .into_iter()
             .map(|week| {
@@ -525,7 +530,11 @@ impl<'a> CalendarView<'a> {
                                 date.weekday(),
                                 Weekday::Saturday | Weekday::Sunday
                             ),
-                            people: if in_month { away_on(date) } else { Vec::new() },
+                            people: if in_month {
+                                std::mem::take(&mut away[day_index(date)])
+                            } else {
+                                Vec::new()
+                            },
                         }
                     })
                     .collect()
@@ -555,6 +564,11 @@ impl<'a> CalendarView<'a> {
             assets: assets::urls(),
         }
     }
+}
+
+/// A day's place in its month: 0 for the 1st.
+fn day_index(date: Date) -> usize {
+    usize::from(date.day().unsigned_abs()) - 1
 }
 
 /// A month as its page names it: "February 2026".
@@ -803,6 +817,43 @@ mod tests {
         }
         // February 2021 starts on a Monday and has exactly four weeks.
         assert_eq!(grid_weeks("2021-02".parse().unwrap()).len(), 4);
+    }
+
+    /// Each day of the month shows who is away on it, in the order of the bookings; days of
+    /// other months show no one.
+    #[test]
+    fn each_day_shows_the_people_away_on_it() {
+        let month: Month = "2026-03".parse().unwrap();
+        let bookings = [
+            ("Ada", "2026-02-20", "2026-03-02"),
+            ("Grace", "2026-03-05", "2026-03-05"),
+            ("Ada", "2026-03-04", "2026-03-06"),
+            ("Kim", "2026-03-30", "2026-04-03"),
+            ("Lin", "2026-03-01", "2026-03-31"),
+        ]
+        .map(|(name, first, last)| Booking::parse(name, first, last).unwrap());
+        let names: Vec<EscapedName> = bookings
+            .iter()
+            .map(|b| EscapedName::new(b.user_name.as_str()))
+            .collect();
+        let view = CalendarView::new(
+            month,
+            &bookings,
+            &names,
+            false,
+            BookingForm::default(),
+            None,
+        );
+        for cell in view.weeks.iter().flatten() {
+            let date = cell.date.0;
+            let away: Vec<&str> = bookings
+                .iter()
+                .filter(|b| Month::containing(date) == month && b.days.contains(date))
+                .map(|b| b.user_name.as_str())
+                .collect();
+            let shown: Vec<&str> = cell.people.iter().map(|p| p.name.0.as_str()).collect();
+            assert_eq!(shown, away, "{date}");
+        }
     }
 
     #[test]
