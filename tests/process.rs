@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use support::fault_proxy::{Fault, FaultProxy};
-use support::process::{Server, backfill_command, command, dynamo_env, free_port};
+use support::process::{
+    Server, backfill_command, command, dynamo_env, free_port, send_signal, wait_for_exit,
+};
 
 fn failed_start(env: &[(&str, &str)]) -> String {
     let output = command(env).output().expect("binary runs");
@@ -510,23 +512,9 @@ fn a_stop_signal_sent_during_start_up_stops_the_app() {
         // held before the runtime runs are `startup`'s unit test.)
         let first = lines.next().expect("a first line").expect("text");
         assert!(first.contains("using the embedded store"), "{first}");
-        let sent = std::process::Command::new("kill")
-            .args([&format!("-{signal}"), &child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(sent.success());
+        send_signal(&child, signal);
 
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let status = loop {
-            if let Some(status) = child.try_wait().expect("wait") {
-                break status;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                panic!("{signal}: the app went on running");
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        };
+        let status = wait_for_exit(&mut child, Duration::from_secs(10));
         assert_eq!(status.code(), Some(0), "{signal}: {status}");
         let rest: Vec<String> = lines.map_while(Result::ok).collect();
         assert!(rest.iter().any(|l| l.contains("\"stopped\"")), "{rest:?}");

@@ -82,6 +82,32 @@ pub fn dynamo_env<'a>(table: &'a str, endpoint: &'a str) -> Vec<(&'static str, &
     ]
 }
 
+/// Sends the signal `name` (`TERM`, `INT`) to `child`.
+pub fn send_signal(child: &Child, name: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{name}"), &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+}
+
+/// Waits for `child` to exit, at most `limit`; one still running then is killed, and the test
+/// fails.
+pub fn wait_for_exit(child: &mut Child, limit: Duration) -> ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("process did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 pub struct Server {
     pub port: u16,
     child: Child,
@@ -150,11 +176,7 @@ impl Server {
 
     /// Sends the signal `name` (`TERM`, `INT`).
     pub fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .args([&format!("-{name}"), &self.child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success());
+        send_signal(&self.child, name);
     }
 
     /// SIGKILL: the process dies at once, without draining.
@@ -165,21 +187,12 @@ impl Server {
 
     /// Waits for the process to exit, at most `limit`.
     pub fn wait(&mut self, limit: Duration) -> ExitStatus {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                // Every line written before the exit is in `stdout` once the reader is done.
-                if let Some(reader) = self.reader.take() {
-                    let _ = reader.join();
-                }
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "process did not exit within {limit:?}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
+        let status = wait_for_exit(&mut self.child, limit);
+        // Every line written before the exit is in `stdout` once the reader is done.
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
         }
+        status
     }
 
     /// The process's peak resident memory (VmHWM), in KiB.

@@ -58,6 +58,8 @@ const LAST_DAY: &str = "to_date";
 const FIELDS: &str = "id, user_name, from_date, to_date, created_at";
 /// What reads fetch of items that may hold the JSON alone.
 const FIELDS_AND_JSON: &str = "id, user_name, from_date, to_date, created_at, booking";
+/// The booking items that hold the JSON alone, which the backfill gives their fields.
+const LACKS_FIELDS: &str = "attribute_exists(booking) AND attribute_not_exists(id)";
 /// The attribute DynamoDB's time to live deletes expired items by (the schema's `ttl_attribute`).
 const TTL: &str = "expires_at";
 /// Asks for the item as it was when a condition failed, in the cancellation reasons.
@@ -357,7 +359,7 @@ impl DynamoStore {
             let request = wire::Scan {
                 table_name: &self.table,
                 projection_expression: "pk, sk, booking",
-                filter_expression: "attribute_exists(booking) AND attribute_not_exists(id)",
+                filter_expression: LACKS_FIELDS,
                 exclusive_start_key: start_key.as_ref(),
             };
             let answer = self.call("Scan", &request).await?;
@@ -395,9 +397,7 @@ impl DynamoStore {
                 "SET id = :id, user_name = :user_name, from_date = :from_date, \
                  created_at = :created_at",
             ),
-            condition_expression: Some(
-                "attribute_exists(booking) AND attribute_not_exists(id)".into(),
-            ),
+            condition_expression: Some(LACKS_FIELDS.into()),
             expression_attribute_values: Attributes::default()
                 .with(":id", AttributeValue::s(&*record.id))
                 .with(":user_name", AttributeValue::s(&*record.user_name))
@@ -707,10 +707,11 @@ mod tests {
             json!({"S": "not a record"}),
         );
         assert_eq!(read(&item).unwrap(), booking);
-        let text = item.to_string();
-        let parsed: StoredItem = serde_json::from_str(&text).unwrap();
+        // As a `Query`'s answer holds it.
+        let text = json!({"Items": [item]}).to_string();
+        let mut parsed: QueryOutput = serde_json::from_str(&text).unwrap();
         assert!(matches!(
-            StringValue::text(parsed.user_name),
+            StringValue::text(parsed.items.remove(0).user_name),
             Some(Cow::Borrowed("Ada"))
         ));
     }

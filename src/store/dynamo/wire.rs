@@ -130,15 +130,23 @@ pub struct Scan<'a> {
     pub exclusive_start_key: Option<&'a serde_json::Value>,
 }
 
-/// An answer to `Scan` for items written with the JSON alone: their keys and their JSON.
+/// An answer to `Query` or `Scan`: the items, and where to go on when there are more.
 #[derive(Deserialize)]
-pub struct ScanOutput<'a> {
-    #[serde(rename = "Items", default, borrow)]
-    pub items: Vec<JsonItem<'a>>,
+pub struct ItemsOutput<T> {
+    // With a path, serde asks no `T: Default` of the items.
+    #[serde(rename = "Items", default = "Vec::new")]
+    pub items: Vec<T>,
     #[serde(rename = "LastEvaluatedKey")]
     pub last_evaluated_key: Option<serde_json::Value>,
 }
 
+/// An answer to `Query`. Items borrow from the answer's text.
+pub type QueryOutput<'a> = ItemsOutput<StoredItem<'a>>;
+
+/// An answer to `Scan` for items written with the JSON alone: their keys and their JSON.
+pub type ScanOutput<'a> = ItemsOutput<JsonItem<'a>>;
+
+/// A scanned item's keys and JSON.
 #[derive(Deserialize)]
 pub struct JsonItem<'a> {
     #[serde(borrow)]
@@ -147,16 +155,6 @@ pub struct JsonItem<'a> {
     pub sk: Option<StringValue<'a>>,
     #[serde(borrow)]
     pub booking: Option<StringValue<'a>>,
-}
-
-/// An answer to `Query`: the items, and where to go on when there are more. Items borrow from
-/// the answer's text.
-#[derive(Deserialize)]
-pub struct QueryOutput<'a> {
-    #[serde(rename = "Items", default, borrow)]
-    pub items: Vec<StoredItem<'a>>,
-    #[serde(rename = "LastEvaluatedKey")]
-    pub last_evaluated_key: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
