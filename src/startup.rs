@@ -165,10 +165,15 @@ pub fn logs_and_runtime(settings: &Settings) -> Result<tokio::runtime::Runtime, 
         eprintln!("error: {e:#}");
         return Err(ExitCode::from(2));
     }
-    tokio::runtime::Runtime::new().map_err(|e| {
-        eprintln!("error: cannot start the async runtime: {e}");
-        ExitCode::FAILURE
-    })
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .on_thread_park(telemetry::before_worker_sleeps)
+        .on_thread_stop(telemetry::write_held_lines)
+        .build()
+        .map_err(|e| {
+            eprintln!("error: cannot start the async runtime: {e}");
+            ExitCode::FAILURE
+        })
 }
 
 /// The `leave-calendar-backfill` tool: see [`DynamoStore::backfill_fields`].
@@ -198,6 +203,8 @@ async fn shutdown_signal(mut signals: StopSignals) {
     tokio::spawn(async move {
         let number = signals.next().await;
         tracing::warn!("stopped again while draining: exiting now");
+        // This task runs on a worker, which holds its log lines until it sleeps.
+        telemetry::write_held_lines();
         std::process::exit(128 + number);
     });
 }

@@ -181,6 +181,70 @@ fn json_logs_are_one_object_per_line_with_request_ids() {
     assert_eq!(logged["status"], 400);
 }
 
+/// A worker holds its log lines until it runs out of work (see `telemetry::batched`): while the
+/// app idles a request's line still reaches the output soon after its answer, and however many
+/// requests run at once each line reaches it whole and once.
+#[test]
+fn every_request_line_reaches_the_output_whole_and_once() {
+    let data = tempfile::tempdir().unwrap();
+    let mut server = Server::start(&[
+        ("DATA_DIR", data.path().to_str().unwrap()),
+        ("LOG_FORMAT", "json"),
+    ]);
+    let client = reqwest::blocking::Client::new();
+    let request_id = |path: &str| {
+        let response = client.get(server.url(path)).send().unwrap();
+        assert!(response.status().is_success(), "{path}");
+        response.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    let logged_once = |lines: &[String], id: &str| {
+        lines
+            .iter()
+            .filter(|l| l.contains(id) && l.contains("finished processing request"))
+            .count()
+            == 1
+    };
+
+    let alone = request_id("/ready");
+    let by = Instant::now() + Duration::from_secs(10);
+    while !logged_once(&server.lines(), &alone) {
+        assert!(Instant::now() < by, "the line of a request alone was held");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+
+    let ids: Vec<String> = std::thread::scope(|scope| {
+        let clients: Vec<_> = (0..8)
+            .map(|_| {
+                scope.spawn(|| {
+                    (0..50)
+                        .map(|_| request_id("/?month=2026-03"))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        clients
+            .into_iter()
+            .flat_map(|c| c.join().unwrap())
+            .collect()
+    });
+    server.terminate();
+    assert_eq!(server.wait(Duration::from_secs(10)).code(), Some(0));
+    let lines = server.lines();
+    for line in &lines {
+        serde_json::from_str::<Value>(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    }
+    let missing: Vec<&String> = ids.iter().filter(|id| !logged_once(&lines, id)).collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {} not on one line each",
+        missing.len(),
+        ids.len()
+    );
+}
+
 /// A request that changes a booking is logged on one line, its access line, which names the
 /// booking and what happened to it; nothing else is logged about it.
 #[test]

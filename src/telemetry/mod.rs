@@ -22,13 +22,17 @@ use tracing_subscriber::registry::LookupSpan;
 
 use crate::config::LogFormat;
 
+mod batched;
+
+pub use batched::{before_worker_sleeps, write_held_lines};
+
 /// Installs the global subscriber. Fails on a bad `LOG_LEVEL` filter.
 pub fn init(format: LogFormat, filter: &str) -> anyhow::Result<()> {
     let filter = EnvFilter::try_new(filter)
         .map_err(|e| anyhow::anyhow!("LOG_LEVEL '{filter}' is not a valid filter: {e}"))?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stdout);
+        .with_writer(batched::BatchedStdout);
     let installed = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder
