@@ -36,6 +36,15 @@ impl BookingId {
         Self(Ulid::new())
     }
 
+    /// Its 128 bits, most significant byte first (every value is a ULID).
+    pub fn to_bytes(self) -> [u8; 16] {
+        self.0.to_bytes()
+    }
+
+    pub fn from_bytes(bytes: [u8; 16]) -> Self {
+        Self(Ulid::from_bytes(bytes))
+    }
+
     /// Its text, written into `buffer`: without the `String` of `to_string`.
     pub fn encode<'b>(&self, buffer: &'b mut [u8; Self::LEN]) -> &'b str {
         self.0.array_to_str(buffer)

@@ -63,6 +63,11 @@ pub fn parse_date(field: &'static str, value: &str) -> Result<Date, InvalidDate>
     })
 }
 
+/// Whether `date` lies within the years [`parse_date`] accepts.
+pub fn is_supported_date(date: Date) -> bool {
+    (MIN_YEAR..=MAX_YEAR).contains(&date.year())
+}
+
 /// Echoing a 10 kB input back in an error message helps nobody.
 fn truncated(value: &str) -> String {
     const SHOWN: usize = 40;

@@ -10,7 +10,8 @@ mod person;
 
 pub use booking::{Booking, BookingId, InvalidBooking, InvalidId};
 pub use dates::{
-    DateRange, InvalidDate, InvalidRange, MAX_LIST_DAYS, MAX_SPAN_DAYS, Month, parse_date, today,
+    DateRange, InvalidDate, InvalidRange, MAX_LIST_DAYS, MAX_SPAN_DAYS, Month, is_supported_date,
+    parse_date, today,
 };
 pub use idempotency::{IdempotencyKey, InvalidIdempotencyKey, MAX_KEY_CHARS};
 pub use person::{InvalidName, MAX_NAME_CHARS, PersonName};

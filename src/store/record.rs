@@ -1,6 +1,7 @@
-//! The stored shape of a booking, shared by both backends, and its checked conversion back.
-//! The embedded store keeps it as a JSON document; DynamoDB as one attribute per field (and,
-//! for the versions before, the same JSON document; see `dynamo`).
+//! The JSON shape of a booking and its checked conversion back. DynamoDB keeps a booking as one
+//! attribute per field and, for the versions before, as this JSON document (see `dynamo`); the
+//! embedded store kept it so before its packed record, and still reads it (see
+//! `embedded::packed`).
 
 use std::borrow::Cow;
 

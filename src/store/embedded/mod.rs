@@ -1,5 +1,6 @@
 //! The embedded backend: a redb database file in a data directory (ACID, one writer at a time).
 
+mod packed;
 mod transaction;
 mod writer;
 
@@ -12,7 +13,7 @@ use redb::{Database, TableDefinition};
 use tokio::sync::{mpsc, oneshot};
 
 use super::plan::{self, Partition};
-use super::record::{self, Record};
+use super::record;
 use super::{Created, Error, LeaveStore, ListQuery, Page, Result, into_page};
 use crate::domain::{Booking, BookingId, IdempotencyKey};
 use writer::{Job, Write};
@@ -177,11 +178,11 @@ fn internal(e: impl std::fmt::Display) -> Error {
     Error::Internal(e.to_string())
 }
 
-fn encode(booking: &Booking) -> Result<Vec<u8>> {
-    record::to_json(&Record::from(booking)).map(String::into_bytes)
-}
-
+/// A packed record, or a JSON one as versions before the packed record wrote.
 fn decode(bytes: &[u8]) -> Result<Booking> {
+    if bytes.first() != Some(&b'{') {
+        return packed::decode(bytes);
+    }
     let json = std::str::from_utf8(bytes)
         .map_err(|e| Error::Internal(format!("stored booking is not UTF-8: {e}")))?;
     record::from_json(json)
@@ -366,6 +367,65 @@ mod tests {
                 .is_empty()
                 .unwrap()
         );
+    }
+
+    /// Bookings stored by the versions before the packed record, as JSON, are read, listed,
+    /// checked for overlaps and deleted as packed ones are.
+    #[tokio::test]
+    async fn bookings_stored_as_json_are_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        let (as_json, packed) = (booking("Ada"), booking("Grace"));
+        for b in [&as_json, &packed] {
+            store.create(b, None).await.unwrap();
+        }
+        let db = store.database();
+        let txn = db.begin_write().unwrap();
+        {
+            let json = record::to_json(&record::Record::from(&as_json)).unwrap();
+            let (id, sort_key) = (as_json.id.to_string(), plan::sort_key(&as_json));
+            let person = as_json.user_name.key();
+            let mut bookings = txn.open_table(BOOKINGS).unwrap();
+            let mut by_month = txn.open_table(BY_MONTH).unwrap();
+            let mut by_person = txn.open_table(BY_PERSON).unwrap();
+            let month = "2026-04";
+            let old = bookings.insert(id.as_str(), json.as_bytes()).unwrap();
+            assert_eq!(old.unwrap().value()[0], packed::VERSION);
+            let month_entry = (month, sort_key.as_str());
+            assert!(
+                by_month
+                    .insert(month_entry, json.as_bytes())
+                    .unwrap()
+                    .is_some()
+            );
+            let person_entry = (person.as_str(), sort_key.as_str());
+            assert!(
+                by_person
+                    .insert(person_entry, json.as_bytes())
+                    .unwrap()
+                    .is_some()
+            );
+        }
+        txn.commit().unwrap();
+
+        assert_eq!(store.get(as_json.id).await.unwrap(), as_json);
+        let april = ListQuery {
+            range: crate::domain::Month::containing(as_json.days.first()).days(),
+            person: None,
+            limit: 10,
+            after: None,
+        };
+        let listed = store.list(&april).await.unwrap().items;
+        let mut expected = vec![as_json.clone(), packed];
+        expected.sort_by_key(|b| (b.days.first(), b.id));
+        assert_eq!(listed, expected);
+        let overlapping = booking("ada");
+        assert!(matches!(
+            store.create(&overlapping, None).await,
+            Err(Error::Conflict { .. })
+        ));
+        store.delete(as_json.id).await.unwrap();
+        assert!(matches!(store.get(as_json.id).await, Err(Error::NotFound)));
     }
 
     /// A booking stored before person keys folded case has its person entry under the key of

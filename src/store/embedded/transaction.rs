@@ -5,7 +5,7 @@ use redb::{ReadableTable, ReadableTableMetadata, Table, WriteTransaction};
 
 use super::writer::MAX_BATCH;
 use super::{
-    BOOKINGS, BY_MONTH, BY_PERSON, IDEMPOTENCY, IDEMPOTENCY_EXPIRY, decode, encode, internal,
+    BOOKINGS, BY_MONTH, BY_PERSON, IDEMPOTENCY, IDEMPOTENCY_EXPIRY, decode, internal, packed,
 };
 use crate::domain::{Booking, BookingId, IdempotencyKey};
 use crate::store::plan;
@@ -129,7 +129,7 @@ pub(super) fn create(
         }
     }
 
-    let bytes = encode(booking)?;
+    let bytes = packed::encode(booking);
     let sort_key = plan::sort_key(booking);
     if let Some(idempotency_key) = idempotency_key {
         let expires = idempotency_expiry();
