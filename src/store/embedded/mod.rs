@@ -375,8 +375,8 @@ mod tests {
     async fn bookings_stored_as_json_are_still_read() {
         let dir = tempfile::tempdir().unwrap();
         let store = EmbeddedStore::open(dir.path()).unwrap();
-        let (as_json, packed) = (booking("Ada"), booking("Grace"));
-        for b in [&as_json, &packed] {
+        let (as_json, kept_packed) = (booking("Ada"), booking("Grace"));
+        for b in [&as_json, &kept_packed] {
             store.create(b, None).await.unwrap();
         }
         let db = store.database();
@@ -416,7 +416,7 @@ mod tests {
             after: None,
         };
         let listed = store.list(&april).await.unwrap().items;
-        let mut expected = vec![as_json.clone(), packed];
+        let mut expected = vec![as_json.clone(), kept_packed];
         expected.sort_by_key(|b| (b.days.first(), b.id));
         assert_eq!(listed, expected);
         let overlapping = booking("ada");
