@@ -203,7 +203,7 @@ async fn shutdown_signal(mut signals: StopSignals) {
     tokio::spawn(async move {
         let number = signals.next().await;
         tracing::warn!("stopped again while draining: exiting now");
-        // This task runs on a worker, which holds its log lines until it sleeps.
+        // The workers' log lines are held until one of them sleeps (see `telemetry::batched`).
         telemetry::write_held_lines();
         std::process::exit(128 + number);
     });

@@ -49,7 +49,7 @@ pub fn parse_date(field: &'static str, value: &str) -> Result<Date, InvalidDate>
     }
     let number = |range: std::ops::Range<usize>| value[range].parse::<i16>().unwrap_or(-1);
     let (year, month, day) = (number(0..4), number(5..7), number(8..10));
-    if !(MIN_YEAR..=MAX_YEAR).contains(&year) {
+    if !is_supported_year(year) {
         return Err(InvalidDate::OutOfRange {
             field,
             value: value.to_owned(),
@@ -63,9 +63,9 @@ pub fn parse_date(field: &'static str, value: &str) -> Result<Date, InvalidDate>
     })
 }
 
-/// Whether `date` lies within the years [`parse_date`] accepts.
-pub fn is_supported_date(date: Date) -> bool {
-    (MIN_YEAR..=MAX_YEAR).contains(&date.year())
+/// Whether [`parse_date`] accepts dates of `year`.
+pub fn is_supported_year(year: i16) -> bool {
+    (MIN_YEAR..=MAX_YEAR).contains(&year)
 }
 
 /// Echoing a 10 kB input back in an error message helps nobody.

@@ -10,7 +10,7 @@ mod person;
 
 pub use booking::{Booking, BookingId, InvalidBooking, InvalidId};
 pub use dates::{
-    DateRange, InvalidDate, InvalidRange, MAX_LIST_DAYS, MAX_SPAN_DAYS, Month, is_supported_date,
+    DateRange, InvalidDate, InvalidRange, MAX_LIST_DAYS, MAX_SPAN_DAYS, Month, is_supported_year,
     parse_date, today,
 };
 pub use idempotency::{IdempotencyKey, InvalidIdempotencyKey, MAX_KEY_CHARS};

@@ -14,13 +14,13 @@
 //! | 17–20 | first day: year (i16, big-endian), month, day |
 //! | 21–24 | last day, the same way |
 //! | 25–32 | created at: seconds since the Unix epoch (i64, big-endian) |
-//! | 33–36 | created at: nanoseconds within the second (i32, big-endian) |
+//! | 33–36 | created at: nanoseconds within the second (i32, big-endian; before 1970 negative, as the seconds are) |
 //! | 37– | the person's name, UTF-8 |
 
 use jiff::Timestamp;
 use jiff::civil::Date;
 
-use crate::domain::{Booking, BookingId, DateRange, PersonName, is_supported_date};
+use crate::domain::{Booking, BookingId, DateRange, PersonName, is_supported_year};
 use crate::store::Error;
 
 /// The first byte of a packed record. Not `{`, with which a JSON record starts.
@@ -56,15 +56,15 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Booking, Error> {
     }
     let id = BookingId::from_bytes(array(bytes, 1));
     let corrupt = |what: &str| Error::Internal(format!("stored booking {id}: bad {what}"));
-    let first = date(array(bytes, 17)).ok_or_else(|| corrupt("first day"))?;
-    let last = date(array(bytes, 21)).ok_or_else(|| corrupt("last day"))?;
+    let first = date(array(bytes, 17)).ok_or_else(|| corrupt("from_date"))?;
+    let last = date(array(bytes, 21)).ok_or_else(|| corrupt("to_date"))?;
     let seconds = i64::from_be_bytes(array(bytes, 25));
     let nanoseconds = i32::from_be_bytes(array(bytes, 33));
     let name = std::str::from_utf8(&bytes[NAME_AT..]).map_err(|_| corrupt("user_name"))?;
     Ok(Booking {
         id,
         user_name: PersonName::stored(name).map_err(|_| corrupt("user_name"))?,
-        days: DateRange::booking(first, last).map_err(|_| corrupt("days"))?,
+        days: DateRange::booking(first, last).map_err(|_| corrupt("dates"))?,
         created_at: Timestamp::new(seconds, nanoseconds).map_err(|_| corrupt("created_at"))?,
     })
 }
@@ -78,11 +78,10 @@ fn array<const N: usize>(bytes: &[u8], at: usize) -> [u8; N] {
 
 fn date([year_high, year_low, month, day]: [u8; 4]) -> Option<Date> {
     let year = i16::from_be_bytes([year_high, year_low]);
-    let month = i8::try_from(month).ok()?;
-    let day = i8::try_from(day).ok()?;
-    Date::new(year, month, day)
-        .ok()
-        .filter(|d| is_supported_date(*d))
+    if !is_supported_year(year) {
+        return None;
+    }
+    Date::new(year, i8::try_from(month).ok()?, i8::try_from(day).ok()?).ok()
 }
 
 #[cfg(test)]
@@ -102,12 +101,38 @@ mod tests {
             "名前 テスト",
             "a\u{a0}b",
             "😀 1",
+            // The longest name, of characters of four bytes each.
+            &"𝐀".repeat(crate::domain::MAX_NAME_CHARS),
         ] {
             let written = booking(name);
             let bytes = encode(&written);
             assert_eq!(bytes[0], VERSION);
             assert_eq!(bytes.len(), NAME_AT + name.len(), "{name}");
             assert_eq!(decode(&bytes).unwrap(), written, "{name}");
+        }
+    }
+
+    /// The first and last supported days, and creation times before 1970 (negative seconds
+    /// and nanoseconds) and at the ends of what a timestamp holds.
+    #[test]
+    fn a_booking_reads_back_as_written_at_the_limits_of_its_fields() {
+        let created = [
+            Timestamp::new(-1, -1).unwrap(),
+            Timestamp::new(-86_400 * 365, -999_999_999).unwrap(),
+            Timestamp::MIN,
+            Timestamp::MAX,
+        ];
+        let days = [("1900-01-01", "1900-01-01"), ("2999-12-31", "2999-12-31")];
+        for (created_at, (first, last)) in created.into_iter().zip(days.into_iter().cycle()) {
+            let written = Booking {
+                created_at,
+                ..Booking::parse("Ada", first, last).unwrap()
+            };
+            assert_eq!(
+                decode(&encode(&written)).unwrap(),
+                written,
+                "{created_at} {first}"
+            );
         }
     }
 
@@ -145,7 +170,11 @@ mod tests {
             ("another version", with(0, &[2])),
             ("February 30", with(17, &[0x07, 0xef, 2, 30])),
             ("month 13", with(21, &[0x07, 0xef, 13, 1])),
-            ("year 3000", with(21, &[0x0b, 0xb8, 1, 1])),
+            ("year 3000", with(17, &[0x0b, 0xb8, 1, 1, 0x0b, 0xb8, 1, 2])),
+            (
+                "year 1899",
+                with(17, &[0x07, 0x6b, 12, 30, 0x07, 0x6b, 12, 31]),
+            ),
             ("last day before the first", reversed),
             ("too long a range", with(21, &[0x07, 0xf0, 1, 1])),
             (
