@@ -153,13 +153,18 @@ fn bookings_survive_a_restart_and_sigterm_exits_zero() {
     stop(second, "INT");
 }
 
+/// The app on the embedded store in `data`, logging JSON lines as in the container.
+fn logging_json(data: &tempfile::TempDir) -> Server {
+    Server::start(&[
+        ("DATA_DIR", data.path().to_str().unwrap()),
+        ("LOG_FORMAT", "json"),
+    ])
+}
+
 #[test]
 fn json_logs_are_one_object_per_line_with_request_ids() {
     let data = tempfile::tempdir().unwrap();
-    let mut server = Server::start(&[
-        ("DATA_DIR", data.path().to_str().unwrap()),
-        ("LOG_FORMAT", "json"),
-    ]);
+    let mut server = logging_json(&data);
     let response = reqwest::blocking::get(server.url("/api/v1/bookings?month=2026-13")).unwrap();
     let request_id = response.headers()["x-request-id"]
         .to_str()
@@ -181,16 +186,13 @@ fn json_logs_are_one_object_per_line_with_request_ids() {
     assert_eq!(logged["status"], 400);
 }
 
-/// A worker holds its log lines until it runs out of work (see `telemetry::batched`): while the
-/// app idles a request's line still reaches the output soon after its answer, and however many
-/// requests run at once each line reaches it whole and once.
+/// The workers hold their log lines until one of them runs out of work (see
+/// `telemetry::batched`): while the app idles a request's line still reaches the output soon
+/// after its answer, and however many requests run at once each line reaches it whole and once.
 #[test]
 fn every_request_line_reaches_the_output_whole_and_once() {
     let data = tempfile::tempdir().unwrap();
-    let mut server = Server::start(&[
-        ("DATA_DIR", data.path().to_str().unwrap()),
-        ("LOG_FORMAT", "json"),
-    ]);
+    let mut server = logging_json(&data);
     let client = reqwest::blocking::Client::new();
     let request_id = |path: &str| {
         let response = client.get(server.url(path)).send().unwrap();
@@ -250,10 +252,7 @@ fn every_request_line_reaches_the_output_whole_and_once() {
 #[test]
 fn a_booking_change_is_on_its_request_line_and_nowhere_else() {
     let data = tempfile::tempdir().unwrap();
-    let mut server = Server::start(&[
-        ("DATA_DIR", data.path().to_str().unwrap()),
-        ("LOG_FORMAT", "json"),
-    ]);
+    let mut server = logging_json(&data);
     // Redirects not followed: the form's answer (a 303) carries the request id to look for.
     let client = reqwest::blocking::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
