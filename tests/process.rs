@@ -186,6 +186,18 @@ fn json_logs_are_one_object_per_line_with_request_ids() {
     assert_eq!(logged["status"], 400);
 }
 
+/// Text lines, for people, have no colour codes when they go to a pipe or a file.
+#[test]
+fn text_logs_are_plain_outside_a_terminal() {
+    let data = tempfile::tempdir().unwrap();
+    let mut server = Server::start(&[("DATA_DIR", data.path().to_str().unwrap())]);
+    server.terminate();
+    server.wait(Duration::from_secs(10));
+    let lines = server.lines();
+    assert!(lines.iter().any(|l| l.contains("listening")), "{lines:?}");
+    assert!(!lines.iter().any(|l| l.contains('\x1b')), "{lines:?}");
+}
+
 /// The workers hold their log lines until one of them runs out of work (see
 /// `telemetry::batched`): while the app idles a request's line still reaches the output soon
 /// after its answer, and however many requests run at once each line reaches it whole and once.

@@ -9,6 +9,7 @@
 //! `bench/README.md`).
 
 use std::fmt::{self, Write as _};
+use std::io::IsTerminal;
 
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
@@ -34,7 +35,10 @@ pub fn init(format: LogFormat, filter: &str) -> anyhow::Result<()> {
         .with_env_filter(filter)
         .with_writer(batched::BatchedStdout);
     let installed = match format {
-        LogFormat::Text => builder.try_init(),
+        // Colours for a terminal only: in a file or a pipe their escape codes are clutter.
+        LogFormat::Text => builder
+            .with_ansi(std::io::stdout().is_terminal())
+            .try_init(),
         LogFormat::Json => builder
             .fmt_fields(JsonMembers)
             .event_format(JsonLine)
