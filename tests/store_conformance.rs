@@ -833,13 +833,13 @@ fn booking_items(b: &Booking) -> Vec<(String, String)> {
     items
 }
 
-/// Removes the attributes `names` from the item at `pk`/`sk`.
 /// Makes the item at `pk`/`sk` as the versions from 2026-11-26 wrote it: its JSON, and of its
 /// fields `to_date` alone.
 async fn keep_only_the_json(sdk: &aws_sdk_dynamodb::Client, table: &str, key: (&str, &str)) {
     remove(sdk, table, key, "id, user_name, from_date, created_at").await;
 }
 
+/// Removes the attributes `names` from the item at `pk`/`sk`.
 async fn remove(sdk: &aws_sdk_dynamodb::Client, table: &str, (pk, sk): (&str, &str), names: &str) {
     sdk.update_item()
         .table_name(table)

@@ -5,10 +5,12 @@
 
 use std::borrow::Cow;
 
+use jiff::Timestamp;
+use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
 use super::Error;
-use crate::domain::{Booking, DateRange, PersonName, parse_date};
+use crate::domain::{Booking, BookingId, DateRange, PersonName, parse_date};
 
 /// Its fields borrow from the JSON they are read from wherever they hold no escape, which
 /// spares a month page of 50 bookings 250 strings allocated, copied and freed.
@@ -56,19 +58,36 @@ impl<'a> From<&'a Booking> for Record<'a> {
 impl TryFrom<Record<'_>> for Booking {
     type Error = Error;
 
-    /// Stored data went through the same parsing when it was written, so a failure here means
-    /// corruption, never bad user input.
     fn try_from(r: Record<'_>) -> Result<Self, Error> {
-        let corrupt = |what: &str| Error::Internal(format!("stored booking {}: bad {what}", r.id));
-        let first = parse_date("from_date", &r.from_date).map_err(|_| corrupt("from_date"))?;
-        let last = parse_date("to_date", &r.to_date).map_err(|_| corrupt("to_date"))?;
-        Ok(Booking {
-            id: r.id.parse().map_err(|_| corrupt("id"))?,
-            user_name: PersonName::stored(&r.user_name).map_err(|_| corrupt("user_name"))?,
-            days: DateRange::booking(first, last).map_err(|_| corrupt("dates"))?,
-            created_at: r.created_at.parse().map_err(|_| corrupt("created_at"))?,
-        })
+        let bad = |field: &str| corrupt(&r.id, field);
+        let id = r.id.parse().map_err(|_| bad("id"))?;
+        let first = parse_date("from_date", &r.from_date).map_err(|_| bad("from_date"))?;
+        let last = parse_date("to_date", &r.to_date).map_err(|_| bad("to_date"))?;
+        let created_at = r.created_at.parse().map_err(|_| bad("created_at"))?;
+        checked(id, &r.user_name, (first, last), created_at)
     }
+}
+
+/// The booking of fields read back from either stored form (this JSON, or the embedded store's
+/// packed record), checked by the rules they were written under.
+pub(crate) fn checked(
+    id: BookingId,
+    user_name: &str,
+    (first, last): (Date, Date),
+    created_at: Timestamp,
+) -> Result<Booking, Error> {
+    Ok(Booking {
+        id,
+        user_name: PersonName::stored(user_name).map_err(|_| corrupt(&id, "user_name"))?,
+        days: DateRange::booking(first, last).map_err(|_| corrupt(&id, "dates"))?,
+        created_at,
+    })
+}
+
+/// A stored booking whose `field` fails its check. Stored data went through the same checks
+/// when it was written, so this is corruption, never bad user input.
+pub(crate) fn corrupt(id: &dyn std::fmt::Display, field: &str) -> Error {
+    Error::Internal(format!("stored booking {id}: bad {field}"))
 }
 
 #[cfg(test)]

@@ -20,8 +20,8 @@
 use jiff::Timestamp;
 use jiff::civil::Date;
 
-use crate::domain::{Booking, BookingId, DateRange, PersonName, is_supported_year};
-use crate::store::Error;
+use crate::domain::{Booking, BookingId, is_supported_year};
+use crate::store::{Error, record};
 
 /// The first byte of a packed record. Not `{`, with which a JSON record starts.
 pub(super) const VERSION: u8 = 1;
@@ -45,8 +45,7 @@ pub(super) fn encode(booking: &Booking) -> Vec<u8> {
     bytes
 }
 
-/// The booking of a packed record. Every field was checked when it was written, so a record
-/// that fails a check here is corrupt.
+/// The booking of a packed record; one that fails a check is corrupt (see `record::checked`).
 pub(super) fn decode(bytes: &[u8]) -> Result<Booking, Error> {
     if bytes.len() < NAME_AT || bytes[0] != VERSION {
         return Err(Error::Internal(format!(
@@ -55,18 +54,14 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Booking, Error> {
         )));
     }
     let id = BookingId::from_bytes(array(bytes, 1));
-    let corrupt = |what: &str| Error::Internal(format!("stored booking {id}: bad {what}"));
-    let first = date(array(bytes, 17)).ok_or_else(|| corrupt("from_date"))?;
-    let last = date(array(bytes, 21)).ok_or_else(|| corrupt("to_date"))?;
+    let bad = |field: &str| record::corrupt(&id, field);
+    let first = date(array(bytes, 17)).ok_or_else(|| bad("from_date"))?;
+    let last = date(array(bytes, 21)).ok_or_else(|| bad("to_date"))?;
     let seconds = i64::from_be_bytes(array(bytes, 25));
     let nanoseconds = i32::from_be_bytes(array(bytes, 33));
-    let name = std::str::from_utf8(&bytes[NAME_AT..]).map_err(|_| corrupt("user_name"))?;
-    Ok(Booking {
-        id,
-        user_name: PersonName::stored(name).map_err(|_| corrupt("user_name"))?,
-        days: DateRange::booking(first, last).map_err(|_| corrupt("dates"))?,
-        created_at: Timestamp::new(seconds, nanoseconds).map_err(|_| corrupt("created_at"))?,
-    })
+    let created_at = Timestamp::new(seconds, nanoseconds).map_err(|_| bad("created_at"))?;
+    let name = std::str::from_utf8(&bytes[NAME_AT..]).map_err(|_| bad("user_name"))?;
+    record::checked(id, name, (first, last), created_at)
 }
 
 /// The `N` bytes at `at`; the caller has checked that the record is long enough.
