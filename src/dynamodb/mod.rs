@@ -14,6 +14,7 @@
 //! retries do not multiply the load on a struggling service.
 
 mod credentials;
+pub mod items;
 mod sigv4;
 
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -31,11 +31,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use jiff::civil::Date;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use self::wire::{
-    AttributeValue, Attributes, Cancellation, CancellationReason, GetItem, GetOutput, Names,
-    QueryOutput, ScanOutput, StoredItem, StringValue, TransactItem, TransactWriteItems, Write,
+    AttributeValue, Attributes, Cancellation, CancellationReason, GetItem, Names,
+    STORED_ATTRIBUTES, StoredItem, TransactItem, TransactWriteItems, Write,
 };
 use super::plan::{self, Partition};
 use super::record::{self, Record};
@@ -43,7 +43,7 @@ use super::{
     Created, Error, LeaveStore, ListQuery, Page, Result, idempotency_expiry, into_page, replay,
 };
 use crate::domain::{Booking, BookingId, IdempotencyKey, Month, parse_date};
-use crate::dynamodb::{self, Client};
+use crate::dynamodb::{self, Client, items};
 
 /// The table's key schema, as Terraform creates it.
 pub const SCHEMA_JSON: &str = include_str!("../../../schema/dynamodb-table.json");
@@ -239,7 +239,7 @@ impl DynamoStore {
             projection_expression: Some(PK),
         };
         let answer = self.call("GetItem", &request).await?;
-        Ok(if answer.parse::<GetOutput>()?.item.is_some() {
+        Ok(if answer.item(&[PK])?.is_some() {
             legacy_key
         } else {
             person_key
@@ -322,14 +322,16 @@ impl DynamoStore {
             };
             let answer = self.call("Query", &request).await?;
             let answer_with_json;
-            let mut output: QueryOutput = answer.parse()?;
-            if !output.items.iter().all(StoredItem::has_fields) {
+            let mut output = answer.items(&STORED_ATTRIBUTES)?;
+            let mut items: Vec<StoredItem> = output.items.into_iter().map(Into::into).collect();
+            if !items.iter().all(StoredItem::has_fields) {
                 // Items written when they held only the JSON: the same page again, with it.
                 request.projection_expression = FIELDS_AND_JSON;
                 answer_with_json = self.call("Query", &request).await?;
-                output = answer_with_json.parse()?;
+                output = answer_with_json.items(&STORED_ATTRIBUTES)?;
+                items = output.items.into_iter().map(Into::into).collect();
             }
-            for item in output.items {
+            for item in items {
                 let booking = stored_booking(item)?;
                 if plan::keeps(segment, query, &booking) {
                     found.push(booking);
@@ -339,7 +341,7 @@ impl DynamoStore {
                 }
             }
             match output.last_evaluated_key {
-                Some(key) => start_key = Some(key),
+                Some(key) => start_key = Some(answer.key(key)?),
                 None => return Ok(()),
             }
         }
@@ -363,13 +365,9 @@ impl DynamoStore {
                 exclusive_start_key: start_key.as_ref(),
             };
             let answer = self.call("Scan", &request).await?;
-            let output: ScanOutput = answer.parse()?;
+            let output = answer.items(&[PK, SK, BOOKING])?;
             for item in output.items {
-                let (Some(pk), Some(sk), Some(json)) = (
-                    StringValue::text(item.pk),
-                    StringValue::text(item.sk),
-                    StringValue::text(item.booking),
-                ) else {
+                let [Some(pk), Some(sk), Some(json)] = item else {
                     return Err(Error::Internal("a scanned item lacks its keys".to_owned()));
                 };
                 let booking = record::from_json(&json)
@@ -381,7 +379,7 @@ impl DynamoStore {
                 }
             }
             match output.last_evaluated_key {
-                Some(key) => start_key = Some(key),
+                Some(key) => start_key = Some(answer.key(key)?),
                 None => return Ok(done),
             }
         }
@@ -480,7 +478,8 @@ impl LeaveStore for DynamoStore {
             projection_expression: Some(FIELDS_AND_JSON),
         };
         let answer = self.call("GetItem", &request).await?;
-        stored_booking(answer.parse::<GetOutput>()?.item.ok_or(Error::NotFound)?)
+        let item = answer.item(&STORED_ATTRIBUTES)?.ok_or(Error::NotFound)?;
+        stored_booking(item.into())
     }
 
     async fn delete(&self, id: BookingId) -> Result<()> {
@@ -520,10 +519,7 @@ impl LeaveStore for DynamoStore {
             consistent_read: false,
             projection_expression: None,
         };
-        self.call("GetItem", &request)
-            .await?
-            .parse::<GetOutput>()
-            .map(drop)
+        self.call("GetItem", &request).await?.item(&[]).map(drop)
     }
 }
 
@@ -560,11 +556,11 @@ fn body(request: &impl Serialize) -> Result<Bytes> {
 /// JSON.
 fn stored_booking(item: StoredItem<'_>) -> Result<Booking> {
     let fields = (
-        StringValue::text(item.id),
-        StringValue::text(item.user_name),
-        StringValue::text(item.from_date),
-        StringValue::text(item.to_date),
-        StringValue::text(item.created_at),
+        item.id,
+        item.user_name,
+        item.from_date,
+        item.to_date,
+        item.created_at,
     );
     if let (Some(id), Some(user_name), Some(from_date), Some(to_date), Some(created_at)) = fields {
         let record = Record {
@@ -576,7 +572,7 @@ fn stored_booking(item: StoredItem<'_>) -> Result<Booking> {
         };
         return record.try_into();
     }
-    match StringValue::text(item.booking) {
+    match item.booking {
         Some(json) => record::from_json(&json),
         None => Err(Error::Internal(format!(
             "stored item has neither a booking's attributes nor {BOOKING}"
@@ -646,14 +642,30 @@ struct Answer {
 }
 
 impl Answer {
-    /// The answer as `T`, which may borrow from it. Checked for UTF-8 once, not string by string
-    /// as parsing bytes does (see `record::from_json`).
-    fn parse<'a, T: Deserialize<'a>>(&'a self) -> Result<T> {
-        let unexpected = |e: &dyn std::fmt::Display| {
-            Error::Internal(format!("unexpected answer to {}: {e}", self.operation))
-        };
-        let text = std::str::from_utf8(&self.body).map_err(|e| unexpected(&e))?;
-        serde_json::from_str(text).map_err(|e| unexpected(&e))
+    /// The items of a `Query` or `Scan` answer: the string values of the attributes `names`,
+    /// borrowed from the answer.
+    fn items<const N: usize>(&self, names: &[&str; N]) -> Result<items::Items<'_, N>> {
+        items::items(self.text()?, names).map_err(|e| self.unexpected(&e))
+    }
+
+    /// The item of a `GetItem` answer, if there is one: the string values of `names`.
+    fn item<const N: usize>(&self, names: &[&str; N]) -> Result<Option<items::Strings<'_, N>>> {
+        items::item(self.text()?, names).map_err(|e| self.unexpected(&e))
+    }
+
+    /// A `LastEvaluatedKey` of the answer, to send back as the next request's start.
+    fn key(&self, json: &str) -> Result<serde_json::Value> {
+        serde_json::from_str(json).map_err(|e| self.unexpected(&e))
+    }
+
+    /// Checked for UTF-8 once, not string by string as parsing bytes does (see
+    /// `record::from_json`).
+    fn text(&self) -> Result<&str> {
+        std::str::from_utf8(&self.body).map_err(|e| self.unexpected(&e))
+    }
+
+    fn unexpected(&self, e: &dyn std::fmt::Display) -> Error {
+        Error::Internal(format!("unexpected answer to {}: {e}", self.operation))
     }
 }
 
@@ -678,8 +690,8 @@ mod tests {
             operation: "Query",
             body: Bytes::from(json!({"Items": [item]}).to_string()),
         };
-        let mut output: QueryOutput = answer.parse()?;
-        stored_booking(output.items.remove(0))
+        let mut output = answer.items(&STORED_ATTRIBUTES)?;
+        stored_booking(output.items.remove(0).into())
     }
 
     fn attributes(booking: &Booking) -> Value {
@@ -709,9 +721,9 @@ mod tests {
         assert_eq!(read(&item).unwrap(), booking);
         // As a `Query`'s answer holds it.
         let text = json!({"Items": [item]}).to_string();
-        let mut parsed: QueryOutput = serde_json::from_str(&text).unwrap();
+        let mut parsed = items::items(&text, &STORED_ATTRIBUTES).unwrap();
         assert!(matches!(
-            StringValue::text(parsed.items.remove(0).user_name),
+            StoredItem::from(parsed.items.remove(0)).user_name,
             Some(Cow::Borrowed("Ada"))
         ));
     }

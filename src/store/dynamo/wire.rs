@@ -1,12 +1,15 @@
 //! The JSON of the DynamoDB requests the store sends and of the answers it reads, as serde
 //! types: a request serializes straight into its body, without a JSON tree in between, and an
-//! answer is read into only the fields the store uses.
+//! error's details are read into only the fields the store uses. The items of answers are
+//! read by [`crate::dynamodb::items`].
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
+
+use crate::dynamodb::items::Strings;
 
 /// An attribute value, in DynamoDB's tagged form: `{"S": "…"}`, `{"N": "…"}`, `{"SS": […]}`.
 #[derive(Serialize)]
@@ -130,55 +133,38 @@ pub struct Scan<'a> {
     pub exclusive_start_key: Option<&'a serde_json::Value>,
 }
 
-/// An answer to `Query` or `Scan`: the items, and where to go on when there are more.
-#[derive(Deserialize)]
-pub struct ItemsOutput<T> {
-    // With a path, serde asks no `T: Default` of the items.
-    #[serde(rename = "Items", default = "Vec::new")]
-    pub items: Vec<T>,
-    #[serde(rename = "LastEvaluatedKey")]
-    pub last_evaluated_key: Option<serde_json::Value>,
-}
-
-/// An answer to `Query`. Items borrow from the answer's text.
-pub type QueryOutput<'a> = ItemsOutput<StoredItem<'a>>;
-
-/// An answer to `Scan` for items written with the JSON alone: their keys and their JSON.
-pub type ScanOutput<'a> = ItemsOutput<JsonItem<'a>>;
-
-/// A scanned item's keys and JSON.
-#[derive(Deserialize)]
-pub struct JsonItem<'a> {
-    #[serde(borrow)]
-    pub pk: Option<StringValue<'a>>,
-    #[serde(borrow)]
-    pub sk: Option<StringValue<'a>>,
-    #[serde(borrow)]
-    pub booking: Option<StringValue<'a>>,
-}
-
-#[derive(Deserialize)]
-pub struct GetOutput<'a> {
-    #[serde(rename = "Item", borrow)]
-    pub item: Option<StoredItem<'a>>,
-}
+/// The attributes reads project of a booking's item, in the order of [`StoredItem`]'s fields.
+pub const STORED_ATTRIBUTES: [&str; 6] = [
+    "id",
+    "user_name",
+    "from_date",
+    "to_date",
+    "created_at",
+    "booking",
+];
 
 /// A booking's item as reads project it: the booking's fields, one string attribute each, and
 /// its JSON, the only copy of the fields on items written before they had attributes again.
-#[derive(Deserialize)]
 pub struct StoredItem<'a> {
-    #[serde(borrow)]
-    pub id: Option<StringValue<'a>>,
-    #[serde(borrow)]
-    pub user_name: Option<StringValue<'a>>,
-    #[serde(borrow)]
-    pub from_date: Option<StringValue<'a>>,
-    #[serde(borrow)]
-    pub to_date: Option<StringValue<'a>>,
-    #[serde(borrow)]
-    pub created_at: Option<StringValue<'a>>,
-    #[serde(borrow)]
-    pub booking: Option<StringValue<'a>>,
+    pub id: Option<Cow<'a, str>>,
+    pub user_name: Option<Cow<'a, str>>,
+    pub from_date: Option<Cow<'a, str>>,
+    pub to_date: Option<Cow<'a, str>>,
+    pub created_at: Option<Cow<'a, str>>,
+    pub booking: Option<Cow<'a, str>>,
+}
+
+impl<'a> From<Strings<'a, 6>> for StoredItem<'a> {
+    fn from([id, user_name, from_date, to_date, created_at, booking]: Strings<'a, 6>) -> Self {
+        Self {
+            id,
+            user_name,
+            from_date,
+            to_date,
+            created_at,
+            booking,
+        }
+    }
 }
 
 impl StoredItem<'_> {
@@ -193,27 +179,7 @@ impl StoredItem<'_> {
             &self.created_at,
         ]
         .iter()
-        .all(|value| matches!(value, Some(StringValue { s: Some(_) })))
-    }
-}
-
-/// An attribute's value, of which only a string, `{"S": "…"}`, is read: a value of another
-/// type counts as no value, so that the item it is on is the one reported, not the answer.
-#[derive(Deserialize)]
-pub struct StringValue<'a> {
-    #[serde(rename = "S", borrow, default)]
-    pub s: Option<Text<'a>>,
-}
-
-/// A string that borrows from the answer where it holds no escape (serde borrows a `Cow` only
-/// as a field of its own, not inside an `Option`).
-#[derive(Deserialize)]
-pub struct Text<'a>(#[serde(borrow)] pub Cow<'a, str>);
-
-impl<'a> StringValue<'a> {
-    /// The string of an attribute, if it is there and a string.
-    pub fn text(value: Option<Self>) -> Option<Cow<'a, str>> {
-        Some(value?.s?.0)
+        .all(|value| value.is_some())
     }
 }
 
