@@ -705,6 +705,39 @@ async fn dynamodb_reads_items_that_hold_only_the_fields() {
     assert!(matches!(store.get(written.id).await, Err(Error::NotFound)));
 }
 
+/// A booking's item that holds another booking is corruption: reading or deleting the booking
+/// fails, and the other booking stays as it was.
+#[tokio::test]
+async fn dynamodb_a_key_holding_another_booking_is_corruption() {
+    let (store, table) = dynamo_store_and_table().await;
+    let (ada, grace) = (
+        booking("Ada", "2027-03-01", "2027-03-02"),
+        booking("Grace", "2027-03-04", "2027-03-05"),
+    );
+    for b in [&ada, &grace] {
+        store.create_new(b).await.unwrap();
+    }
+    support::moto::sdk_client()
+        .update_item()
+        .table_name(&table)
+        .key("pk", AttributeValue::S(format!("BOOKING#{}", ada.id)))
+        .key("sk", AttributeValue::S("BOOKING".to_owned()))
+        .update_expression("SET id = :other")
+        .expression_attribute_values(":other", AttributeValue::S(grace.id.to_string()))
+        .send()
+        .await
+        .unwrap();
+
+    assert!(matches!(store.get(ada.id).await, Err(Error::Internal(_))));
+    assert!(matches!(
+        store.delete(ada.id).await,
+        Err(Error::Internal(_))
+    ));
+    assert_eq!(store.get(grace.id).await.unwrap(), grace);
+    let found = list_all(&*store, query(month("2027-03"), 10)).await;
+    assert_eq!(found.len(), 2, "both month entries are still there");
+}
+
 /// A month whose answer DynamoDB splits into pages, with items written with the JSON alone on
 /// the first two: each such page is asked for again, with the JSON, from the same start key,
 /// and the month lists whole, in order, each booking once.

@@ -341,7 +341,7 @@ impl DynamoStore {
                 }
             }
             match output.last_evaluated_key {
-                Some(key) => start_key = Some(answer.key(key)?),
+                Some(key) => start_key = Some(start_key_of(key)?),
                 None => return Ok(()),
             }
         }
@@ -379,7 +379,7 @@ impl DynamoStore {
                 }
             }
             match output.last_evaluated_key {
-                Some(key) => start_key = Some(answer.key(key)?),
+                Some(key) => start_key = Some(start_key_of(key)?),
                 None => return Ok(done),
             }
         }
@@ -479,7 +479,7 @@ impl LeaveStore for DynamoStore {
         };
         let answer = self.call("GetItem", &request).await?;
         let item = answer.item(&STORED_ATTRIBUTES)?.ok_or(Error::NotFound)?;
-        stored_booking(item.into())
+        record::under_key(id, stored_booking(item.into())?)
     }
 
     async fn delete(&self, id: BookingId) -> Result<()> {
@@ -653,11 +653,6 @@ impl Answer {
         items::item(self.text()?, names).map_err(|e| self.unexpected(&e))
     }
 
-    /// A `LastEvaluatedKey` of the answer, to send back as the next request's start.
-    fn key(&self, json: &str) -> Result<serde_json::Value> {
-        serde_json::from_str(json).map_err(|e| self.unexpected(&e))
-    }
-
     /// Checked for UTF-8 once, not string by string as parsing bytes does (see
     /// `record::from_json`).
     fn text(&self) -> Result<&str> {
@@ -667,6 +662,12 @@ impl Answer {
     fn unexpected(&self, e: &dyn std::fmt::Display) -> Error {
         Error::Internal(format!("unexpected answer to {}: {e}", self.operation))
     }
+}
+
+/// An answer's `LastEvaluatedKey`, to send back as the next request's `ExclusiveStartKey`.
+fn start_key_of(json: &str) -> Result<serde_json::Value> {
+    serde_json::from_str(json)
+        .map_err(|e| Error::Internal(format!("unexpected LastEvaluatedKey: {e}")))
 }
 
 /// Why a transaction did not commit.

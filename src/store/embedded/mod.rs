@@ -207,7 +207,7 @@ impl LeaveStore for EmbeddedStore {
             let txn = open.db.begin_read().map_err(internal)?;
             let bookings = txn.open_table(BOOKINGS).map_err(internal)?;
             let found = bookings.get(id.to_string().as_str()).map_err(internal)?;
-            decode(found.ok_or(Error::NotFound)?.value())
+            record::under_key(id, decode(found.ok_or(Error::NotFound)?.value())?)
         })
     }
 
@@ -426,6 +426,43 @@ mod tests {
         ));
         store.delete(as_json.id).await.unwrap();
         assert!(matches!(store.get(as_json.id).await, Err(Error::NotFound)));
+    }
+
+    /// A record under a booking's key that holds another booking is corruption: reading or
+    /// deleting the booking fails, and the other booking and its entries stay as they were.
+    #[tokio::test]
+    async fn a_key_holding_another_booking_is_corruption() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        let (ada, grace) = (booking("Ada"), booking("Grace"));
+        for b in [&ada, &grace] {
+            store.create(b, None).await.unwrap();
+        }
+        let db = store.database();
+        let txn = db.begin_write().unwrap();
+        {
+            let mut bookings = txn.open_table(BOOKINGS).unwrap();
+            let grace_record = packed::encode(&grace);
+            bookings
+                .insert(ada.id.to_string().as_str(), grace_record.as_slice())
+                .unwrap();
+        }
+        txn.commit().unwrap();
+
+        assert!(matches!(store.get(ada.id).await, Err(Error::Internal(_))));
+        assert!(matches!(
+            store.delete(ada.id).await,
+            Err(Error::Internal(_))
+        ));
+        assert_eq!(store.get(grace.id).await.unwrap(), grace);
+        let april = ListQuery {
+            range: crate::domain::Month::containing(grace.days.first()).days(),
+            person: None,
+            limit: 10,
+            after: None,
+        };
+        let listed = store.list(&april).await.unwrap().items;
+        assert_eq!(listed.len(), 2, "both month entries are still there");
     }
 
     /// A booking stored before person keys folded case has its person entry under the key of

@@ -8,8 +8,8 @@ use super::{
     BOOKINGS, BY_MONTH, BY_PERSON, IDEMPOTENCY, IDEMPOTENCY_EXPIRY, decode, internal, packed,
 };
 use crate::domain::{Booking, BookingId, IdempotencyKey};
-use crate::store::plan;
 use crate::store::{Created, Error, Result, idempotency_expiry, replay};
+use crate::store::{plan, record};
 
 /// The tables of one write transaction, opened once for all the writes it holds.
 pub(super) struct WriteTables<'txn> {
@@ -110,7 +110,12 @@ pub(super) fn create(
             && expires > jiff::Timestamp::now().as_second()
         {
             let found = tables.bookings.get(earlier_id.as_str()).map_err(internal)?;
-            let earlier = found.ok_or(Error::NotFound).and_then(|v| decode(v.value()));
+            let earlier = found.ok_or(Error::NotFound).and_then(|v| {
+                let earlier_id = earlier_id.parse().map_err(|_| {
+                    Error::Internal(format!("idempotency key {idempotency_key}: bad booking id"))
+                })?;
+                record::under_key(earlier_id, decode(v.value())?)
+            });
             return replay(booking, earlier);
         }
     }
@@ -165,7 +170,7 @@ pub(super) fn delete(tables: &mut WriteTables<'_>, id: BookingId) -> Result<()> 
         .bookings
         .remove(id.to_string().as_str())
         .map_err(internal)?;
-    let booking = decode(removed.ok_or(Error::NotFound)?.value())?;
+    let booking = record::under_key(id, decode(removed.ok_or(Error::NotFound)?.value())?)?;
     let sort_key = plan::sort_key(&booking);
     // A booking stored before keys folded case is under the key of then: the sort key names
     // this booking alone, so removing under both keys removes its entry and nothing else.
