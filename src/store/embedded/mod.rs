@@ -289,6 +289,26 @@ mod tests {
         Booking::parse(name, "2026-04-02", "2026-04-03").unwrap()
     }
 
+    /// A store in a new directory (kept while the store is used) holding `bookings`.
+    async fn store_with(bookings: [&Booking; 2]) -> (tempfile::TempDir, EmbeddedStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        for b in bookings {
+            store.create(b, None).await.unwrap();
+        }
+        (dir, store)
+    }
+
+    /// The listing of the month `b` starts in.
+    fn month_of(b: &Booking) -> ListQuery {
+        ListQuery {
+            range: crate::domain::Month::containing(b.days.first()).days(),
+            person: None,
+            limit: 10,
+            after: None,
+        }
+    }
+
     /// Opens the database file in `dir` again, and says whether redb had to repair it, which
     /// it does when the file was not closed.
     fn reopen(dir: &Path) -> (Database, bool) {
@@ -373,12 +393,8 @@ mod tests {
     /// checked for overlaps and deleted as packed ones are.
     #[tokio::test]
     async fn bookings_stored_as_json_are_still_read() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = EmbeddedStore::open(dir.path()).unwrap();
         let (as_json, kept_packed) = (booking("Ada"), booking("Grace"));
-        for b in [&as_json, &kept_packed] {
-            store.create(b, None).await.unwrap();
-        }
+        let (_dir, store) = store_with([&as_json, &kept_packed]).await;
         let db = store.database();
         let txn = db.begin_write().unwrap();
         {
@@ -409,13 +425,7 @@ mod tests {
         txn.commit().unwrap();
 
         assert_eq!(store.get(as_json.id).await.unwrap(), as_json);
-        let april = ListQuery {
-            range: crate::domain::Month::containing(as_json.days.first()).days(),
-            person: None,
-            limit: 10,
-            after: None,
-        };
-        let listed = store.list(&april).await.unwrap().items;
+        let listed = store.list(&month_of(&as_json)).await.unwrap().items;
         let mut expected = vec![as_json.clone(), kept_packed];
         expected.sort_by_key(|b| (b.days.first(), b.id));
         assert_eq!(listed, expected);
@@ -432,12 +442,8 @@ mod tests {
     /// deleting the booking fails, and the other booking and its entries stay as they were.
     #[tokio::test]
     async fn a_key_holding_another_booking_is_corruption() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = EmbeddedStore::open(dir.path()).unwrap();
         let (ada, grace) = (booking("Ada"), booking("Grace"));
-        for b in [&ada, &grace] {
-            store.create(b, None).await.unwrap();
-        }
+        let (_dir, store) = store_with([&ada, &grace]).await;
         let db = store.database();
         let txn = db.begin_write().unwrap();
         {
@@ -455,13 +461,7 @@ mod tests {
             Err(Error::Internal(_))
         ));
         assert_eq!(store.get(grace.id).await.unwrap(), grace);
-        let april = ListQuery {
-            range: crate::domain::Month::containing(grace.days.first()).days(),
-            person: None,
-            limit: 10,
-            after: None,
-        };
-        let listed = store.list(&april).await.unwrap().items;
+        let listed = store.list(&month_of(&grace)).await.unwrap().items;
         assert_eq!(listed.len(), 2, "both month entries are still there");
     }
 
