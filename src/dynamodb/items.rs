@@ -92,6 +92,15 @@ pub fn item<'a, const N: usize>(
     Ok(read)
 }
 
+/// The characters around an object's members or an array's elements, and what an error says
+/// where they are missing.
+struct Delimiters {
+    open: u8,
+    close: u8,
+    missing: &'static str,
+    after_one: &'static str,
+}
+
 /// Arrays and objects nested this deep are refused, as serde_json refuses them (its recursion
 /// limit): the reader recurses too, and its stack must not run out on hostile nesting.
 const MAX_DEPTH: usize = 128;
@@ -150,45 +159,51 @@ impl<'a> Reader<'a> {
         &mut self,
         mut field: impl FnMut(&mut Self, Cow<'a, str>) -> Result<()>,
     ) -> Result<()> {
-        self.eat(b'{', "expected an object")?;
-        self.nested(|reader| {
-            if reader.peek() == Some(b'}') {
-                reader.at += 1;
-                return Ok(());
-            }
-            loop {
-                let key = reader.string()?;
-                reader.eat(b':', "expected ':'")?;
-                field(reader, key)?;
-                match reader.peek() {
-                    Some(b',') => reader.at += 1,
-                    Some(b'}') => {
-                        reader.at += 1;
-                        return Ok(());
-                    }
-                    _ => return reader.fail("expected ',' or '}'"),
-                }
-            }
+        let members = Delimiters {
+            open: b'{',
+            close: b'}',
+            missing: "expected an object",
+            after_one: "expected ',' or '}'",
+        };
+        self.sequence(&members, |reader| {
+            let key = reader.string()?;
+            reader.eat(b':', "expected ':'")?;
+            field(reader, key)
         })
     }
 
     /// An array, `element` reading each of its values.
-    fn array(&mut self, mut element: impl FnMut(&mut Self) -> Result<()>) -> Result<()> {
-        self.eat(b'[', "expected an array")?;
+    fn array(&mut self, element: impl FnMut(&mut Self) -> Result<()>) -> Result<()> {
+        let elements = Delimiters {
+            open: b'[',
+            close: b']',
+            missing: "expected an array",
+            after_one: "expected ',' or ']'",
+        };
+        self.sequence(&elements, element)
+    }
+
+    /// What `delimiters` enclose, separated by commas, each read by `each`.
+    fn sequence(
+        &mut self,
+        delimiters: &Delimiters,
+        mut each: impl FnMut(&mut Self) -> Result<()>,
+    ) -> Result<()> {
+        self.eat(delimiters.open, delimiters.missing)?;
         self.nested(|reader| {
-            if reader.peek() == Some(b']') {
+            if reader.peek() == Some(delimiters.close) {
                 reader.at += 1;
                 return Ok(());
             }
             loop {
-                element(reader)?;
+                each(reader)?;
                 match reader.peek() {
                     Some(b',') => reader.at += 1,
-                    Some(b']') => {
+                    Some(byte) if byte == delimiters.close => {
                         reader.at += 1;
                         return Ok(());
                     }
-                    _ => return reader.fail("expected ',' or ']'"),
+                    _ => return reader.fail(delimiters.after_one),
                 }
             }
         })
