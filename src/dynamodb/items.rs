@@ -101,6 +101,26 @@ struct Delimiters {
     after_one: &'static str,
 }
 
+const OBJECT: Delimiters = Delimiters {
+    open: b'{',
+    close: b'}',
+    missing: "expected an object",
+    after_one: "expected ',' or '}'",
+};
+
+const ARRAY: Delimiters = Delimiters {
+    open: b'[',
+    close: b']',
+    missing: "expected an array",
+    after_one: "expected ',' or ']'",
+};
+
+/// Whether `byte` goes into a string as it is: not a quote, a backslash or a control character
+/// (which JSON does not allow in a string).
+fn is_plain(byte: u8) -> bool {
+    byte != b'"' && byte != b'\\' && byte >= 0x20
+}
+
 /// Arrays and objects nested this deep are refused, as serde_json refuses them (its recursion
 /// limit): the reader recurses too, and its stack must not run out on hostile nesting.
 const MAX_DEPTH: usize = 128;
@@ -159,13 +179,7 @@ impl<'a> Reader<'a> {
         &mut self,
         mut field: impl FnMut(&mut Self, Cow<'a, str>) -> Result<()>,
     ) -> Result<()> {
-        let members = Delimiters {
-            open: b'{',
-            close: b'}',
-            missing: "expected an object",
-            after_one: "expected ',' or '}'",
-        };
-        self.sequence(&members, |reader| {
+        self.sequence(&OBJECT, |reader| {
             let key = reader.string()?;
             reader.eat(b':', "expected ':'")?;
             field(reader, key)
@@ -174,13 +188,7 @@ impl<'a> Reader<'a> {
 
     /// An array, `element` reading each of its values.
     fn array(&mut self, element: impl FnMut(&mut Self) -> Result<()>) -> Result<()> {
-        let elements = Delimiters {
-            open: b'[',
-            close: b']',
-            missing: "expected an array",
-            after_one: "expected ',' or ']'",
-        };
-        self.sequence(&elements, element)
+        self.sequence(&ARRAY, element)
     }
 
     /// What `delimiters` enclose, separated by commas, each read by `each`.
@@ -270,10 +278,10 @@ impl<'a> Reader<'a> {
         let bytes = self.text.as_bytes();
         let start = self.at;
         let mut end = start;
-        // Eight bytes at a time, looking for a byte that ends the plain run: a quote, a
-        // backslash, or a control character (which JSON does not allow in a string). Each
-        // test marks the high bit of the bytes that match; bytes of 0x80 and above never
-        // match, and the lowest mark is always exact, which is the one taken.
+        // Eight bytes at a time, looking for the first byte that is not plain ([`is_plain`]),
+        // with a test for each kind. Each test marks the high bit of the bytes that match;
+        // bytes of 0x80 and above never match, and the lowest mark is always exact, which is
+        // the one taken.
         const ONES: u64 = u64::from_ne_bytes([1; 8]);
         const HIGHS: u64 = ONES << 7;
         let zero_bytes = |word: u64| word.wrapping_sub(ONES) & !word & HIGHS;
@@ -288,10 +296,7 @@ impl<'a> Reader<'a> {
             }
             end += 8;
         }
-        while bytes
-            .get(end)
-            .is_some_and(|&b| b != b'"' && b != b'\\' && b >= 0x20)
-        {
+        while bytes.get(end).is_some_and(|&b| is_plain(b)) {
             end += 1;
         }
         self.string_from(start, end)
@@ -344,10 +349,7 @@ impl<'a> Reader<'a> {
                 Some(0..0x20) => return self.fail("control character in a string"),
                 Some(_) => {
                     let run = self.at;
-                    while bytes
-                        .get(self.at)
-                        .is_some_and(|&b| b != b'"' && b != b'\\' && b >= 0x20)
-                    {
+                    while bytes.get(self.at).is_some_and(|&b| is_plain(b)) {
                         self.at += 1;
                     }
                     string.push_str(&self.text[run..self.at]);
