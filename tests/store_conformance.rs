@@ -14,7 +14,7 @@ use leave_calendar::domain::IdempotencyKey;
 use leave_calendar::domain::{Booking, BookingId, DateRange, Month, PersonName, parse_date};
 use leave_calendar::store::dynamo::DynamoStore;
 use leave_calendar::store::{Created, Cursor, Error, LeaveStore, ListQuery, Page};
-use support::fault_proxy::FaultProxy;
+use support::fault_proxy::{Fault, FaultProxy};
 
 /// Creates without an idempotency key, the common case.
 trait CreateNew {
@@ -199,6 +199,20 @@ async fn overlap_with_the_same_person_is_refused(store: Arc<dyn LeaveStore>) {
         .create_new(&booking("JO STRASSE", "2026-05-05", "2026-05-06"))
         .await;
     assert!(matches!(folded, Err(Error::Conflict { .. })), "{folded:?}");
+    // Spaces look alike on a page: two of them, or a no-break space, are one space.
+    store
+        .create_new(&booking("Ann Lee", "2026-05-04", "2026-05-05"))
+        .await
+        .unwrap();
+    for look_alike in ["ann  lee", "Ann\u{A0}Lee", "Ann\u{3000} Lee"] {
+        let spaced = store
+            .create_new(&booking(look_alike, "2026-05-05", "2026-05-06"))
+            .await;
+        assert!(
+            matches!(spaced, Err(Error::Conflict { .. })),
+            "{look_alike:?}: {spaced:?}"
+        );
+    }
     // Adjacent days and other people are fine.
     store
         .create_new(&booking("alice", "2026-03-13", "2026-03-13"))
@@ -566,64 +580,66 @@ async fn concurrent_retries_with_one_key_store_one_booking(store: Arc<dyn LeaveS
     }
 }
 
-/// A booking stored before person keys folded case is kept under the key of then ("straße",
-/// not "strasse"). Deleting it removes its entries there, and leaves the days of a later
-/// booking of the same person, stored under today's key, guarded.
+/// A booking stored by an earlier release is kept under the key of then: "straße" before person
+/// keys folded case ("strasse" now), "zoe\u{308}" for a name stored with a combining diaeresis
+/// before names were composed ("zoë" now). Deleting it removes its entries there, and leaves the
+/// days of a later booking of the same person, stored under today's key, guarded.
 #[tokio::test]
 async fn dynamodb_deletes_a_booking_stored_under_the_key_of_before() {
-    let (store, table) = dynamo_store_and_table().await;
-    let earlier = booking("Straße", "2026-12-07", "2026-12-08");
-    store.create_new(&earlier).await.unwrap();
-    // Its person entry and days item go where the store wrote them before keys folded case.
-    let (key, key_before) = (earlier.user_name.key(), earlier.user_name.legacy_key());
-    assert_ne!(key, key_before);
-    let person_entry = format!("BOOKING#{}", Cursor::after(&earlier).sort_key());
-    let entries = [person_entry.as_str(), "DAYS#2026-12"];
-    let sdk = support::moto::sdk_client();
-    for sk in &entries {
-        let item = raw_item(&sdk, &table, &format!("PERSON#{key}"), sk)
-            .await
-            .unwrap_or_else(|| panic!("{sk} under {key}"));
-        let mut moved = item.clone();
-        moved.insert(
-            "pk".into(),
-            AttributeValue::S(format!("PERSON#{key_before}")),
-        );
-        sdk.put_item()
-            .table_name(&table)
-            .set_item(Some(moved))
-            .send()
-            .await
-            .unwrap();
-        let old_key = [("pk", item["pk"].clone()), ("sk", item["sk"].clone())];
-        let mut delete = sdk.delete_item().table_name(&table);
-        for (name, value) in old_key {
-            delete = delete.key(name, value);
-        }
-        delete.send().await.unwrap();
+    for (name_then, key_then, later_name) in [
+        ("Straße", "straße", "STRASSE"),
+        ("Zoe\u{308}", "zoe\u{308}", "ZO\u{CB}"),
+    ] {
+        deletes_a_booking_stored_under_the_key_of_before(name_then, key_then, later_name).await;
     }
+}
+
+async fn deletes_a_booking_stored_under_the_key_of_before(
+    name_then: &str,
+    key_then: &str,
+    later_name: &str,
+) {
+    let (store, table) = dynamo_store_and_table().await;
+    let earlier = booking(name_then, "2026-12-07", "2026-12-08");
+    store.create_new(&earlier).await.unwrap();
+    let key = earlier.user_name.key();
+    assert_ne!(key, key_then);
+    // Its items hold the name as it was typed, and its person entry and days item are where
+    // the store wrote them then.
+    let person_entry = format!("BOOKING#{}", Cursor::after(&earlier).sort_key());
+    let sdk = support::moto::sdk_client();
+    let days = (format!("PERSON#{key}"), "DAYS#2026-12".to_owned());
+    for (pk, sk) in booking_items(&earlier).into_iter().chain([days]) {
+        let pk_then = pk
+            .starts_with("PERSON#")
+            .then(|| format!("PERSON#{key_then}"));
+        write_as_then(&sdk, &table, (&pk, &sk), name_then, pk_then).await;
+    }
+    assert_eq!(
+        store.get(earlier.id).await.unwrap(),
+        earlier,
+        "read as it shows"
+    );
     // Not seen under today's key, the earlier booking does not stop the same days again.
-    let later = booking("STRASSE", "2026-12-07", "2026-12-08");
+    let later = booking(later_name, "2026-12-07", "2026-12-08");
     store.create_new(&later).await.unwrap();
 
     store.delete(earlier.id).await.unwrap();
 
+    let overlapping = store
+        .create_new(&booking(later_name, "2026-12-08", "2026-12-09"))
+        .await;
     assert!(
-        matches!(
-            store
-                .create_new(&booking("strasse", "2026-12-08", "2026-12-09"))
-                .await,
-            Err(Error::Conflict { .. })
-        ),
-        "the later booking's days are still guarded"
+        matches!(overlapping, Err(Error::Conflict { .. })),
+        "{name_then}: the later booking's days are still guarded: {overlapping:?}"
     );
-    let before = format!("PERSON#{key_before}");
+    let before = format!("PERSON#{key_then}");
     let entry = raw_item(&sdk, &table, &before, &person_entry).await;
-    assert!(entry.is_none(), "its person entry is deleted");
+    assert!(entry.is_none(), "{name_then}: its person entry is deleted");
     let days = raw_item(&sdk, &table, &before, "DAYS#2026-12").await;
     assert!(
         days.is_none_or(|item| !item.contains_key("days")),
-        "its days are taken from the days item it was stored with"
+        "{name_then}: its days are taken from the days item it was stored with"
     );
 }
 
@@ -802,7 +818,9 @@ async fn dynamodb_asks_again_for_a_page_of_json_only_items_from_the_same_start_k
 }
 
 /// The backfill gives the items written with the JSON alone their fields, and only those: a
-/// second run finds nothing to do.
+/// second run finds nothing to do. The name goes into its field as the JSON holds it, here
+/// uncomposed as a release before names were composed stored it, so that its entries are
+/// still found under the key of then.
 #[tokio::test]
 async fn dynamodb_backfill_gives_json_only_items_their_fields() {
     let table = support::moto::fresh_table().await;
@@ -816,6 +834,7 @@ async fn dynamodb_backfill_gives_json_only_items_their_fields() {
     let sdk = support::moto::sdk_client();
     for (pk, sk) in &booking_items(&old) {
         keep_only_the_json(&sdk, &table, (pk, sk)).await;
+        write_as_then(&sdk, &table, (pk, sk), "Zoe\u{308} \"Z\"", None).await;
     }
 
     let done = dynamo.backfill_fields().await.unwrap();
@@ -838,6 +857,44 @@ async fn dynamodb_backfill_gives_json_only_items_their_fields() {
     }
     assert_eq!(store.get(old.id).await.unwrap(), old);
     assert_eq!(dynamo.backfill_fields().await.unwrap().updated, 0);
+}
+
+/// An item the backfill updates while it is in one of the app's transactions
+/// (`TransactionConflictException`) is tried again, three times at most; past them the backfill
+/// stops with an error, and a run after it does the rest.
+#[tokio::test]
+async fn dynamodb_backfill_tries_an_item_in_a_transaction_again() {
+    let table = support::moto::fresh_table().await;
+    let proxy = FaultProxy::start(support::moto::endpoint()).await;
+    let client = support::moto::client_for(&proxy.url, Duration::from_secs(10));
+    let dynamo = Arc::new(DynamoStore::new(client, table.clone()));
+    let store: Arc<dyn LeaveStore> = dynamo.clone();
+    let old = booking("Ann", "2027-05-03", "2027-05-04");
+    store.create_new(&old).await.unwrap();
+    let sdk = support::moto::sdk_client();
+    let items = booking_items(&old);
+    for (pk, sk) in &items {
+        keep_only_the_json(&sdk, &table, (pk, sk)).await;
+    }
+    let conflict = Fault::Refuse("TransactionConflictException");
+
+    proxy.set_for(Some("UpdateItem"), conflict, Some(3));
+    let done = dynamo.backfill_fields().await.unwrap();
+    assert_eq!(
+        (done.updated, done.skipped),
+        (3, 0),
+        "the booking, its month, its person"
+    );
+    assert_eq!(proxy.count("UpdateItem"), 3 + 3);
+
+    for (pk, sk) in &items {
+        keep_only_the_json(&sdk, &table, (pk, sk)).await;
+    }
+    proxy.set_for(Some("UpdateItem"), conflict, Some(4));
+    let stopped = dynamo.backfill_fields().await;
+    assert!(matches!(stopped, Err(Error::Internal(_))), "{stopped:?}");
+    proxy.clear();
+    assert_eq!(dynamo.backfill_fields().await.unwrap().updated, 3);
 }
 
 /// The bookings of `b`'s person in `month`.
@@ -864,6 +921,45 @@ fn booking_items(b: &Booking) -> Vec<(String, String)> {
         format!("BOOKING#{sort_key}"),
     ));
     items
+}
+
+/// Rewrites the item at `pk`/`sk` with `name_then` as its name (in its `user_name` and its
+/// JSON), under `pk_then` when given, as a release before could have written it.
+async fn write_as_then(
+    sdk: &aws_sdk_dynamodb::Client,
+    table: &str,
+    (pk, sk): (&str, &str),
+    name_then: &str,
+    pk_then: Option<String>,
+) {
+    let item = raw_item(sdk, table, pk, sk)
+        .await
+        .unwrap_or_else(|| panic!("{pk} {sk}"));
+    let mut then = item.clone();
+    if item.contains_key("user_name") {
+        then.insert("user_name".into(), AttributeValue::S(name_then.to_owned()));
+    }
+    if let Some(json) = item.get("booking") {
+        let mut json: serde_json::Value = serde_json::from_str(json.as_s().unwrap()).unwrap();
+        json["user_name"] = name_then.into();
+        then.insert("booking".into(), AttributeValue::S(json.to_string()));
+    }
+    if let Some(pk_then) = pk_then {
+        then.insert("pk".into(), AttributeValue::S(pk_then));
+        sdk.delete_item()
+            .table_name(table)
+            .key("pk", item["pk"].clone())
+            .key("sk", item["sk"].clone())
+            .send()
+            .await
+            .unwrap();
+    }
+    sdk.put_item()
+        .table_name(table)
+        .set_item(Some(then))
+        .send()
+        .await
+        .unwrap();
 }
 
 /// Makes the item at `pk`/`sk` as the versions from 2026-11-26 wrote it: its JSON, and of its

@@ -11,9 +11,25 @@ use icu_properties::{CodePointMapData, CodePointSetData, EmojiSetData};
 pub const MAX_NAME_CHARS: usize = 100;
 
 /// A trimmed, non-empty name of at most [`MAX_NAME_CHARS`] characters without control or
-/// invisible characters, with at least one letter or digit.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PersonName(String);
+/// invisible characters, with at least one letter or digit, and with one U+0020 between words.
+#[derive(Debug, Clone)]
+pub struct PersonName {
+    name: String,
+    /// The name as a booking stored before names were composed holds it, where that is not
+    /// composed: that booking's entries are under a key made from it (see
+    /// [`PersonName::earlier_keys`]).
+    uncomposed: Option<Box<str>>,
+}
+
+/// Two names are equal when they show the same: how an earlier release stored one does not
+/// make it another name.
+impl PartialEq for PersonName {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for PersonName {}
 
 /// Why a name was refused. The message says what is wrong with the name but not which field
 /// held it: the caller puts the field's name in front ("user_name must not be empty").
@@ -47,20 +63,27 @@ impl PersonName {
     /// Persian and Indic names and emoji sequences need, and for the variation selector that
     /// draws a character as an emoji ("❤️", keycaps), where it changes what is drawn. A name must
     /// also hold a letter or a digit, so that it does not show as blank or as mere punctuation.
+    ///
+    /// For the same reason every run of spaces inside the name becomes one U+0020 (see
+    /// [`single_spaced`]): "Ann  Lee" and "Ann Lee" with a no-break space look like "Ann Lee"
+    /// on a page, where HTML collapses spaces.
     pub fn parse(raw: &str) -> Result<Self, InvalidName> {
-        let name = Self::stored(raw)?;
+        let mut name = Self::stored(&single_spaced(raw))?;
+        // Stored composed from now on: there is no earlier spelling to keep.
+        name.uncomposed = None;
         if let Some(c) = first_invisible(name.as_str()) {
             return Err(InvalidName::InvisibleCharacter(c));
         }
-        if !name.0.chars().any(char::is_alphanumeric) {
+        if !name.name.chars().any(char::is_alphanumeric) {
             return Err(InvalidName::NoLetterOrDigit);
         }
         Ok(name)
     }
 
     /// A name read back from storage, by the rules of [`PersonName::parse`] but for the
-    /// invisible characters and the letter or digit, which bookings stored before those rules
-    /// may lack.
+    /// invisible characters, the letter or digit and the single spaces, which bookings stored
+    /// before those rules may lack. Such a name is read as it was stored, so that its key is
+    /// still the one its entries were stored under.
     pub fn stored(raw: &str) -> Result<Self, InvalidName> {
         let trimmed = raw.trim();
         // ASCII is in composed form as it is: a month page reads 50 names, most of them ASCII,
@@ -81,11 +104,22 @@ impl PersonName {
         if name.chars().any(char::is_control) {
             return Err(InvalidName::ControlCharacter);
         }
-        Ok(Self(composed.into_owned()))
+        let uncomposed = (name != trimmed).then(|| trimmed.into());
+        Ok(Self {
+            name: composed.into_owned(),
+            uncomposed,
+        })
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.name
+    }
+
+    /// The name as its booking's record holds it: [`PersonName::as_str`], but for a name an
+    /// earlier release stored uncomposed, which a record rewritten from it must keep, so that
+    /// its entries are still found under the key of then.
+    pub fn as_stored(&self) -> &str {
+        self.uncomposed.as_deref().unwrap_or(&self.name)
     }
 
     /// The identity used for overlap checks and per-person listings: names are compared
@@ -97,21 +131,52 @@ impl PersonName {
     /// canonical caseless match, with NFC for NFD). An ASCII name folds to its ASCII lowercase,
     /// which skips both steps: the month page keys every booking it shows.
     pub fn key(&self) -> String {
-        if self.0.is_ascii() {
-            return self.0.to_ascii_lowercase();
+        if self.name.is_ascii() {
+            return self.name.to_ascii_lowercase();
         }
-        let folded = CaseMapper::new().fold_string(&self.0);
+        let folded = CaseMapper::new().fold_string(&self.name);
         ComposingNormalizerBorrowed::new_nfc()
             .normalize(&folded)
             .into_owned()
     }
 
-    /// The key of [`PersonName::key`] before it folded case: the name lowercased. Bookings
-    /// stored before then are kept under it, which differs from the key only for names with
-    /// letters that lowercase and case folding treat apart, such as ß or a final ς.
-    pub fn legacy_key(&self) -> String {
-        self.0.to_lowercase()
+    /// The keys earlier releases stored this name's entries under, where they differ from
+    /// [`PersonName::key`]: before keys folded case, the name lowercased (it differs only for
+    /// names with letters that lowercase and case folding treat apart, such as ß or a final ς);
+    /// before names were composed, the name as it was stored, lowercased ("zoe\u{308}" for
+    /// "Zoe" and a combining diaeresis). Deleting a booking stored then must find its entries
+    /// under one of them.
+    pub fn earlier_keys(&self) -> Vec<String> {
+        let key = self.key();
+        let lowercased = [Some(self.name.as_str()), self.uncomposed.as_deref()];
+        let mut keys: Vec<String> = Vec::new();
+        for earlier in lowercased.into_iter().flatten().map(str::to_lowercase) {
+            if earlier != key && !keys.contains(&earlier) {
+                keys.push(earlier);
+            }
+        }
+        keys
     }
+}
+
+/// `raw` with every run of spaces as one U+0020. A space here is a character of Unicode's
+/// White_Space but for the control characters among them (tab, line feed, …), which the name's
+/// rules refuse with a message of their own: U+0020, the no-break spaces, the typographic spaces
+/// U+2000–U+200A, the line and paragraph separators, the ideographic space. The ends are left
+/// for [`PersonName::stored`] to trim.
+fn single_spaced(raw: &str) -> String {
+    let mut spaced = String::with_capacity(raw.len());
+    let mut after_space = false;
+    for c in raw.chars() {
+        let space = c.is_whitespace() && !c.is_control();
+        if !space {
+            spaced.push(c);
+        } else if !after_space {
+            spaced.push(' ');
+        }
+        after_space = space;
+    }
+    spaced
 }
 
 /// The first character of `name` that [`PersonName::parse`] refuses as invisible.
@@ -149,7 +214,7 @@ fn draws_as_emoji(before: Option<char>, next: Option<char>) -> bool {
 
 impl fmt::Display for PersonName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.name)
     }
 }
 
@@ -176,6 +241,29 @@ mod tests {
             Ok(100),
             "the limit counts composed characters"
         );
+    }
+
+    #[test]
+    fn runs_of_spaces_are_one_space() {
+        let name = |raw: &str| PersonName::parse(raw).map(|n| n.as_str().to_owned());
+        assert_eq!(name("Ann  Lee").unwrap(), "Ann Lee");
+        assert_eq!(name("Ann\u{A0}Lee").unwrap(), "Ann Lee", "no-break space");
+        assert_eq!(name("Ann \u{2003}\u{202F} Lee").unwrap(), "Ann Lee");
+        assert_eq!(
+            name("山田\u{3000}太郎").unwrap(),
+            "山田 太郎",
+            "ideographic space"
+        );
+        assert_eq!(name("\u{A0}Ann Lee\u{2028}").unwrap(), "Ann Lee", "trimmed");
+        assert_eq!(
+            name("Ann\tLee"),
+            Err(InvalidName::ControlCharacter),
+            "a tab is refused, not taken for a space"
+        );
+        assert_eq!(name("\u{A0}\u{3000}"), Err(InvalidName::Empty));
+        // A name stored before keeps its spaces, and so the key its entries are under.
+        let stored = PersonName::stored("Ann  Lee").unwrap();
+        assert_eq!(stored.key(), "ann  lee");
     }
 
     #[test]
@@ -327,10 +415,23 @@ mod tests {
     }
 
     #[test]
-    fn the_legacy_key_lowercases_without_folding() {
+    fn earlier_keys_are_the_name_lowercased_as_shown_and_as_stored() {
         let name = PersonName::parse("STRAẞE Οδυσσευς").unwrap();
-        assert_eq!(name.legacy_key(), "straße οδυσσευς");
+        assert_eq!(name.earlier_keys(), ["straße οδυσσευς"]);
         assert_eq!(name.key(), "strasse οδυσσευσ");
+        for plain in ["Ann Lee", "Zoë", "Zoe\u{308}"] {
+            let parsed = PersonName::parse(plain).unwrap();
+            assert_eq!(parsed.earlier_keys(), Vec::<String>::new(), "{plain:?}");
+        }
+        // Stored uncomposed by a release before names were composed: shown composed, equal to
+        // the name typed composed, and its entries found under the key of then too.
+        let stored = PersonName::stored(" ZOE\u{308} ").unwrap();
+        assert_eq!(stored.as_str(), "ZO\u{CB}");
+        assert_eq!(stored, PersonName::parse("ZO\u{CB}").unwrap());
+        assert_eq!(stored.key(), "zo\u{EB}");
+        assert_eq!(stored.earlier_keys(), ["zoe\u{308}"]);
+        let both = PersonName::stored("STRASSE\u{1E9E}E\u{301}").unwrap();
+        assert_eq!(both.earlier_keys(), ["strasseß\u{E9}", "strasseße\u{301}"]);
     }
 
     #[test]
@@ -347,6 +448,7 @@ mod tests {
         fn accepted_names_hold_the_invariants(
             raw in proptest::collection::vec(prop_oneof![
                 8 => "\\PC",
+                1 => "[ \u{A0}\u{2000}-\u{200A}\u{2028}\u{3000}]",
                 1 => "[\\x00-\\x1f\\x7f\u{AD}\u{200B}-\u{200F}\u{202A}-\u{202E}\u{2066}-\u{2069}\u{FEFF}]",
                 1 => "[\u{34F}\u{115F}\u{180B}\u{2764}\u{2800}\u{3164}\u{FE00}\u{FE0E}\u{FE0F}\u{1F600}\u{E0100}7#\u{20E3}]",
             ], 0..=120).prop_map(|chars| chars.concat())
@@ -356,6 +458,7 @@ mod tests {
                 prop_assert_eq!(s, s.trim());
                 prop_assert!(!s.is_empty() && s.chars().count() <= MAX_NAME_CHARS);
                 prop_assert!(!s.chars().any(char::is_control));
+                prop_assert!(!s.contains("  ") && s.chars().all(|c| c == ' ' || !c.is_whitespace()), "{:?}", s);
                 prop_assert!(s.chars().any(char::is_alphanumeric), "{:?}", s);
                 let format = CodePointMapData::<GeneralCategory>::new();
                 let ignorable = CodePointSetData::new::<DefaultIgnorableCodePoint>();

@@ -48,7 +48,7 @@ impl<'a> From<&'a Booking> for Record<'a> {
     fn from(b: &'a Booking) -> Self {
         Self {
             id: Cow::Owned(b.id.to_string()),
-            user_name: Cow::Borrowed(b.user_name.as_str()),
+            user_name: Cow::Borrowed(b.user_name.as_stored()),
             from_date: Cow::Owned(b.days.first().to_string()),
             to_date: Cow::Owned(b.days.last().to_string()),
             created_at: Cow::Owned(b.created_at.to_string()),

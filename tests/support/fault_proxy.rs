@@ -34,6 +34,9 @@ pub enum Fault {
     /// A cancelled transaction whose first item failed for this reason (`TransactionConflict`,
     /// `ThrottlingError`, ...), without forwarding it.
     Cancel(&'static str),
+    /// DynamoDB's 400 answer with this error code (`TransactionConflictException`, ...),
+    /// without forwarding the request.
+    Refuse(&'static str),
 }
 
 #[derive(Default)]
@@ -244,6 +247,7 @@ impl FaultProxy {
                 "Rate of requests exceeds the allowed throughput.",
             )),
             Some(Fault::Cancel(reason)) => Ok(cancellation_reply(reason)),
+            Some(Fault::Refuse(code)) => Ok(error_reply(400, code, "injected refusal")),
             Some(Fault::Reset | Fault::Outage) => Err(cut("injected connection reset")),
             Some(Fault::LoseResponse) => {
                 forward(client, upstream, parts, body).await?;

@@ -149,7 +149,8 @@ impl DynamoStore {
     }
 
     /// Remembers `key` for this booking unless a live record of it exists (expired records
-    /// still waiting for DynamoDB's TTL deletion count as absent).
+    /// still waiting for DynamoDB's TTL deletion count as absent). A record is live until the
+    /// second it expires at, as on the embedded store.
     fn idempotency_put(&self, idempotency_key: &IdempotencyKey, id: BookingId) -> TransactItem<'_> {
         let now = jiff::Timestamp::now().as_second();
         let item = key(
@@ -161,7 +162,7 @@ impl DynamoStore {
         TransactItem::Put(Write {
             table_name: &self.table,
             item: Some(item),
-            condition_expression: Some("attribute_not_exists(pk) OR #ttl < :now".into()),
+            condition_expression: Some("attribute_not_exists(pk) OR #ttl <= :now".into()),
             expression_attribute_names: Names::default().with("#ttl", TTL),
             expression_attribute_values: Attributes::default()
                 .with(":now", AttributeValue::N(now.to_string())),
@@ -220,30 +221,25 @@ impl DynamoStore {
     }
 
     /// The key `booking`'s person entries are stored under: its name's key, or, for a booking
-    /// stored before keys folded case, the key of then
-    /// ([`crate::domain::PersonName::legacy_key`]), found by its person entry. Deleting under
+    /// stored by an earlier release, the key of then
+    /// ([`crate::domain::PersonName::earlier_keys`]), found by its person entry. Deleting under
     /// the other key would take the booking's days from the days item of another booking of
     /// the same person, which then no longer guards them.
     async fn stored_person_key(&self, booking: &Booking) -> Result<String> {
-        let (person_key, legacy_key) = (booking.user_name.key(), booking.user_name.legacy_key());
-        if legacy_key == person_key {
-            return Ok(person_key);
+        let entry = format!("BOOKING#{}", plan::sort_key(booking));
+        for earlier in booking.user_name.earlier_keys() {
+            let request = GetItem {
+                table_name: &self.table,
+                key: key(format!("PERSON#{earlier}"), entry.clone()),
+                consistent_read: true,
+                projection_expression: Some(PK),
+            };
+            let answer = self.call("GetItem", &request).await?;
+            if answer.item(&[PK])?.is_some() {
+                return Ok(earlier);
+            }
         }
-        let request = GetItem {
-            table_name: &self.table,
-            key: key(
-                format!("PERSON#{legacy_key}"),
-                format!("BOOKING#{}", plan::sort_key(booking)),
-            ),
-            consistent_read: true,
-            projection_expression: Some(PK),
-        };
-        let answer = self.call("GetItem", &request).await?;
-        Ok(if answer.item(&[PK])?.is_some() {
-            legacy_key
-        } else {
-            person_key
-        })
+        Ok(booking.user_name.key())
     }
 
     /// Runs one transaction, trying again when it lost a race on the same items.
@@ -403,12 +399,24 @@ impl DynamoStore {
                 .with(":created_at", AttributeValue::s(&*record.created_at)),
             ..Write::default()
         };
-        match self.client.call("UpdateItem", body(&request)?).await {
-            Ok(_) => Ok(true),
-            Err(dynamodb::Error::Service(e)) if e.code == "ConditionalCheckFailedException" => {
-                Ok(false)
+        let body = body(&request)?;
+        let mut attempt = 0;
+        loop {
+            match self.client.call("UpdateItem", body.clone()).await {
+                Ok(_) => return Ok(true),
+                Err(dynamodb::Error::Service(e)) if e.code == "ConditionalCheckFailedException" => {
+                    return Ok(false);
+                }
+                // The item is in one of the app's transactions at this moment: once that is
+                // done, the update goes through (or finds the fields there).
+                Err(dynamodb::Error::Service(e))
+                    if e.code == "TransactionConflictException" && attempt < CONFLICT_RETRIES =>
+                {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(10 * u64::from(attempt))).await;
+                }
+                Err(e) => return Err(classify(e)),
             }
-            Err(e) => Err(classify(e)),
         }
     }
 }

@@ -118,7 +118,7 @@ impl EmbeddedStore {
     /// Queues `write` for the writer thread and waits for its answer, which comes once the
     /// transaction holding it is committed.
     async fn write<T>(&self, write: Write, answer: oneshot::Receiver<Result<T>>) -> Result<T> {
-        self.enqueue(Job::Write(write))?;
+        self.enqueue(Job::Write(Box::new(write)))?;
         answer.await.map_err(|_| writer_stopped())?
     }
 
@@ -465,46 +465,53 @@ mod tests {
         assert_eq!(listed.len(), 2, "both month entries are still there");
     }
 
-    /// A booking stored before person keys folded case has its person entry under the key of
-    /// then ("straße", not "strasse"); deleting it removes that entry too.
+    /// A booking stored by an earlier release has its person entry under the key of then:
+    /// "straße" before keys folded case ("strasse" now), "zoe\u{308}" for a name stored with a
+    /// combining diaeresis before names were composed ("zoë" now). Deleting it removes that
+    /// entry too.
     #[tokio::test]
     async fn a_delete_removes_the_person_entry_under_the_key_of_before() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = EmbeddedStore::open(dir.path()).unwrap();
-        let earlier = booking("Straße");
-        store.create(&earlier, None).await.unwrap();
-        let sort_key = plan::sort_key(&earlier);
-        let (key, key_before) = (earlier.user_name.key(), earlier.user_name.legacy_key());
-        let entries = |db: &Database| {
-            let txn = db.begin_read().unwrap();
-            let by_person = txn.open_table(BY_PERSON).unwrap();
-            [&key, &key_before].map(|k| {
+        for (name_then, key_then) in [("Straße", "straße"), ("Zoe\u{308}", "zoe\u{308}")] {
+            let earlier = booking(name_then);
+            let (_dir, store) = store_with([&earlier, &booking("Ada")]).await;
+            let (key, sort_key) = (earlier.user_name.key(), plan::sort_key(&earlier));
+            assert_ne!(key, key_then);
+            let entries = |db: &Database| {
+                let txn = db.begin_read().unwrap();
+                let by_person = txn.open_table(BY_PERSON).unwrap();
+                [key.as_str(), key_then]
+                    .map(|k| by_person.get((k, sort_key.as_str())).unwrap().is_some())
+            };
+            // As the release of then stored it: a JSON record holding the name as it was
+            // typed, and the person entry under the key of then.
+            let db = store.database();
+            let txn = db.begin_write().unwrap();
+            {
+                let record = record::Record {
+                    user_name: name_then.into(),
+                    ..record::Record::from(&earlier)
+                };
+                let json = record::to_json(&record).unwrap();
+                let mut bookings = txn.open_table(BOOKINGS).unwrap();
+                bookings
+                    .insert(earlier.id.to_string().as_str(), json.as_bytes())
+                    .unwrap();
+                let mut by_person = txn.open_table(BY_PERSON).unwrap();
                 by_person
-                    .get((k.as_str(), sort_key.as_str()))
+                    .remove((key.as_str(), sort_key.as_str()))
                     .unwrap()
-                    .is_some()
-            })
-        };
-        let db = store.database();
-        let txn = db.begin_write().unwrap();
-        {
-            let mut by_person = txn.open_table(BY_PERSON).unwrap();
-            let entry = by_person
-                .remove((key.as_str(), sort_key.as_str()))
-                .unwrap()
-                .unwrap()
-                .value()
-                .to_vec();
-            by_person
-                .insert((key_before.as_str(), sort_key.as_str()), entry.as_slice())
-                .unwrap();
+                    .unwrap();
+                by_person
+                    .insert((key_then, sort_key.as_str()), json.as_bytes())
+                    .unwrap();
+            }
+            txn.commit().unwrap();
+            assert_eq!(entries(&db), [false, true], "{name_then}");
+
+            store.delete(earlier.id).await.unwrap();
+
+            assert_eq!(entries(&db), [false, false], "{name_then}");
         }
-        txn.commit().unwrap();
-        assert_eq!(entries(&db), [false, true]);
-
-        store.delete(earlier.id).await.unwrap();
-
-        assert_eq!(entries(&db), [false, false]);
     }
 
     /// Closing lets the writer commit the writes still queued (here one whose request gave up

@@ -29,7 +29,7 @@ pub(super) const VERSION: u8 = 1;
 const NAME_AT: usize = 37;
 
 pub(super) fn encode(booking: &Booking) -> Vec<u8> {
-    let name = booking.user_name.as_str().as_bytes();
+    let name = booking.user_name.as_stored().as_bytes();
     let mut bytes = Vec::with_capacity(NAME_AT + name.len());
     bytes.push(VERSION);
     bytes.extend_from_slice(&booking.id.to_bytes());
@@ -94,7 +94,7 @@ mod tests {
             "Zoë \"Zed\" O'Neil",
             r"back\slash",
             "名前 テスト",
-            "a\u{a0}b",
+            "a\u{200d}b",
             "😀 1",
             // The longest name, of characters of four bytes each.
             &"𝐀".repeat(crate::domain::MAX_NAME_CHARS),

@@ -172,13 +172,13 @@ pub(super) fn delete(tables: &mut WriteTables<'_>, id: BookingId) -> Result<()> 
         .map_err(internal)?;
     let booking = record::under_key(id, decode(removed.ok_or(Error::NotFound)?.value())?)?;
     let sort_key = plan::sort_key(&booking);
-    // A booking stored before keys folded case is under the key of then: the sort key names
-    // this booking alone, so removing under both keys removes its entry and nothing else.
-    let (person_key, legacy_key) = (booking.user_name.key(), booking.user_name.legacy_key());
-    for key in [person_key.as_str(), legacy_key.as_str()] {
+    // A booking stored by an earlier release may be under the key of then: the sort key names
+    // this booking alone, so removing under every key removes its entry and nothing else.
+    let name = &booking.user_name;
+    for key in std::iter::once(name.key()).chain(name.earlier_keys()) {
         tables
             .by_person
-            .remove((key, sort_key.as_str()))
+            .remove((key.as_str(), sort_key.as_str()))
             .map_err(internal)?;
     }
     for month in booking.days.months() {

@@ -30,7 +30,9 @@ pub(super) const MAX_BATCH: usize = 64;
 
 /// What the writer thread is sent.
 pub(super) enum Job {
-    Write(Write),
+    /// Boxed: a write is over 200 bytes, a ping 8, and every slot of the queue is as large as
+    /// its largest job.
+    Write(Box<Write>),
     /// Answered once every write queued before it has been answered: the writer is running
     /// and keeping up. Readiness sends one.
     Ping(oneshot::Sender<()>),
@@ -170,7 +172,7 @@ fn run(mut queue: mpsc::Receiver<Job>, owned: Owned) {
         let waiting = std::iter::from_fn(|| queue.try_recv().ok()).take(MAX_BATCH - 1);
         for job in std::iter::once(first).chain(waiting) {
             match job {
-                Job::Write(write) => batch.push(write),
+                Job::Write(write) => batch.push(*write),
                 Job::Ping(reply) => pings.push(reply),
             }
         }
@@ -307,7 +309,7 @@ mod tests {
         let store = EmbeddedStore::open(dir.path()).unwrap();
         let held = store.database().begin_write().unwrap();
         let (write, created) = Write::create(booking("Ann", "2026-04-02", "2026-04-03"), None);
-        store.enqueue(Job::Write(write)).unwrap();
+        store.enqueue(Job::Write(Box::new(write))).unwrap();
 
         let stuck = tokio::time::timeout(Duration::from_millis(300), store.ping()).await;
         assert!(
