@@ -247,6 +247,41 @@ fn assert_security_headers(headers: &reqwest::header::HeaderMap, what: &str) {
     assert_eq!(headers["x-content-type-options"], "nosniff", "{what}");
     assert_eq!(headers["x-frame-options"], "DENY", "{what}");
     assert_eq!(headers["referrer-policy"], "same-origin", "{what}");
+    assert!(
+        headers.get("strict-transport-security").is_none(),
+        "HSTS over plain HTTP: {what}"
+    );
+}
+
+/// Behind the load balancer's HTTPS listener every answer, pages, API, errors and `/health`
+/// alike, tells the browser to come back over HTTPS only; a request that came over plain HTTP
+/// gets no such header (see `assert_security_headers`).
+#[tokio::test]
+async fn answers_over_https_carry_hsts() {
+    let app = spawn_app().await;
+    for (path, proto, status) in [
+        ("/", "https", 200),
+        ("/health", "https", 200),
+        ("/api/v1/bookings?month=2026-13", "HTTPS", 400),
+        ("/api/v1/no-such-thing", "https", 404),
+        ("/", "http", 200),
+    ] {
+        let answer = app
+            .client
+            .get(app.url(path))
+            .header("x-forwarded-proto", proto)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), status, "{path}");
+        let hsts = answer.headers().get("strict-transport-security");
+        let expected = (proto != "http").then_some("max-age=31536000");
+        assert_eq!(
+            hsts.map(|v| v.to_str().unwrap()),
+            expected,
+            "{path} over {proto}"
+        );
+    }
 }
 
 /// The API allows no other origin: no CORS headers, so a browser keeps other sites' pages from

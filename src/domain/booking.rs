@@ -25,7 +25,7 @@ pub enum InvalidBooking {
 pub struct BookingId(Ulid);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("'{0}' is not a booking id (expected 26 characters of Crockford base 32)")]
+#[error("'{0}' is not a booking id (expected 26 characters of Crockford base 32, in upper case)")]
 pub struct InvalidId(String);
 
 impl BookingId {

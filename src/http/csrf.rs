@@ -72,9 +72,23 @@ pub fn check(headers: &HeaderMap, host: Option<&str>) -> Result<(), CrossSite> {
         .split_once("://")
         .map(|(_, authority)| authority.trim_end_matches('/'));
     match (origin_host, host) {
-        (Some(from), Some(to)) if from.eq_ignore_ascii_case(to) => Ok(()),
+        (Some(from), Some(to))
+            if without_default_port(from).eq_ignore_ascii_case(without_default_port(to)) =>
+        {
+            Ok(())
+        }
         _ => Err(CrossSite::Origin(origin.chars().take(100).collect())),
     }
+}
+
+/// `authority` without a port of 443 or 80: a client may name the default port in `Host` where
+/// the browser's `Origin` leaves it out, and as the scheme is not compared, either is the
+/// default.
+fn without_default_port(authority: &str) -> &str {
+    authority
+        .strip_suffix(":443")
+        .or_else(|| authority.strip_suffix(":80"))
+        .unwrap_or(authority)
 }
 
 #[cfg(test)]
@@ -138,5 +152,20 @@ mod tests {
         }
         let h = headers(&[("origin", "http://calendar.example:8080")]);
         assert!(check(&h, None).is_err(), "no host to compare with");
+        // A default port named on one side only is the same host.
+        for (origin, host) in [
+            ("https://calendar.example", "calendar.example:443"),
+            ("http://calendar.example:80", "calendar.example"),
+        ] {
+            let h = headers(&[("origin", origin)]);
+            assert_eq!(check(&h, Some(host)), Ok(()), "{origin} to {host}");
+        }
+        for (origin, host) in [
+            ("https://calendar.example", "calendar.example:8443"),
+            ("https://calendar.example:443", "calendar.example:4430"),
+        ] {
+            let h = headers(&[("origin", origin)]);
+            assert!(check(&h, Some(host)).is_err(), "{origin} to {host}");
+        }
     }
 }

@@ -70,10 +70,28 @@ const SECURITY_HEADERS: [(HeaderName, HeaderValue); 4] = [
     (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
 ];
 
+/// Set on every answer to a request that reached the load balancer over HTTPS: browsers then
+/// go straight to HTTPS for a year, so that no later visit starts with a plain HTTP request an
+/// attacker on the network could answer in the app's place. Not over plain HTTP, where browsers
+/// ignore it and a local run must stay reachable. No `includeSubDomains`: the app does not know
+/// which other hosts share its domain.
+static STRICT_TRANSPORT: (HeaderName, HeaderValue) = (
+    header::STRICT_TRANSPORT_SECURITY,
+    HeaderValue::from_static("max-age=31536000"),
+);
+
+/// Whether the browser reached the app over HTTPS: the load balancer ends TLS and says so in
+/// `X-Forwarded-Proto`, which it sets on every request, whatever the client sent.
+pub(super) fn reached_over_https(request: &HeaderMap) -> bool {
+    request
+        .get("x-forwarded-proto")
+        .is_some_and(|proto| proto.as_bytes().eq_ignore_ascii_case(b"https"))
+}
+
 /// Every request, in this order: it gets an id (the client's `x-request-id`, or a new one) and a
 /// span that every line logged for it carries; its body is read; it takes a concurrency slot or
 /// is shed; it is answered within the deadline; an error becomes a page for a browser; the
-/// answer gets the security headers and the request id; one line logs it.
+/// answer gets the security headers (with HSTS over HTTPS) and the request id; one line logs it.
 pub async fn frame(State(limits): State<Limits>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let request_id = request_id(request.headers());
@@ -85,6 +103,7 @@ pub async fn frame(State(limits): State<Limits>, request: Request, next: Next) -
     );
     let negotiated = !request.uri().path().starts_with("/api/");
     let browser_page = negotiated && accepts_html(request.headers());
+    let over_https = reached_over_https(request.headers());
     let answer = async {
         match read_body(request, limits.deadline).await {
             Ok(request) => limit(&limits, request, next).await,
@@ -94,7 +113,8 @@ pub async fn frame(State(limits): State<Limits>, request: Request, next: Next) -
     let answer = answer.instrument(span.clone()).await;
     let mut answer = html_errors(answer, negotiated, browser_page);
     let headers = answer.headers_mut();
-    for (name, value) in &SECURITY_HEADERS {
+    let strict_transport = over_https.then_some(&STRICT_TRANSPORT);
+    for (name, value) in SECURITY_HEADERS.iter().chain(strict_transport) {
         headers.entry(name).or_insert_with(|| value.clone());
     }
     headers.entry(&REQUEST_ID).or_insert(request_id);

@@ -10,6 +10,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 
+use super::middleware::reached_over_https;
 use crate::domain::PersonName;
 
 /// The cookie's name.
@@ -23,9 +24,7 @@ pub const MAX_AGE_SECS: u32 = 180 * 24 * 60 * 60;
 /// the app over HTTPS (`X-Forwarded-Proto` from the load balancer), so a local run over plain
 /// HTTP still works.
 pub fn set_cookie(name: &PersonName, request: &HeaderMap) -> HeaderValue {
-    let secure = request
-        .get("x-forwarded-proto")
-        .is_some_and(|proto| proto.as_bytes().eq_ignore_ascii_case(b"https"));
+    let secure = reached_over_https(request);
     let value = format!(
         "{COOKIE}={}; Path=/; Max-Age={MAX_AGE_SECS}; HttpOnly; SameSite=Lax{}",
         encode(name.as_str()),
