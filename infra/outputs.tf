@@ -1,6 +1,6 @@
 output "app_url" {
-  description = "URL of the application (`https://` when a certificate is given)."
-  value       = module.load_balancer.url
+  description = "URL of the application: `https://domain_name` when a certificate is given, else `http://` and `domain_name` or, without it, the load balancer's DNS name."
+  value       = var.domain_name == null ? module.load_balancer.url : "${module.load_balancer.https_enabled ? "https" : "http"}://${var.domain_name}"
 }
 
 output "alb_dns_name" {
@@ -41,6 +41,11 @@ output "log_group_name" {
 output "image" {
   description = "Image reference the service runs."
   value       = module.service.image
+}
+
+output "cpu_architecture" {
+  description = "CPU architecture of the tasks (`X86_64` or `ARM64`), which the image runs on: a later plan or apply must give the same value (scripts/deploy sets it from `--arch`)."
+  value       = var.cpu_architecture
 }
 
 output "vpc_id" {

@@ -101,6 +101,22 @@ variable "certificate_arn" {
   default     = null
 }
 
+variable "domain_name" {
+  description = "DNS name users reach the app at, such as `calendar.example.com`: a CNAME or alias record to `alb_dns_name` that you create. Required with `certificate_arn`, which must name it: a certificate cannot name the load balancer's own DNS name, so `app_url` (and the deploy's smoke test) use this name. Optional without a certificate; `app_url` then uses it when set, else the load balancer's DNS name."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.domain_name == null || can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$", var.domain_name))
+    error_message = "domain_name must be a lower-case DNS name such as calendar.example.com, without a scheme, port or path."
+  }
+
+  validation {
+    condition     = var.certificate_arn == null || var.domain_name != null
+    error_message = "With certificate_arn, set domain_name to the name the certificate is for: app_url and the deploy's smoke test go there, as no certificate can name the load balancer's own DNS name."
+  }
+}
+
 variable "allowed_ingress_cidrs" {
   description = "IPv4 CIDR blocks allowed to reach the load balancer."
   type        = list(string)

@@ -162,6 +162,7 @@ run "https_three_azs_without_nat" {
 
   variables {
     certificate_arn      = "arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+    domain_name          = "calendar.example.com"
     az_count             = 3
     nat_mode             = "none"
     region               = "eu-central-1"
@@ -173,8 +174,8 @@ run "https_three_azs_without_nat" {
   }
 
   assert {
-    condition     = output.app_url == "https://leave-calendar-123.eu-west-1.elb.amazonaws.com"
-    error_message = "With a certificate app_url is https://."
+    condition     = output.app_url == "https://calendar.example.com"
+    error_message = "With a certificate app_url is https:// and the certificate's name, not the load balancer's DNS name."
   }
 
   assert {
@@ -236,6 +237,42 @@ run "rejects_a_table_of_a_stack_whose_name_only_starts_the_same" {
   }
 
   expect_failures = [var.table_name]
+}
+
+run "a_domain_name_without_a_certificate_is_served_over_http" {
+  command = plan
+
+  variables {
+    domain_name   = "calendar.example.com"
+    alarm_actions = ["arn:aws:sns:eu-west-1:123456789012:leave-calendar-paging"]
+  }
+
+  assert {
+    condition     = output.app_url == "http://calendar.example.com"
+    error_message = "Without a certificate app_url is http:// and domain_name."
+  }
+}
+
+# The certificate cannot name the load balancer's DNS name: app_url would be a URL no client
+# accepts, and the deploy's smoke test would fail against it.
+run "requires_a_domain_name_with_a_certificate" {
+  command = plan
+
+  variables {
+    certificate_arn = "arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+  }
+
+  expect_failures = [var.domain_name]
+}
+
+run "rejects_a_domain_name_that_is_a_url" {
+  command = plan
+
+  variables {
+    domain_name = "https://calendar.example.com/"
+  }
+
+  expect_failures = [var.domain_name]
 }
 
 run "rejects_bad_region" {

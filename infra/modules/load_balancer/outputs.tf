@@ -9,7 +9,7 @@ output "zone_id" {
 }
 
 output "url" {
-  description = "URL the application is served at: `https://` when a certificate is given, else `http://`."
+  description = "URL of the load balancer's own DNS name: `https://` when a certificate is given, else `http://`. Over HTTPS a browser accepts it only if the certificate names it, which an ACM certificate cannot: the root's `app_url` then uses its `domain_name`."
   value       = "${local.https ? "https" : "http"}://${aws_lb.this.dns_name}"
 }
 
