@@ -123,7 +123,7 @@ run "deploy_permissions_are_explicit_and_scoped" {
     condition = alltrue([
       for s in concat(jsondecode(aws_iam_role_policy.deploy.policy).Statement, jsondecode(aws_iam_policy.read.policy).Statement) :
       !contains(s.Action, "iam:PassRole") || try(
-        s.Resource == "arn:aws:iam::123456789012:role/leave-calendar-*" &&
+        s.Resource == "arn:aws:iam::123456789012:role/leave-calendar/*" &&
         s.Condition.StringEquals["iam:PassedToService"] == ["ecs-tasks.amazonaws.com", "vpc-flow-logs.amazonaws.com"],
         false
       )
@@ -135,9 +135,10 @@ run "deploy_permissions_are_explicit_and_scoped" {
     condition = alltrue([
       for s in concat(jsondecode(aws_iam_role_policy.deploy.policy).Statement, jsondecode(aws_iam_policy.read.policy).Statement) :
       !anytrue([for a in s.Action : startswith(a, "iam:") && a != "iam:PassRole" && a != "iam:CreateServiceLinkedRole" && !startswith(a, "iam:Get") && !startswith(a, "iam:List")]) ||
-      s.Resource == "arn:aws:iam::123456789012:role/leave-calendar-*"
+      s.Resource == "arn:aws:iam::123456789012:role/leave-calendar/*" ||
+      (s.Resource == "arn:aws:iam::123456789012:role/leave-calendar-*" && contains([["iam:DeleteRole"], ["iam:DeleteRolePolicy"]], s.Action))
     ])
-    error_message = "The deploy role may change only the stack's own roles."
+    error_message = "The deploy role may change only the stack's own roles, under the stack's IAM path; of the roles named like the stack elsewhere (before the path), it may only delete them and their inline policies."
   }
 
   assert {
@@ -195,7 +196,7 @@ run "iam_reads_are_scoped_to_the_stacks_roles_not_to_a_region" {
       for policy in [aws_iam_policy.read.policy] : anytrue([
         for s in jsondecode(policy).Statement :
         toset(s.Action) == toset(["iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole", "iam:ListRolePolicies"]) &&
-        s.Resource == "arn:aws:iam::123456789012:role/leave-calendar-*" && try(s.Condition, null) == null
+        s.Resource == ["arn:aws:iam::123456789012:role/leave-calendar/*", "arn:aws:iam::123456789012:role/leave-calendar-*"] && try(s.Condition, null) == null
       ])
     ])
     error_message = "The roles' shared reads must include the stack's roles (to refresh them), on those roles only, in a statement without condition."
@@ -205,7 +206,7 @@ run "iam_reads_are_scoped_to_the_stacks_roles_not_to_a_region" {
     condition = alltrue(flatten([
       for policy in [aws_iam_role_policy.deploy.policy, aws_iam_policy.read.policy] : [
         for s in jsondecode(policy).Statement : [
-          for a in s.Action : s.Resource == "arn:aws:iam::123456789012:role/leave-calendar-*" if startswith(a, "iam:Get") || startswith(a, "iam:List")
+          for a in s.Action : s.Resource == ["arn:aws:iam::123456789012:role/leave-calendar/*", "arn:aws:iam::123456789012:role/leave-calendar-*"] if startswith(a, "iam:Get") || startswith(a, "iam:List")
         ]
       ]
     ]))
@@ -236,7 +237,7 @@ run "roles_are_created_only_within_the_boundary" {
   assert {
     condition = anytrue([
       for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement :
-      contains(s.Action, "iam:CreateRole") && contains(s.Action, "iam:PutRolePolicy") && s.Resource == "arn:aws:iam::123456789012:role/leave-calendar-*"
+      contains(s.Action, "iam:CreateRole") && contains(s.Action, "iam:PutRolePolicy") && s.Resource == "arn:aws:iam::123456789012:role/leave-calendar/*"
     ])
     error_message = "The deploy role must still create the stack's roles and write their policies."
   }

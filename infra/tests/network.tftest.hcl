@@ -316,6 +316,11 @@ run "flow_logs_on" {
     condition     = aws_iam_role.flow_logs[0].permissions_boundary == null
     error_message = "Without role_permissions_boundary the flow log role has no boundary."
   }
+
+  assert {
+    condition     = aws_iam_role.flow_logs[0].path == "/${var.name}/"
+    error_message = "The flow log role must be under the stack's IAM path, which the deploy role's IAM rights name."
+  }
 }
 
 # The boundary the GitHub deploy role requires (modules/github_oidc), for a stack named like this one.

@@ -403,6 +403,11 @@ run "least_privilege_iam" {
   }
 
   assert {
+    condition     = aws_iam_role.task.path == "/${var.name}/" && aws_iam_role.execution.path == "/${var.name}/"
+    error_message = "The stack's roles must be under its IAM path, which the deploy role's IAM rights name: a name prefix would also match roles the stack did not make."
+  }
+
+  assert {
     condition     = aws_iam_role.task.permissions_boundary == null && aws_iam_role.execution.permissions_boundary == null
     error_message = "Without role_permissions_boundary the roles have no boundary."
   }

@@ -100,7 +100,14 @@ locals {
     "iam:ListInstanceProfilesForRole",
     "iam:ListRolePolicies",
   ]
-  stack_roles = "${local.arn.iam}:role/${local.name}-*"
+  # The stack's roles are under the IAM path /<name>/, which no other role shares: a name
+  # prefix would also match roles the stack did not make, without the boundary (an
+  # administrator's leave-calendar-admin, another stack's leave-calendar-staging-task), whose
+  # trust policy the deploy role could then rewrite, or which it could pass to a task.
+  stack_roles = "${local.arn.iam}:role/${local.name}/*"
+  # Where stacks created before the path kept their roles: read, and deleted when an apply
+  # replaces them by the roles under the path, and nothing else.
+  stack_roles_before_the_path = "${local.arn.iam}:role/${local.name}-*"
 }
 
 # --- Who may assume the roles: GitHub's OIDC tokens for this repository only ---------------------
@@ -158,7 +165,7 @@ locals {
         Sid      = "ReadTheStacksRoles"
         Effect   = "Allow"
         Action   = local.role_read_actions
-        Resource = local.stack_roles
+        Resource = [local.stack_roles, local.stack_roles_before_the_path]
       },
       {
         Sid      = "WhoAmI"
@@ -375,6 +382,22 @@ locals {
           "iam:UpdateRole",
         ]
         Resource = local.stack_roles
+      },
+      {
+        # Once: an apply that moves a stack created before the IAM path deletes its roles of
+        # then. Taking a role's inline policy away needs the boundary on it, as above; deleting a
+        # role gives no one anything.
+        Sid       = "RemoveTheStacksRolesFromBeforeThePath"
+        Effect    = "Allow"
+        Action    = ["iam:DeleteRolePolicy"]
+        Resource  = local.stack_roles_before_the_path
+        Condition = { StringEquals = { "iam:PermissionsBoundary" = aws_iam_policy.role_boundary.arn } }
+      },
+      {
+        Sid      = "DeleteTheStacksRolesFromBeforeThePath"
+        Effect   = "Allow"
+        Action   = ["iam:DeleteRole"]
+        Resource = local.stack_roles_before_the_path
       },
       {
         Sid       = "PassTheStacksRolesToTheirServices"

@@ -11,7 +11,9 @@ resource "aws_cloudwatch_log_group" "flow_logs" {
 resource "aws_iam_role" "flow_logs" {
   count = var.enable_flow_logs ? 1 : 0
 
-  name                 = "${var.name}-vpc-flow-logs"
+  name = "${var.name}-vpc-flow-logs"
+  # Under the stack's own path, like the service's roles (see modules/service/iam.tf).
+  path                 = "/${var.name}/"
   permissions_boundary = var.role_permissions_boundary
 
   assume_role_policy = jsonencode({

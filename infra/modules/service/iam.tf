@@ -13,11 +13,16 @@ locals {
   })
 
   table_resources = [var.table_arn, "${var.table_arn}/index/*"]
+
+  # The stack's roles are under a path of its own, which the deploy role's IAM rights name
+  # (modules/github_oidc): a name prefix would also match roles the stack did not make.
+  role_path = "/${var.name}/"
 }
 
 # Used by the ECS agent to start the task: pull the image, write the logs. Nothing else.
 resource "aws_iam_role" "execution" {
   name                 = "${var.name}-execution"
+  path                 = local.role_path
   description          = "ECS task execution role of ${var.name}: pulls its image and writes its logs"
   assume_role_policy   = local.ecs_tasks_trust
   permissions_boundary = var.role_permissions_boundary
@@ -62,6 +67,7 @@ resource "aws_iam_role_policy" "execution" {
 # Assumed by the application: exactly the DynamoDB calls it makes, on its table only.
 resource "aws_iam_role" "task" {
   name                 = "${var.name}-task"
+  path                 = local.role_path
   description          = "Role of the ${var.name} application: its DynamoDB table only"
   assume_role_policy   = local.ecs_tasks_trust
   permissions_boundary = var.role_permissions_boundary
