@@ -283,6 +283,21 @@ run "rejects_weak_tls_policy" {
   expect_failures = [var.ssl_policy]
 }
 
+run "rejects_a_tls13_policy_with_extended_ciphers" {
+  command = plan
+
+  module {
+    source = "./modules/load_balancer"
+  }
+
+  variables {
+    certificate_arn = "arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+    ssl_policy      = "ELBSecurityPolicy-TLS13-1-2-Ext2-2021-06"
+  }
+
+  expect_failures = [var.ssl_policy]
+}
+
 run "rejects_deregistration_delay_shorter_than_requests" {
   command = plan
 

@@ -173,6 +173,19 @@ run "https_three_azs_without_nat" {
     alarm_actions             = ["arn:aws:sns:eu-central-1:123456789012:leave-calendar-paging"]
   }
 
+  # One prefix list each, so that the egress rules show which endpoint they open.
+  override_resource {
+    target          = module.network.aws_vpc_endpoint.dynamodb
+    values          = { prefix_list_id = "pl-dynamodb" }
+    override_during = plan
+  }
+
+  override_resource {
+    target          = module.network.aws_vpc_endpoint.s3
+    values          = { prefix_list_id = "pl-s3" }
+    override_during = plan
+  }
+
   assert {
     condition     = output.app_url == "https://calendar.example.com"
     error_message = "With a certificate app_url is https:// and the certificate's name, not the load balancer's DNS name."
@@ -181,6 +194,14 @@ run "https_three_azs_without_nat" {
   assert {
     condition     = length(module.network.nat_gateway_ids) == 0 && length(module.network.private_subnet_ids) == 3 && toset(keys(module.network.interface_endpoint_ids)) == toset(["ecr.api", "ecr.dkr", "logs"])
     error_message = "nat_mode = none must give three private subnets, no NAT and the endpoints."
+  }
+
+  assert {
+    condition = (
+      toset(module.service.https_egress.prefix_list_ids) == toset(["pl-dynamodb", "pl-s3"]) &&
+      module.service.https_egress.cidr_blocks == ["10.0.0.0/16"]
+    )
+    error_message = "Without NAT the tasks' HTTPS egress must be the VPC (the interface endpoints) and the DynamoDB and S3 gateway endpoints' prefix lists (the image's layers come from S3)."
   }
 
   assert {

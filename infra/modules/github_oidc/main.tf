@@ -605,7 +605,8 @@ locals {
 # --- The most the stack's roles may ever do ------------------------------------------------------
 
 locals {
-  # The application's DynamoDB calls (infra/main.tf's `dynamodb_actions`; keep the two equal).
+  # The application's DynamoDB calls: infra/main.tf's `dynamodb_actions`, applied apart from
+  # this module (infra/scripts/check fails when the two differ).
   table_item_actions = [
     "dynamodb:DeleteItem",
     "dynamodb:GetItem",

@@ -38,6 +38,14 @@ output "security_group_id" {
   value       = aws_security_group.this.id
 }
 
+output "https_egress" {
+  description = "Where the tasks may open HTTPS connections: IPv4 CIDR blocks and prefix lists (AWS's gateway endpoints)."
+  value = {
+    cidr_blocks     = [for rule in aws_vpc_security_group_egress_rule.https_cidr : rule.cidr_ipv4]
+    prefix_list_ids = aws_vpc_security_group_egress_rule.https_prefix_list[*].prefix_list_id
+  }
+}
+
 output "task_role_arn" {
   description = "ARN of the role the application runs with."
   value       = aws_iam_role.task.arn
