@@ -64,7 +64,8 @@ module "service" {
   target_group_arn                  = module.load_balancer.target_group_arn
   alb_arn_suffix                    = module.load_balancer.arn_suffix
   target_group_arn_suffix           = module.load_balancer.target_group_arn_suffix
-  https_egress_cidr_blocks          = local.private_only ? [var.vpc_cidr] : ["0.0.0.0/0"]
+  https_egress_cidr_blocks          = local.private_only ? [] : ["0.0.0.0/0"]
+  https_egress_security_group_ids   = local.private_only ? [module.network.endpoints_security_group_id] : []
   https_egress_prefix_list_ids      = local.private_only ? [module.network.dynamodb_prefix_list_id, module.network.s3_prefix_list_id] : []
   image_repository_url              = module.registry.repository_url
   image_repository_arn              = module.registry.repository_arn

@@ -199,9 +199,10 @@ run "https_three_azs_without_nat" {
   assert {
     condition = (
       toset(module.service.https_egress.prefix_list_ids) == toset(["pl-dynamodb", "pl-s3"]) &&
-      module.service.https_egress.cidr_blocks == ["10.0.0.0/16"]
+      module.service.https_egress.security_group_ids == [module.network.endpoints_security_group_id] &&
+      length(module.service.https_egress.cidr_blocks) == 0
     )
-    error_message = "Without NAT the tasks' HTTPS egress must be the VPC (the interface endpoints) and the DynamoDB and S3 gateway endpoints' prefix lists (the image's layers come from S3)."
+    error_message = "Without NAT the tasks' HTTPS egress must be the interface endpoints' security group and the DynamoDB and S3 gateway endpoints' prefix lists (the image's layers come from S3), nothing else in the VPC."
   }
 
   assert {

@@ -293,13 +293,19 @@ run "egress_through_endpoints_only" {
   }
 
   variables {
-    https_egress_cidr_blocks     = ["10.0.0.0/16"]
-    https_egress_prefix_list_ids = ["pl-6da54004", "pl-6fa54006"]
+    https_egress_cidr_blocks        = []
+    https_egress_security_group_ids = ["sg-0endpoints"]
+    https_egress_prefix_list_ids    = ["pl-6da54004", "pl-6fa54006"]
   }
 
   assert {
-    condition     = keys(aws_vpc_security_group_egress_rule.https_cidr) == ["10.0.0.0/16"] && toset(aws_vpc_security_group_egress_rule.https_prefix_list[*].prefix_list_id) == toset(["pl-6da54004", "pl-6fa54006"])
-    error_message = "Without NAT, egress goes to the VPC (interface endpoints) and the gateway endpoints' prefix lists only."
+    condition     = length(aws_vpc_security_group_egress_rule.https_cidr) == 0 && aws_vpc_security_group_egress_rule.https_security_group[*].referenced_security_group_id == ["sg-0endpoints"] && toset(aws_vpc_security_group_egress_rule.https_prefix_list[*].prefix_list_id) == toset(["pl-6da54004", "pl-6fa54006"])
+    error_message = "Without NAT, egress goes to the interface endpoints' security group and the gateway endpoints' prefix lists only."
+  }
+
+  assert {
+    condition     = alltrue([for rule in aws_vpc_security_group_egress_rule.https_security_group : rule.ip_protocol == "tcp" && rule.from_port == 443 && rule.to_port == 443])
+    error_message = "Egress to the endpoints is HTTPS only."
   }
 }
 

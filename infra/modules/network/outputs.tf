@@ -57,6 +57,11 @@ output "s3_prefix_list_id" {
   value       = one(aws_vpc_endpoint.s3[*].prefix_list_id)
 }
 
+output "endpoints_security_group_id" {
+  description = "Security group of the interface endpoints, for the tasks' HTTPS egress, when they exist, else `null`."
+  value       = one(aws_security_group.endpoints[*].id)
+}
+
 output "interface_endpoint_ids" {
   description = "IDs of the interface endpoints by service (`ecr.api`, `ecr.dkr`, `logs`), empty when not created."
   value       = { for k, e in aws_vpc_endpoint.interface : k => e.id }

@@ -143,6 +143,19 @@ resource "aws_vpc_security_group_egress_rule" "https_cidr" {
   tags = var.tags
 }
 
+resource "aws_vpc_security_group_egress_rule" "https_security_group" {
+  count = length(var.https_egress_security_group_ids)
+
+  security_group_id            = aws_security_group.this.id
+  description                  = "HTTPS to AWS services through interface endpoints"
+  ip_protocol                  = "tcp"
+  from_port                    = 443
+  to_port                      = 443
+  referenced_security_group_id = var.https_egress_security_group_ids[count.index]
+
+  tags = var.tags
+}
+
 resource "aws_vpc_security_group_egress_rule" "https_prefix_list" {
   count = length(var.https_egress_prefix_list_ids)
 

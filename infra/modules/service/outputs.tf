@@ -39,10 +39,11 @@ output "security_group_id" {
 }
 
 output "https_egress" {
-  description = "Where the tasks may open HTTPS connections: IPv4 CIDR blocks and prefix lists (AWS's gateway endpoints)."
+  description = "Where the tasks may open HTTPS connections: IPv4 CIDR blocks, security groups (interface endpoints) and prefix lists (gateway endpoints)."
   value = {
-    cidr_blocks     = [for rule in aws_vpc_security_group_egress_rule.https_cidr : rule.cidr_ipv4]
-    prefix_list_ids = aws_vpc_security_group_egress_rule.https_prefix_list[*].prefix_list_id
+    cidr_blocks        = [for rule in aws_vpc_security_group_egress_rule.https_cidr : rule.cidr_ipv4]
+    security_group_ids = aws_vpc_security_group_egress_rule.https_security_group[*].referenced_security_group_id
+    prefix_list_ids    = aws_vpc_security_group_egress_rule.https_prefix_list[*].prefix_list_id
   }
 }
 

@@ -44,7 +44,7 @@ variable "target_group_arn_suffix" {
 }
 
 variable "https_egress_cidr_blocks" {
-  description = "IPv4 CIDR blocks the tasks may reach on HTTPS (443): AWS APIs (ECR, CloudWatch Logs, DynamoDB). `[\"0.0.0.0/0\"]` when they go through a NAT gateway; the VPC CIDR when only VPC endpoints are used."
+  description = "IPv4 CIDR blocks the tasks may reach on HTTPS (443): AWS APIs (ECR, CloudWatch Logs, DynamoDB). `[\"0.0.0.0/0\"]` when they go through a NAT gateway; none when only VPC endpoints are used (see `https_egress_security_group_ids`)."
   type        = list(string)
   default     = ["0.0.0.0/0"]
 
@@ -52,6 +52,12 @@ variable "https_egress_cidr_blocks" {
     condition     = alltrue([for c in var.https_egress_cidr_blocks : can(cidrhost(c, 0))])
     error_message = "Every entry must be a valid IPv4 CIDR block."
   }
+}
+
+variable "https_egress_security_group_ids" {
+  description = "Security groups the tasks may reach on HTTPS (443), e.g. the interface endpoints': without NAT, those and the gateway endpoints' prefix lists are all the tasks need."
+  type        = list(string)
+  default     = []
 }
 
 variable "https_egress_prefix_list_ids" {
