@@ -2,8 +2,9 @@
 //!
 //! It forwards each request to the emulator unless a fault is set: added latency, a hold until
 //! released, HTTP 500,
-//! throttling, a reset connection, a lost response (forwarded, then the connection is cut),
-//! or a full outage (connections closed as soon as they open). It also counts requests per
+//! throttling, a cancelled transaction or another DynamoDB error of a given code, a reset
+//! connection, a lost response (forwarded, then the connection is cut), or a full outage
+//! (connections closed as soon as they open). It also counts requests per
 //! DynamoDB operation (`X-Amz-Target`), and can make the emulator answer a `Query` in small
 //! pages, as DynamoDB does once an answer reaches 1 MB.
 
