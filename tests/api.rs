@@ -1077,10 +1077,7 @@ mod pages {
 
     /// The hidden idempotency key of the booking form in `page`.
     fn form_key(page: &str) -> String {
-        let marker = r#"name="idempotency_key" value=""#;
-        let start = page.find(marker).expect("the form has a key") + marker.len();
-        let end = page[start..].find('"').unwrap();
-        page[start..start + end].to_owned()
+        support::field_value(page, "idempotency_key")
     }
 
     /// The `<td>` of one day in the month grid.

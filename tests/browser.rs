@@ -7,15 +7,17 @@
 
 mod support;
 
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
 use jiff::civil::{Date, Weekday};
+use leave_calendar::config::Settings;
 use leave_calendar::domain::{Month, today};
 use serde_json::{Value, json};
 use support::browser::{Browser, Driver, Options, screenshot_dir};
-use support::spawn_app;
+use support::{spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn booking_scenario_with_javascript() {
@@ -365,6 +367,39 @@ async fn axe_finds_no_serious_accessibility_violation() {
         assert_accessible(&browser, &axe, "the refused form").await;
         browser.close().await;
     }
+}
+
+/// A booking the store saved but did not confirm: the page says so, holds the booking, passes
+/// axe, and its one button books it once.
+#[tokio::test]
+async fn a_booking_the_store_did_not_confirm_is_sent_again_and_booked_once() {
+    let axe = axe_source();
+    let (store, lose_creates) = support::losing_creates();
+    let app = spawn_app_with(store, Settings::defaults()).await;
+    let mut driver = Driver::start();
+    let browser = driver.session(Options::DESKTOP).await;
+
+    browser.goto(&app.url("/?month=2026-02")).await;
+    lose_creates.store(true, Ordering::SeqCst);
+    browser.type_text("#user_name", "Grace Hopper").await;
+    browser.type_date("#from_date", "2026-02-26").await;
+    browser.type_date("#to_date", "2026-02-27").await;
+    browser.click("form.booking-form button[type=submit]").await;
+    let alert = wait_for_text(&browser, "p.error").await;
+    assert!(alert.contains("may not have been saved"), "{alert}");
+    assert_eq!(
+        browser.title().await,
+        "Service Unavailable · Leave Calendar"
+    );
+    assert!(browser.text("main").await.contains("Grace Hopper"));
+    assert_accessible(&browser, &axe, "the booking to send again").await;
+
+    lose_creates.store(false, Ordering::SeqCst);
+    browser.click("main form button[type=submit]").await;
+    wait_for_location(&browser, "/?month=2026-02").await;
+    assert_eq!(away_on(&browser, "2026-02-26").await, ["Grace Hopper"]);
+    assert_eq!(browser.find_all("table.list tbody tr").await.len(), 1);
+    browser.close().await;
 }
 
 #[tokio::test]

@@ -221,6 +221,45 @@ async fn a_lost_create_response_stores_one_booking() {
     assert_eq!(names, ["Ann", "Bea"], "each booking stored exactly once");
 }
 
+/// A form post whose create the store did not confirm (here it saved the booking, and its
+/// answer was lost) is a 503 page holding the same form, key and all: sent again once the store
+/// answers, it books once.
+#[tokio::test]
+async fn a_form_the_store_did_not_confirm_is_offered_again_and_books_once() {
+    let (app, proxy) = app_behind_proxy().await;
+    let sent = [
+        ("user_name", r#"Ann "Nan" O'Neil & <co>"#),
+        ("from_date", "2026-03-02"),
+        ("to_date", "2026-03-03"),
+        ("idempotency_key", "01KB3Z5V0Q8N4W2XJ7R6T9YH1C"),
+    ];
+    proxy.set_for(Some("TransactWriteItems"), Fault::LoseResponse, None);
+
+    let answer = app.post_form("/", &sent).await;
+
+    assert_eq!(answer.headers()["retry-after"], "1");
+    assert_eq!(answer.headers()["cache-control"], "no-store");
+    assert_eq!(answer.status(), 503);
+    let page = answer.text().await.unwrap();
+    assert!(page.contains("may not have been saved"), "{page}");
+    assert!(page.contains("Mon 2 Mar 2026"), "{page}");
+    let resent: Vec<(&str, String)> = sent
+        .iter()
+        .map(|(name, _)| (*name, support::field_value(&page, name)))
+        .collect();
+    for ((name, value), (_, again)) in sent.iter().zip(&resent) {
+        assert_eq!(value, again, "{name} is sent again as it was");
+    }
+
+    proxy.clear();
+    let again = app.post_form("/", &resent).await;
+    assert_eq!(again.status(), 303, "booked, or found booked");
+    let listed: Value = app.get(LIST).await.json().await.unwrap();
+    let items = listed["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "stored once: {listed}");
+    assert_eq!(items[0]["user_name"], sent[0].1);
+}
+
 /// One DynamoDB request per create and one Query per month page, counted at the proxy.
 #[tokio::test]
 async fn requests_per_operation_are_minimal() {

@@ -150,6 +150,10 @@ pub async fn calendar_post(
                 ]),
                 field: "from_date",
             },
+            Err(store::Error::Unavailable(detail)) => {
+                Error::StoreUnavailable(detail).log();
+                return Ok(resend_page(&form, &booking, key));
+            }
             Err(other) => return Err(PageError::from(Error::from(other))),
         },
         Err(invalid) => Refusal::invalid(&invalid),
@@ -158,6 +162,48 @@ pub async fn calendar_post(
         .map(Month::containing)
         .unwrap_or_else(|_| Month::current());
     render_calendar(&state, month, form, Some(refused)).await
+}
+
+/// A booking the store did not confirm: it failed, or did not answer in time, after it may
+/// have saved the booking. The page offers the same form again with the same key, which books
+/// it once whether or not the first attempt was saved; 503 with `Retry-After`, as any outage.
+fn resend_page(form: &BookingForm, booking: &Booking, key: Option<IdempotencyKey>) -> Response {
+    let status = StatusCode::SERVICE_UNAVAILABLE;
+    let html = ResendView {
+        title: status.canonical_reason().unwrap_or("Error"),
+        form,
+        // A form without a key (sent by a script) gets one now: its retries are then safe.
+        key: key.map_or_else(|| ulid::Ulid::new().to_string(), |k| k.as_str().to_owned()),
+        name: booking.user_name.as_str(),
+        from: HumanDate(booking.days.first()),
+        to: HumanDate(booking.days.last()),
+        month: Month::containing(booking.days.first()).to_string(),
+        assets: assets::urls(),
+    }
+    .render()
+    .unwrap_or_default();
+    retry_later(html_page(status, html))
+}
+
+/// Adds the `Retry-After` every 503 carries.
+fn retry_later(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, super::error::RETRY_AFTER_SECS.into());
+    response
+}
+
+#[derive(Template)]
+#[template(path = "resend.html")]
+struct ResendView<'a> {
+    title: &'a str,
+    form: &'a BookingForm,
+    key: String,
+    name: &'a str,
+    from: HumanDate,
+    to: HumanDate,
+    month: String,
+    assets: &'static AssetUrls,
 }
 
 /// The form's hidden key was altered: not something a person can fix on the page.
@@ -790,11 +836,9 @@ impl IntoResponse for PageError {
         }
         .render()
         .unwrap_or_default();
-        let mut response = html_page(self.status, html);
+        let response = html_page(self.status, html);
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, super::error::RETRY_AFTER_SECS.into());
+            return retry_later(response);
         }
         response
     }

@@ -11,11 +11,13 @@ pub mod process;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use leave_calendar::config::Settings;
+use leave_calendar::domain::{Booking, BookingId, IdempotencyKey};
 use leave_calendar::startup::Application;
-use leave_calendar::store::LeaveStore;
 use leave_calendar::store::embedded::EmbeddedStore;
+use leave_calendar::store::{self, Created, LeaveStore, ListQuery, Page};
 
 /// A store together with whatever must outlive it (its data directory).
 pub struct TestStore {
@@ -38,6 +40,63 @@ pub fn embedded_store() -> TestStore {
     TestStore {
         store: Arc::new(store),
         _data_dir: Some(dir),
+    }
+}
+
+/// An embedded store that, while its switch is on, saves each booking created and then fails
+/// as a store whose answer was lost does (`Unavailable`): what the pages do about a create the
+/// store did not confirm, in a browser, without an emulator.
+pub fn losing_creates() -> (TestStore, Arc<AtomicBool>) {
+    let embedded = embedded_store();
+    let lose = Arc::new(AtomicBool::new(false));
+    let store = LosingCreates {
+        inner: embedded.store,
+        lose: Arc::clone(&lose),
+    };
+    let test_store = TestStore {
+        store: Arc::new(store),
+        _data_dir: embedded._data_dir,
+    };
+    (test_store, lose)
+}
+
+struct LosingCreates {
+    inner: Arc<dyn LeaveStore>,
+    lose: Arc<AtomicBool>,
+}
+
+#[async_trait::async_trait]
+impl LeaveStore for LosingCreates {
+    async fn create(
+        &self,
+        booking: &Booking,
+        key: Option<&IdempotencyKey>,
+    ) -> store::Result<Created> {
+        let created = self.inner.create(booking, key).await?;
+        if self.lose.load(Ordering::SeqCst) {
+            return Err(store::Error::Unavailable("the answer was lost".to_owned()));
+        }
+        Ok(created)
+    }
+
+    async fn get(&self, id: BookingId) -> store::Result<Booking> {
+        self.inner.get(id).await
+    }
+
+    async fn delete(&self, id: BookingId) -> store::Result<()> {
+        self.inner.delete(id).await
+    }
+
+    async fn list(&self, query: &ListQuery) -> store::Result<Page> {
+        self.inner.list(query).await
+    }
+
+    async fn ping(&self) -> store::Result<()> {
+        self.inner.ping().await
+    }
+
+    async fn close(&self, within: std::time::Duration) -> store::Result<()> {
+        self.inner.close(within).await
     }
 }
 
@@ -99,7 +158,11 @@ impl TestApp {
         request.send().await.expect("request sent")
     }
 
-    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+    pub async fn post_form<F: serde::Serialize + ?Sized>(
+        &self,
+        path: &str,
+        fields: &F,
+    ) -> reqwest::Response {
         self.client
             .post(self.url(path))
             .form(fields)
@@ -172,6 +235,23 @@ pub async fn spawn_app_with(store: TestStore, mut settings: Settings) -> TestApp
         client,
         _store: store,
     }
+}
+
+/// The value of the form field `name` in `page`, unescaped as a browser reads it.
+pub fn field_value(page: &str, name: &str) -> String {
+    let marker = format!(r#"name="{name}" value=""#);
+    let start = page
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no field {name}: {page}"))
+        + marker.len();
+    let end = page[start..].find('"').unwrap();
+    // The five characters askama escapes, which it writes as decimal references (`&#34;`);
+    // `&#38;` last, so that no other reference comes of it.
+    let mut value = page[start..start + end].to_owned();
+    for c in ['<', '>', '"', '\'', '&'] {
+        value = value.replace(&format!("&#{};", u32::from(c)), &c.to_string());
+    }
+    value
 }
 
 /// Asserts that `response` is the error page a browser gets when the service is unavailable:
