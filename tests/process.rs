@@ -458,6 +458,70 @@ fn a_store_outage_logs_warnings_not_errors() {
     assert_eq!(statuses, [503, 503, 503, 503]);
 }
 
+/// A request shed at the concurrency limit and one past its deadline are one line each, at
+/// INFO, whose `detail` says which: no WARN line of their own, which would double the lines
+/// written when the app is overloaded.
+#[tokio::test(flavor = "multi_thread")]
+async fn shed_and_timed_out_requests_are_one_line_each_saying_why() {
+    let slow_store = FaultProxy::start(support::moto::endpoint()).await;
+    slow_store.set(Fault::Latency(Duration::from_secs(3)));
+    let table = support::moto::fresh_table().await;
+    let mut env = dynamo_env(&table, &slow_store.url);
+    env.extend([
+        ("LOG_FORMAT", "json"),
+        ("MAX_CONCURRENT_REQUESTS", "1"),
+        ("REQUEST_TIMEOUT_SECS", "1"),
+        ("STORE_TIMEOUT_MS", "20000"),
+    ]);
+    let mut server = Server::start(&env);
+    let url = server.url("/api/v1/bookings?month=2026-03");
+    let in_flight = request_held_by(&slow_store, url.clone()).await;
+
+    let shed = reqwest::get(&url).await.unwrap();
+    assert_eq!(shed.status(), 503);
+    assert_eq!(
+        in_flight.await.unwrap().unwrap(),
+        503,
+        "past its 1 s deadline"
+    );
+    server.terminate();
+    let lines = tokio::task::spawn_blocking(move || {
+        server.wait(Duration::from_secs(10));
+        server.lines()
+    })
+    .await
+    .unwrap();
+
+    let objects: Vec<Value> = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let warnings: Vec<&Value> = objects.iter().filter(|o| o["level"] == "WARN").collect();
+    assert!(warnings.is_empty(), "{warnings:#?}");
+    let mut said: Vec<(&str, &Value, &Value)> = objects
+        .iter()
+        .filter(|o| o["span"]["path"] == "/api/v1/bookings")
+        .map(|o| (o["level"].as_str().unwrap(), &o["status"], &o["detail"]))
+        .collect();
+    said.sort_by_key(|(_, _, detail)| detail.to_string());
+    assert_eq!(
+        said,
+        [
+            (
+                "INFO",
+                &json!(503),
+                &json!("the request took too long; retry shortly")
+            ),
+            (
+                "INFO",
+                &json!(503),
+                &json!("the server is at capacity; retry shortly")
+            ),
+        ],
+        "{objects:#?}"
+    );
+}
+
 #[test]
 fn healthcheck_subcommand_reports_the_server_state() {
     let data = tempfile::tempdir().unwrap();

@@ -71,12 +71,12 @@ impl Error {
     }
 
     /// Logs what the client is not told: the cause of an internal error (ERROR) and of an
-    /// unavailable server or store (WARN). Called once for each error answered, as JSON or as
-    /// a page.
+    /// unavailable store (WARN). Called once for each error answered, as JSON or as a page.
+    /// A server at capacity or past a request's deadline has no cause to add: its request's
+    /// line says so ([`super::middleware::frame`]).
     pub fn log(&self) {
         match self {
             Self::Internal(detail) => tracing::error!(%detail, "internal error"),
-            Self::Unavailable(detail) => tracing::warn!(%detail, "unavailable"),
             Self::StoreUnavailable(detail) => tracing::warn!(%detail, "store unavailable"),
             _ => {}
         }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::{Body, HttpBody};
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Uri, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
@@ -111,6 +111,7 @@ pub async fn frame(State(limits): State<Limits>, request: Request, next: Next) -
         }
     };
     let answer = answer.instrument(span.clone()).await;
+    let unavailable = unavailable_detail(&answer);
     let mut answer = html_errors(answer, negotiated, browser_page);
     let headers = answer.headers_mut();
     let strict_transport = over_https.then_some(&STRICT_TRANSPORT);
@@ -118,8 +119,19 @@ pub async fn frame(State(limits): State<Limits>, request: Request, next: Next) -
         headers.entry(name).or_insert_with(|| value.clone());
     }
     headers.entry(&REQUEST_ID).or_insert(request_id);
-    span.in_scope(|| log_answer(&answer, started.elapsed()));
+    span.in_scope(|| log_answer(&answer, started.elapsed(), unavailable.as_deref()));
     answer
+}
+
+/// Why a 503 was answered (shed, past its deadline, the store), for its log line: the line is
+/// all that is logged of a shed request or one past its deadline. A line of their own would
+/// double what the app writes when it is overloaded, the time it can least afford it.
+fn unavailable_detail(answer: &Response) -> Option<String> {
+    if answer.status() != StatusCode::SERVICE_UNAVAILABLE {
+        return None;
+    }
+    let ProblemDetail(detail) = answer.extensions().get::<ProblemDetail>()?;
+    Some(detail.clone())
 }
 
 /// The client's request id when it is [`a plain id`](is_plain_id), or a new ULID: unique, and
@@ -148,7 +160,7 @@ fn is_plain_id(id: &[u8]) -> bool {
 /// One line per answered request, at INFO, but at DEBUG for a successful routine answer
 /// ([`Routine`]). What a handler did to a booking goes on the same line (a [`BookingLog`] in the
 /// answer's extensions), not on a line of its own: one write per request, and one line to find.
-fn log_answer(answer: &Response, latency: Duration) {
+fn log_answer(answer: &Response, latency: Duration, unavailable: Option<&str>) {
     let status = answer.status().as_u16();
     let latency = tracing::field::display(Millis(latency));
     let done = answer.extensions().get::<BookingLog>();
@@ -169,6 +181,7 @@ fn log_answer(answer: &Response, latency: Duration) {
             status,
             booking,
             outcome,
+            detail = unavailable,
             "finished processing request"
         );
     }
@@ -308,7 +321,7 @@ fn accepts_html(headers: &HeaderMap) -> bool {
 mod tests {
     use axum::Router;
     use axum::body::Body;
-    use axum::http::{Method, StatusCode};
+    use axum::http::Method;
     use axum::routing::get;
     use tower::{Layer, ServiceExt};
 
