@@ -34,6 +34,8 @@ module "network" {
   role_permissions_boundary  = var.role_permissions_boundary
   dynamodb_table_arn         = module.database.table_arn
   dynamodb_actions           = local.dynamodb_actions
+  image_repository_arn       = module.registry.repository_arn
+  app_log_group_arn          = module.service.log_group_arn
   tags                       = local.tags
 }
 

@@ -36,6 +36,9 @@ variables {
   name               = "lc"
   dynamodb_table_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/lc-leave"
   dynamodb_actions   = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"]
+
+  image_repository_arn = "arn:aws:ecr:eu-west-1:123456789012:repository/lc"
+  app_log_group_arn    = "arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/lc"
 }
 
 run "two_azs_subnets_and_closed_defaults" {
@@ -179,6 +182,27 @@ run "nat_none_uses_endpoints" {
       ])
     ])
     error_message = "Interface endpoint policies must allow explicit actions to this account only."
+  }
+
+  assert {
+    condition = alltrue([
+      for service, statements in {
+        "ecr.api" = { EcrLogin = ["*"], PullTheApplicationImage = [var.image_repository_arn] }
+        "ecr.dkr" = { EcrLogin = ["*"], PullTheApplicationImage = [var.image_repository_arn] }
+        logs      = { WriteTheApplicationLogs = ["${var.app_log_group_arn}:log-stream:*"] }
+      } :
+      { for st in jsondecode(aws_vpc_endpoint.interface[service].policy).Statement : st.Sid => flatten([st.Resource]) } == statements
+    ])
+    error_message = "Interface endpoint policies must name the application's repository and log group; only ecr:GetAuthorizationToken may be on \"*\"."
+  }
+
+  assert {
+    condition = alltrue([
+      for e in aws_vpc_endpoint.interface : alltrue([
+        for st in jsondecode(e.policy).Statement : st.Resource != "*" || st.Action == ["ecr:GetAuthorizationToken"]
+      ])
+    ])
+    error_message = "Only ecr:GetAuthorizationToken, which AWS accepts on no resource but \"*\", may be allowed on every resource."
   }
 
   assert {
@@ -530,4 +554,34 @@ run "rejects_wildcard_actions" {
   }
 
   expect_failures = [var.dynamodb_actions]
+}
+
+# The log group's ARN as some APIs write it, with ":*", would make the policy's resource
+# "...:*:log-stream:*", which names no stream: the logs endpoint would refuse every write.
+run "rejects_a_log_group_arn_with_a_wildcard" {
+  command = plan
+
+  module {
+    source = "./modules/network"
+  }
+
+  variables {
+    app_log_group_arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/lc:*"
+  }
+
+  expect_failures = [var.app_log_group_arn]
+}
+
+run "rejects_an_image_repository_that_is_not_an_ecr_arn" {
+  command = plan
+
+  module {
+    source = "./modules/network"
+  }
+
+  variables {
+    image_repository_arn = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/lc"
+  }
+
+  expect_failures = [var.image_repository_arn]
 }

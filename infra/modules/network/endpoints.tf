@@ -7,11 +7,30 @@ locals {
   # Without NAT, tasks reach ECR's API, its Docker registry and CloudWatch Logs through these.
   interface_endpoint_services = local.create_interface_endpoints ? toset(["ecr.api", "ecr.dkr", "logs"]) : toset([])
 
-  # What may pass each interface endpoint: pulling images and writing logs, by this account only.
-  interface_endpoint_actions = {
-    "ecr.api" = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetAuthorizationToken", "ecr:GetDownloadUrlForLayer"]
-    "ecr.dkr" = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetAuthorizationToken", "ecr:GetDownloadUrlForLayer"]
-    "logs"    = ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"]
+  # What may pass each interface endpoint, by this account only: logging in to ECR (which AWS
+  # accepts only on "*"), pulling the application's image, writing to the application's log
+  # group. The same rights as the task execution role's, so that a principal of the account
+  # with wider rights still cannot use the endpoints for anything else.
+  ecr_pull = [
+    {
+      Sid      = "EcrLogin"
+      Action   = ["ecr:GetAuthorizationToken"]
+      Resource = "*"
+    },
+    {
+      Sid      = "PullTheApplicationImage"
+      Action   = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+      Resource = [var.image_repository_arn]
+    },
+  ]
+  interface_endpoint_statements = {
+    "ecr.api" = local.ecr_pull
+    "ecr.dkr" = local.ecr_pull
+    "logs" = [{
+      Sid      = "WriteTheApplicationLogs"
+      Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+      Resource = ["${var.app_log_group_arn}:log-stream:*"]
+    }]
   }
 }
 
@@ -101,16 +120,15 @@ resource "aws_vpc_endpoint" "interface" {
 
   policy = jsonencode({
     Version = "2012-10-17"
-    Statement = [{
-      Sid       = "ThisAccountPullAndLogOnly"
-      Effect    = "Allow"
-      Principal = "*"
-      Action    = local.interface_endpoint_actions[each.key]
-      Resource  = "*"
-      Condition = {
-        StringEquals = { "aws:PrincipalAccount" = local.account_id }
-      }
-    }]
+    Statement = [
+      for statement in local.interface_endpoint_statements[each.key] : merge(statement, {
+        Effect    = "Allow"
+        Principal = "*"
+        Condition = {
+          StringEquals = { "aws:PrincipalAccount" = local.account_id }
+        }
+      })
+    ]
   })
 
   tags = merge(var.tags, { Name = "${var.name}-${replace(each.key, ".", "-")}" })

@@ -62,6 +62,26 @@ variable "dynamodb_table_arn" {
   }
 }
 
+variable "image_repository_arn" {
+  description = "ARN of the ECR repository of the application's image: the only one the ECR interface endpoints' policy lets images be pulled from."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:[a-z-]+:ecr:[a-z0-9-]+:[0-9]{12}:repository/[a-z0-9._/-]{2,256}$", var.image_repository_arn))
+    error_message = "The repository ARN must look like `arn:aws:ecr:<region>:<account>:repository/<name>`."
+  }
+}
+
+variable "app_log_group_arn" {
+  description = "ARN of the application's CloudWatch log group (without `:*`): the only one the Logs interface endpoint's policy lets log streams be written to."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:[a-z-]+:logs:[a-z0-9-]+:[0-9]{12}:log-group:[A-Za-z0-9_./#-]{1,512}$", var.app_log_group_arn))
+    error_message = "The log group ARN must look like `arn:aws:logs:<region>:<account>:log-group:<name>`, without a trailing `:*`."
+  }
+}
+
 variable "dynamodb_actions" {
   description = "DynamoDB actions the gateway endpoint's policy allows on the table (each `dynamodb:<Action>`, no wildcard)."
   type        = list(string)

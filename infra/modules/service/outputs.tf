@@ -33,6 +33,11 @@ output "log_group_name" {
   value       = aws_cloudwatch_log_group.this.name
 }
 
+output "log_group_arn" {
+  description = "ARN of the application's log group, without `:*`."
+  value       = aws_cloudwatch_log_group.this.arn
+}
+
 output "security_group_id" {
   description = "ID of the tasks' security group."
   value       = aws_security_group.this.id
