@@ -165,12 +165,11 @@ run "https_three_azs_without_nat" {
     domain_name          = "calendar.example.com"
     az_count             = 3
     nat_mode             = "none"
-    region               = "eu-central-1"
     create_table_kms_key = true
     # The plan takes a boundary for the stack's roles (the roles carrying it: tests/service and
     # tests/network; the wiring through this root: the end-to-end test).
     role_permissions_boundary = "arn:aws:iam::123456789012:policy/github-deploy-leave-calendar-role-boundary"
-    alarm_actions             = ["arn:aws:sns:eu-central-1:123456789012:leave-calendar-paging"]
+    alarm_actions             = ["arn:aws:sns:eu-west-1:123456789012:leave-calendar-paging"]
   }
 
   # One prefix list each, so that the egress rules show which endpoint they open.
@@ -211,7 +210,7 @@ run "https_three_azs_without_nat" {
   }
 
   assert {
-    condition     = module.monitoring.notified_topics == tolist(["arn:aws:sns:eu-central-1:123456789012:leave-calendar-paging"])
+    condition     = module.monitoring.notified_topics == tolist(["arn:aws:sns:eu-west-1:123456789012:leave-calendar-paging"])
     error_message = "The alarms must notify the topics of alarm_actions."
   }
 }
