@@ -40,7 +40,7 @@ async fn transient_faults_are_retried_within_the_deadline() {
     for fault in [
         Fault::ServerError,
         Fault::Crash,
-        Fault::Throttle,
+        Fault::THROTTLE,
         Fault::Reset,
     ] {
         for times in [1, 2] {
@@ -73,7 +73,7 @@ async fn persistent_faults_answer_503_with_retry_after_in_bounded_time() {
     for fault in [
         Fault::ServerError,
         Fault::Crash,
-        Fault::Throttle,
+        Fault::THROTTLE,
         Fault::Reset,
         Fault::Latency(Duration::from_secs(5)),
         Fault::Outage,

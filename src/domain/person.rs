@@ -1,5 +1,6 @@
 //! A person's name as it is shown, and the key under which their bookings are compared.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use icu_casemap::CaseMapper;
@@ -68,16 +69,19 @@ impl PersonName {
     /// [`single_spaced`]): "Ann  Lee" and "Ann Lee" with a no-break space look like "Ann Lee"
     /// on a page, where HTML collapses spaces.
     pub fn parse(raw: &str) -> Result<Self, InvalidName> {
-        let mut name = Self::stored(&single_spaced(raw))?;
-        // Stored composed from now on: there is no earlier spelling to keep.
-        name.uncomposed = None;
-        if let Some(c) = first_invisible(name.as_str()) {
+        let spaced = single_spaced(raw);
+        let name = composed(spaced.trim())?;
+        if let Some(c) = first_invisible(&name) {
             return Err(InvalidName::InvisibleCharacter(c));
         }
-        if !name.name.chars().any(char::is_alphanumeric) {
+        if !name.chars().any(char::is_alphanumeric) {
             return Err(InvalidName::NoLetterOrDigit);
         }
-        Ok(name)
+        Ok(Self {
+            name: name.into_owned(),
+            // Stored composed from now on: there is no earlier spelling to keep.
+            uncomposed: None,
+        })
     }
 
     /// A name read back from storage, by the rules of [`PersonName::parse`] but for the
@@ -86,27 +90,10 @@ impl PersonName {
     /// still the one its entries were stored under.
     pub fn stored(raw: &str) -> Result<Self, InvalidName> {
         let trimmed = raw.trim();
-        // ASCII is in composed form as it is: a month page reads 50 names, most of them ASCII,
-        // and the normalizer's pass took half of reading one.
-        let composed = if trimmed.is_ascii() {
-            std::borrow::Cow::Borrowed(trimmed)
-        } else {
-            ComposingNormalizerBorrowed::new_nfc().normalize(trimmed)
-        };
-        let name = composed.as_ref();
-        if name.is_empty() {
-            return Err(InvalidName::Empty);
-        }
-        let chars = name.chars().count();
-        if chars > MAX_NAME_CHARS {
-            return Err(InvalidName::TooLong(chars));
-        }
-        if name.chars().any(char::is_control) {
-            return Err(InvalidName::ControlCharacter);
-        }
+        let name = composed(trimmed)?;
         let uncomposed = (name != trimmed).then(|| trimmed.into());
         Ok(Self {
-            name: composed.into_owned(),
+            name: name.into_owned(),
             uncomposed,
         })
     }
@@ -159,11 +146,34 @@ impl PersonName {
     }
 }
 
+/// `trimmed` in composed form (NFC), refused when empty, too long or holding a control
+/// character: the rules of both [`PersonName::parse`] and [`PersonName::stored`].
+fn composed(trimmed: &str) -> Result<Cow<'_, str>, InvalidName> {
+    // ASCII is in composed form as it is: a month page reads 50 names, most of them ASCII, and
+    // the normalizer's pass took half of reading one.
+    let name = if trimmed.is_ascii() {
+        Cow::Borrowed(trimmed)
+    } else {
+        ComposingNormalizerBorrowed::new_nfc().normalize(trimmed)
+    };
+    if name.is_empty() {
+        return Err(InvalidName::Empty);
+    }
+    let chars = name.chars().count();
+    if chars > MAX_NAME_CHARS {
+        return Err(InvalidName::TooLong(chars));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(InvalidName::ControlCharacter);
+    }
+    Ok(name)
+}
+
 /// `raw` with every run of spaces as one U+0020. A space here is a character of Unicode's
 /// White_Space but for the control characters among them (tab, line feed, …), which the name's
 /// rules refuse with a message of their own: U+0020, the no-break spaces, the typographic spaces
 /// U+2000–U+200A, the line and paragraph separators, the ideographic space. The ends are left
-/// for [`PersonName::stored`] to trim.
+/// for the caller to trim.
 fn single_spaced(raw: &str) -> String {
     let mut spaced = String::with_capacity(raw.len());
     let mut after_space = false;

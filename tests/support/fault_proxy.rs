@@ -28,7 +28,6 @@ pub enum Fault {
     ServerError,
     /// A 500 without a DynamoDB error code, as from a crashing server or a proxy.
     Crash,
-    Throttle,
     Reset,
     LoseResponse,
     Outage,
@@ -38,6 +37,11 @@ pub enum Fault {
     /// DynamoDB's 400 answer with this error code (`TransactionConflictException`, ...),
     /// without forwarding the request.
     Refuse(&'static str),
+}
+
+impl Fault {
+    /// DynamoDB's answer to a request over the account's or the table's request rate.
+    pub const THROTTLE: Self = Self::Refuse("ThrottlingException");
 }
 
 #[derive(Default)]
@@ -242,11 +246,6 @@ impl FaultProxy {
                     b"<h1>Internal Server Error</h1>",
                 )))
                 .expect("valid reply")),
-            Some(Fault::Throttle) => Ok(error_reply(
-                400,
-                "ThrottlingException",
-                "Rate of requests exceeds the allowed throughput.",
-            )),
             Some(Fault::Cancel(reason)) => Ok(cancellation_reply(reason)),
             Some(Fault::Refuse(code)) => Ok(error_reply(400, code, "injected refusal")),
             Some(Fault::Reset | Fault::Outage) => Err(cut("injected connection reset")),
