@@ -153,6 +153,16 @@ async fn open_dynamodb(settings: &Settings) -> anyhow::Result<DynamoStore> {
         .clone()
         .filter(|t| !t.trim().is_empty())
         .context("DYNAMODB_TABLE must be set when STORE=dynamodb")?;
+    // Checked here, as nothing reaches DynamoDB at start: a name with a stray space would
+    // start, then answer every request 503 as if the table were away for a while.
+    let valid = (3..=255).contains(&table.len())
+        && table
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+    anyhow::ensure!(
+        valid,
+        "DYNAMODB_TABLE must be a DynamoDB table name, 3 to 255 letters, digits, '_', '-' or '.', not {table:?}"
+    );
     let client = dynamodb::Client::from_env(settings.store_timeout()).await?;
     tracing::info!(%table, "using DynamoDB");
     Ok(DynamoStore::new(client, table))

@@ -84,6 +84,18 @@ fn bad_or_missing_settings_name_the_setting() {
             "DYNAMODB_TABLE",
         ),
         (
+            vec![("STORE", "dynamodb"), ("DYNAMODB_TABLE", "leave ")],
+            "DYNAMODB_TABLE must be a DynamoDB table name",
+        ),
+        (
+            vec![("STORE", "dynamodb"), ("DYNAMODB_TABLE", "lc")],
+            "DYNAMODB_TABLE must be a DynamoDB table name",
+        ),
+        (
+            vec![("STORE", "dynamodb"), ("DYNAMODB_TABLE", "leave/calendar")],
+            "DYNAMODB_TABLE must be a DynamoDB table name",
+        ),
+        (
             dynamodb_at("ftp://127.0.0.1:1"),
             "AWS_ENDPOINT_URL_DYNAMODB",
         ),

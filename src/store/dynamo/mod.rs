@@ -494,6 +494,9 @@ impl LeaveStore for DynamoStore {
         let booking = self.get(id).await?;
         let person_key = self.stored_person_key(&booking).await?;
         let items = self.booking_items(&booking, None, &person_key);
+        // One token per booking: deletes of it within ten minutes (a client's retry after a
+        // lost answer, or two people at once) are one deletion to DynamoDB, and each answers
+        // 204 rather than the later ones 404. (moto ignores tokens: there the later ones 404.)
         self.transact(items, &format!("delete-{id}"))
             .await
             .map_err(|err| match err {
