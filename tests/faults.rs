@@ -55,6 +55,15 @@ async fn transient_faults_are_retried_within_the_deadline() {
             );
         }
     }
+    // Credentials refused as expired: renewed, and the request tried again with them.
+    proxy.reset_counts();
+    proxy.set_for(
+        Some("Query"),
+        Fault::Refuse("ExpiredTokenException"),
+        Some(1),
+    );
+    assert_eq!(app.get(LIST).await.status(), 200, "expired credentials");
+    assert_eq!(proxy.count("Query"), 2, "expired credentials: one retry");
     proxy.set_for(
         Some("Query"),
         Fault::Latency(Duration::from_millis(200)),

@@ -89,6 +89,11 @@ impl CredentialsCache {
         self.renew().await
     }
 
+    /// Drops the credentials: the next request renews them.
+    pub fn forget(&self) {
+        self.lock().current = None;
+    }
+
     /// Asks the provider, and keeps what it answers.
     async fn renew(&self) -> Result<Arc<Credentials>, String> {
         match self.provider.provide_credentials().await {
@@ -260,6 +265,16 @@ mod tests {
             assert!(why.starts_with("no AWS credentials"), "{why}");
         }
         assert_eq!(calls.load(Ordering::SeqCst), 2, "one failed renewal");
+    }
+
+    /// Credentials DynamoDB refused as expired are renewed for the next request.
+    #[tokio::test]
+    async fn forgotten_credentials_are_renewed() {
+        let (cache, calls) = cache(&[HOUR]);
+        assert_eq!(key(&cache).await.unwrap(), "AKID0");
+        cache.forget();
+        assert_eq!(key(&cache).await.unwrap(), "AKID1");
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
 
     /// While one request renews credentials still valid, the others sign with them.

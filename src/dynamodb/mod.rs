@@ -359,8 +359,14 @@ impl Client {
             return Ok(answer);
         }
         let error = ServiceError::parse(status, answer);
+        // Credentials DynamoDB no longer takes (revoked or rotated before their expiry): the
+        // next attempt signs with renewed ones.
+        let expired = error.code == "ExpiredTokenException";
+        if expired {
+            self.credentials.forget();
+        }
         Err(Failure {
-            retry_cost: error.is_transient().then_some(RETRY_COST),
+            retry_cost: (expired || error.is_transient()).then_some(RETRY_COST),
             error: Error::Service(error),
         })
     }
