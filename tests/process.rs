@@ -476,25 +476,28 @@ fn a_store_outage_logs_warnings_not_errors() {
 #[tokio::test(flavor = "multi_thread")]
 async fn shed_and_timed_out_requests_are_one_line_each_saying_why() {
     let slow_store = FaultProxy::start(support::moto::endpoint()).await;
-    slow_store.set(Fault::Latency(Duration::from_secs(3)));
+    slow_store.set(Fault::Latency(Duration::from_secs(20)));
     let table = support::moto::fresh_table().await;
     let mut env = dynamo_env(&table, &slow_store.url);
+    // The held request's deadline must outlast the sending of the second one, a few
+    // milliseconds, even on a busy machine: 5 s.
     env.extend([
         ("LOG_FORMAT", "json"),
         ("MAX_CONCURRENT_REQUESTS", "1"),
-        ("REQUEST_TIMEOUT_SECS", "1"),
-        ("STORE_TIMEOUT_MS", "20000"),
+        ("REQUEST_TIMEOUT_SECS", "5"),
+        ("STORE_TIMEOUT_MS", "60000"),
     ]);
     let mut server = Server::start(&env);
     let url = server.url("/api/v1/bookings?month=2026-03");
+    let client = reqwest::Client::new();
     let in_flight = request_held_by(&slow_store, url.clone()).await;
 
-    let shed = reqwest::get(&url).await.unwrap();
+    let shed = client.get(&url).send().await.unwrap();
     assert_eq!(shed.status(), 503);
     assert_eq!(
         in_flight.await.unwrap().unwrap(),
         503,
-        "past its 1 s deadline"
+        "past its 5 s deadline"
     );
     server.terminate();
     let lines = tokio::task::spawn_blocking(move || {

@@ -267,6 +267,20 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 2, "one failed renewal");
     }
 
+    /// A failed renewal is tried again once [`RETRY_RENEWAL_AFTER`] has passed.
+    #[tokio::test]
+    async fn a_failed_renewal_is_tried_again_after_a_pause() {
+        let (cache, calls) = cache(&[FIVE_SECONDS, Answer::Failing, HOUR]);
+        assert_eq!(key(&cache).await.unwrap(), "AKID0");
+        assert!(key(&cache).await.is_err());
+        // As if the failure were that long ago.
+        if let Some((when, _)) = cache.lock().failed.as_mut() {
+            *when = when.checked_sub(RETRY_RENEWAL_AFTER).unwrap();
+        }
+        assert_eq!(key(&cache).await.unwrap(), "AKID2");
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
     /// Credentials DynamoDB refused as expired are renewed for the next request.
     #[tokio::test]
     async fn forgotten_credentials_are_renewed() {

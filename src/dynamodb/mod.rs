@@ -766,6 +766,11 @@ mod tests {
                 waits.iter().any(|w| *w < ceiling / 2),
                 "jittered, attempt {attempt}"
             );
+            // Up to the ceiling: all 200 below three quarters of it has odds of 0.75^200.
+            assert!(
+                waits.iter().any(|w| *w > ceiling * 3 / 4),
+                "grows to its ceiling, attempt {attempt}"
+            );
         }
     }
 
@@ -831,6 +836,10 @@ mod tests {
             let ceiling = INITIAL_BACKOFF * 2u32.pow(attempt - 1);
             assert!(*wait <= ceiling, "attempt {attempt}: {waits:?}");
         }
+        assert!(
+            waits.iter().sum::<Duration>() > Duration::ZERO,
+            "it waits: {waits:?}"
+        );
     }
 
     /// Once the quota is spent, a call that fails is not tried again; an answer gives some back.
