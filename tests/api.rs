@@ -149,6 +149,46 @@ async fn list_paginates_with_an_opaque_cursor() {
     assert_eq!(seen, created);
 }
 
+/// Without `limit`, a page holds 50 bookings and says where the next begins; a range may span
+/// 366 days (a leap year), not one more.
+#[tokio::test]
+async fn list_defaults_and_bounds() {
+    let app = spawn_app().await;
+    for i in 0..51 {
+        app.book(&format!("Person {i}"), "2026-05-04", "2026-05-04")
+            .await;
+    }
+    let page: Value = app
+        .get("/api/v1/bookings?month=2026-05")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 50);
+    let next = page["next_cursor"].as_str().expect("a next page");
+    let rest: Value = app
+        .get(&format!("/api/v1/bookings?month=2026-05&cursor={next}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rest["items"].as_array().unwrap().len(), 1);
+
+    let leap_year = app
+        .get("/api/v1/bookings?from=2024-01-01&to=2024-12-31")
+        .await;
+    assert_eq!(leap_year.status(), 200, "366 days");
+    let one_more = app
+        .get("/api/v1/bookings?from=2024-01-01&to=2025-01-01")
+        .await;
+    assert_eq!(one_more.status(), 400, "367 days");
+    let problem: Value = one_more.json().await.unwrap();
+    assert!(
+        problem["detail"].as_str().unwrap().contains("367 days"),
+        "{problem}"
+    );
+}
+
 #[tokio::test]
 async fn health_ready_and_openapi() {
     let app = spawn_app().await;
@@ -463,6 +503,33 @@ mod pages {
                 .unwrap()
                 .contains("Please enter a name.")
         );
+    }
+
+    /// The confirmation leads back to the month the person came from, which for a booking
+    /// over a month's end need not be its first day's; without one, or with a bad one, to
+    /// its first day's.
+    #[tokio::test]
+    async fn the_delete_confirmation_returns_to_the_month_it_came_from() {
+        let app = spawn_app().await;
+        let id = app.book_id("Linus", "2026-06-29", "2026-07-02").await;
+        for (query, month) in [
+            ("?month=2026-07", "2026-07"),
+            ("?month=2026-06", "2026-06"),
+            ("", "2026-06"),
+            ("?month=2026-13", "2026-06"),
+        ] {
+            let confirm = app.get(&format!("/delete/{id}{query}")).await;
+            assert_eq!(confirm.status(), 200, "{query}");
+            let confirm = confirm.text().await.unwrap();
+            assert!(
+                confirm.contains(&format!(r#"action="/delete/{id}?month={month}""#)),
+                "{query}: {confirm}"
+            );
+            assert!(
+                confirm.contains(&format!(r#"href="/?month={month}""#)),
+                "{query}: a way back to {month}"
+            );
+        }
     }
 
     #[tokio::test]
