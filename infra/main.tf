@@ -82,6 +82,7 @@ module "service" {
   max_capacity                      = var.max_capacity
   health_check_grace_period_seconds = var.health_check_grace_period_seconds
   deployment_5xx_threshold          = var.deployment_alarm_5xx_threshold
+  deployment_alarm_rollback         = var.deployment_alarm_rollback
   shutdown_timeout_secs             = var.shutdown_timeout_secs
   stop_timeout                      = var.stop_timeout
   log_retention_days                = var.log_retention_days

@@ -280,6 +280,12 @@ variable "deployment_alarm_5xx_threshold" {
   default     = 10
 }
 
+variable "deployment_alarm_rollback" {
+  description = "Whether deployments roll back when `<name>-deployment-5xx` fires. It counts the 5xx of all the tasks, the old ones' too: set false to deploy a fix while the running release (or DynamoDB) fails at that rate."
+  type        = bool
+  default     = true
+}
+
 variable "alarm_target_5xx_threshold" {
   description = "5xx answered by the application in 5 minutes above which an alarm fires."
   type        = number

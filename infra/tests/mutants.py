@@ -361,6 +361,9 @@ MUTANTS = [
     ("load_balancer", "modules/load_balancer/variables.tf",
      ' && !strcontains(var.ssl_policy, "-Ext")', "",
      "no TLS policy with extended cipher lists"),
+    ("service", "modules/service/main.tf",
+     "enable      = var.deployment_alarm_rollback", "enable      = true",
+     "deployment_alarm_rollback = false stops deployments watching the alarm"),
 ]
 
 

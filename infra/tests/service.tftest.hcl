@@ -267,6 +267,29 @@ run "service_is_private_and_safe_to_deploy" {
   }
 }
 
+# A fix for a release that fails is deployed without the alarm's rollback; the alarm stays.
+run "deployment_alarm_rollback_off" {
+  command = plan
+
+  module {
+    source = "./modules/service"
+  }
+
+  variables {
+    deployment_alarm_rollback = false
+  }
+
+  assert {
+    condition = (
+      one(aws_ecs_service.this.alarms[*].enable) == false
+      && one(aws_ecs_service.this.alarms[*].rollback) == false
+      && aws_cloudwatch_metric_alarm.deployment_5xx.alarm_name == "lc-deployment-5xx"
+      && one(aws_ecs_service.this.deployment_circuit_breaker[*].rollback) == true
+    )
+    error_message = "deployment_alarm_rollback = false must stop deployments watching the alarm, and only that."
+  }
+}
+
 run "only_the_alb_reaches_the_tasks" {
   command = plan
 

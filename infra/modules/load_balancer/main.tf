@@ -17,6 +17,8 @@ locals {
   target_group_name = "${var.name}-${substr(sha256("${var.vpc_id}:${var.app_port}"), 0, 7)}"
 }
 
+# Its description is fixed: AWS cannot change a group's description, so a new one replaces the
+# group, and deleting the old one fails while the load balancer's interfaces still use it.
 resource "aws_security_group" "this" {
   name        = "${var.name}-alb"
   description = "Load balancer: HTTP/HTTPS from the allowed clients, out only to the tasks"

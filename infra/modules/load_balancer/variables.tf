@@ -67,8 +67,9 @@ variable "ssl_policy" {
   default     = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
   validation {
-    # The -Ext policies add CBC ciphers, and -Ext2 ciphers without forward secrecy, for old
-    # clients: none of the browsers a calendar serves needs them.
+    # The -Ext policies add cipher suites for old clients, CBC with SHA-1 (and -Ext2 suites with
+    # RSA key exchange, without forward secrecy): none of the browsers a calendar serves needs
+    # them.
     condition     = can(regex("^ELBSecurityPolicy-TLS13-1-[23]-", var.ssl_policy)) && !strcontains(var.ssl_policy, "-Ext")
     error_message = "Use a TLS 1.3 policy with TLS 1.2 as the minimum and without the extended (-Ext) cipher lists, e.g. `ELBSecurityPolicy-TLS13-1-2-2021-06` or `ELBSecurityPolicy-TLS13-1-3-2021-06`."
   }

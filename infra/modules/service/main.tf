@@ -111,6 +111,8 @@ resource "aws_ecs_task_definition" "this" {
   tags = var.tags
 }
 
+# Its description is fixed: AWS cannot change a group's description, so a new one replaces the
+# group, and deleting the old one fails while the tasks' interfaces still use it.
 resource "aws_security_group" "this" {
   name        = "${var.name}-tasks"
   description = "Tasks: the application port from the load balancer only; HTTPS out to AWS APIs"
@@ -189,11 +191,13 @@ resource "aws_ecs_service" "this" {
 
   # New tasks can pass the health check (which never touches the store) and still fail every
   # request, with a task role DynamoDB refuses for one. Their 5xx during the deployment and its
-  # bake time roll the service back too.
+  # bake time roll the service back too. The target group's count cannot tell them from the old
+  # tasks' 5xx: a fix for a release failing at that rate, or one deployed during a store outage,
+  # is deployed with `deployment_alarm_rollback = false`.
   alarms {
     alarm_names = [aws_cloudwatch_metric_alarm.deployment_5xx.alarm_name]
-    enable      = true
-    rollback    = true
+    enable      = var.deployment_alarm_rollback
+    rollback    = var.deployment_alarm_rollback
   }
 
   network_configuration {

@@ -330,6 +330,12 @@ variable "tags" {
   default     = {}
 }
 
+variable "deployment_alarm_rollback" {
+  description = "Whether deployments watch the alarm `<name>-deployment-5xx` and roll back when it fires. It counts every task's 5xx, the old ones' too: turn it off to deploy a fix while the running release (or the store) fails at that rate. The circuit breaker still rolls back tasks that never become healthy."
+  type        = bool
+  default     = true
+}
+
 variable "deployment_5xx_threshold" {
   description = "5xx answers of the tasks in one minute that fail a deployment and roll the service back (the alarm `<name>-deployment-5xx`)."
   type        = number
