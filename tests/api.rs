@@ -403,6 +403,42 @@ mod pages {
     use super::*;
     use leave_calendar::domain::BookingId;
 
+    /// A month page shows at most 1,000 bookings, and says so when there are more.
+    #[tokio::test]
+    async fn a_month_with_more_bookings_than_a_page_shows_says_so() {
+        use leave_calendar::domain::Booking;
+        let store = support::embedded_store();
+        let handle = std::sync::Arc::clone(&store.store);
+        for i in 0..1001 {
+            let booking =
+                Booking::parse(&format!("Person {i}"), "2026-08-03", "2026-08-03").unwrap();
+            handle.create(&booking, None).await.unwrap();
+        }
+        let app =
+            support::spawn_app_with(store, leave_calendar::config::Settings::defaults()).await;
+        let note = "Only the first bookings of this month are shown";
+
+        let full = app.get("/?month=2026-08").await.text().await.unwrap();
+        assert!(full.contains(note), "1,001 bookings");
+        assert_eq!(full.matches("/delete/").count(), 1000, "1,000 rows");
+
+        let id = app
+            .get("/api/v1/bookings?month=2026-08&limit=1")
+            .await
+            .json::<Value>()
+            .await
+            .unwrap()["items"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            app.delete(&format!("/api/v1/bookings/{id}")).await.status(),
+            204
+        );
+        let page = app.get("/?month=2026-08").await.text().await.unwrap();
+        assert!(!page.contains(note), "1,000 bookings fit");
+    }
+
     #[tokio::test]
     async fn booking_through_the_form_redirects_to_its_month_and_shows_it() {
         let app = spawn_app().await;
