@@ -114,7 +114,7 @@ MUTANTS = [
      "enable   = true\n    rollback = true", "enable   = true\n    rollback = false",
      "circuit breaker with rollback"),
     ("service", "modules/service/main.tf",
-     "enable      = true\n    rollback    = true", "enable      = true\n    rollback    = false",
+     "rollback    = var.deployment_alarm_rollback", "rollback    = false",
      "deployment alarm with rollback"),
     ("service", "modules/service/main.tf",
      'TargetGroup  = var.target_group_arn_suffix\n  }\n  statistic           = "Sum"', 'TargetGroup  = "other"\n  }\n  statistic           = "Sum"',
