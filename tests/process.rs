@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
 use support::fault_proxy::{Fault, FaultProxy};
 use support::process::{
@@ -720,6 +721,26 @@ fn the_backfill_tool_reports_and_refuses_the_embedded_store() {
     assert_eq!(
         (&report["updated"], &report["skipped"]),
         (&json!(0), &json!(0))
+    );
+
+    // An item whose JSON cannot be read: named on standard error, and the exit says so.
+    runtime.block_on(async {
+        support::moto::sdk_client()
+            .put_item()
+            .table_name(&table)
+            .item("pk", AttributeValue::S("BOOKING#damaged".to_owned()))
+            .item("sk", AttributeValue::S("BOOKING".to_owned()))
+            .item("booking", AttributeValue::S("{".to_owned()))
+            .send()
+            .await
+            .unwrap();
+    });
+    let damaged = backfill_command(&env).output().unwrap();
+    assert!(!damaged.status.success());
+    let stderr = String::from_utf8_lossy(&damaged.stderr);
+    assert!(
+        stderr.contains("its JSON cannot be read: BOOKING#damaged / BOOKING: "),
+        "{stderr}"
     );
 }
 

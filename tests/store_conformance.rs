@@ -859,6 +859,49 @@ async fn dynamodb_backfill_gives_json_only_items_their_fields() {
     assert_eq!(dynamo.backfill_fields().await.unwrap().updated, 0);
 }
 
+/// An item whose JSON cannot be read is left as it is and reported; the backfill goes on with
+/// the others, which a run that stopped at it would never reach.
+#[tokio::test]
+async fn dynamodb_backfill_reports_an_unreadable_item_and_does_the_rest() {
+    let table = support::moto::fresh_table().await;
+    let client = support::moto::client_for(support::moto::endpoint(), Duration::from_secs(10));
+    let dynamo = Arc::new(DynamoStore::new(client, table.clone()));
+    let store: Arc<dyn LeaveStore> = dynamo.clone();
+    let old = booking("Ann", "2027-06-07", "2027-06-08");
+    store.create_new(&old).await.unwrap();
+    let sdk = support::moto::sdk_client();
+    let items = booking_items(&old);
+    for (pk, sk) in &items {
+        keep_only_the_json(&sdk, &table, (pk, sk)).await;
+    }
+    let (bad_pk, bad_sk) = &items[0];
+    sdk.update_item()
+        .table_name(&table)
+        .key("pk", AttributeValue::S(bad_pk.clone()))
+        .key("sk", AttributeValue::S(bad_sk.clone()))
+        .update_expression("SET booking = :damaged")
+        .expression_attribute_values(":damaged", AttributeValue::S("{\"id\": 7".to_owned()))
+        .send()
+        .await
+        .unwrap();
+
+    let done = dynamo.backfill_fields().await.unwrap();
+
+    assert_eq!(
+        (done.updated, done.skipped),
+        (items.len() as u64 - 1, 0),
+        "all but the damaged one"
+    );
+    assert_eq!(done.unreadable.len(), 1, "{:?}", done.unreadable);
+    assert!(
+        done.unreadable[0].starts_with(&format!("{bad_pk} / {bad_sk}: ")),
+        "{:?}",
+        done.unreadable
+    );
+    let left = raw_item(&sdk, &table, bad_pk, bad_sk).await.unwrap();
+    assert!(!left.contains_key("id"), "left as it is: {left:?}");
+}
+
 /// An item the backfill updates while it is in one of the app's transactions
 /// (`TransactionConflictException`) is tried again, three times at most; past them the backfill
 /// stops with an error, and a run after it does the rest.

@@ -29,9 +29,17 @@ fn main() -> ExitCode {
             tracing::info!(
                 updated = done.updated,
                 skipped = done.skipped,
+                unreadable = done.unreadable.len(),
                 "backfill done: items given their fields, and those that had them or were gone"
             );
-            ExitCode::SUCCESS
+            if done.unreadable.is_empty() {
+                return ExitCode::SUCCESS;
+            }
+            // Each on a line of its own, for an operator to look at: the others were done.
+            for item in &done.unreadable {
+                eprintln!("error: left as it is, its JSON cannot be read: {item}");
+            }
+            ExitCode::FAILURE
         }
         Err(e) => {
             eprintln!("error: {e:#}");

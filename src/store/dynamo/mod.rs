@@ -349,7 +349,9 @@ impl DynamoStore {
     /// attributes again) its fields, so that pages holding it take one `Query` again. A
     /// one-off `Scan` of the whole table, for an operator (`leave-calendar-backfill`); the app
     /// never scans. Each update is conditional on the item still lacking the fields, so running
-    /// it again, or beside the app, changes nothing twice and brings back no deleted item.
+    /// it again, or beside the app, changes nothing twice and brings back no deleted item. An
+    /// item whose JSON cannot be read is left as it is and reported: stopping at it, every run
+    /// would stop there, and the items after it would never be done.
     pub async fn backfill_fields(&self) -> Result<Backfilled> {
         let mut done = Backfilled::default();
         let mut start_key = None;
@@ -366,8 +368,13 @@ impl DynamoStore {
                 let [Some(pk), Some(sk), Some(json)] = item else {
                     return Err(Error::Internal("a scanned item lacks its keys".to_owned()));
                 };
-                let booking = record::from_json(&json)
-                    .map_err(|e| Error::Internal(format!("item {pk} / {sk}: {e}")))?;
+                let booking = match record::from_json(&json) {
+                    Ok(booking) => booking,
+                    Err(e) => {
+                        done.unreadable.push(format!("{pk} / {sk}: {e}"));
+                        continue;
+                    }
+                };
                 if self.add_fields(&pk, &sk, &booking).await? {
                     done.updated += 1;
                 } else {
@@ -428,6 +435,8 @@ pub struct Backfilled {
     pub updated: u64,
     /// Items found without them that had them, or were gone, by the time of their update.
     pub skipped: u64,
+    /// The keys of the items whose JSON could not be read, left as they are, and why.
+    pub unreadable: Vec<String>,
 }
 
 #[async_trait]
