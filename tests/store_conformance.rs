@@ -863,17 +863,9 @@ async fn dynamodb_backfill_gives_json_only_items_their_fields() {
 /// the others, which a run that stopped at it would never reach.
 #[tokio::test]
 async fn dynamodb_backfill_reports_an_unreadable_item_and_does_the_rest() {
-    let table = support::moto::fresh_table().await;
-    let client = support::moto::client_for(support::moto::endpoint(), Duration::from_secs(10));
-    let dynamo = Arc::new(DynamoStore::new(client, table.clone()));
-    let store: Arc<dyn LeaveStore> = dynamo.clone();
     let old = booking("Ann", "2027-06-07", "2027-06-08");
-    store.create_new(&old).await.unwrap();
+    let (dynamo, table, items) = json_only(support::moto::endpoint(), &old).await;
     let sdk = support::moto::sdk_client();
-    let items = booking_items(&old);
-    for (pk, sk) in &items {
-        keep_only_the_json(&sdk, &table, (pk, sk)).await;
-    }
     let (bad_pk, bad_sk) = &items[0];
     sdk.update_item()
         .table_name(&table)
@@ -907,18 +899,10 @@ async fn dynamodb_backfill_reports_an_unreadable_item_and_does_the_rest() {
 /// stops with an error, and a run after it does the rest.
 #[tokio::test]
 async fn dynamodb_backfill_tries_an_item_in_a_transaction_again() {
-    let table = support::moto::fresh_table().await;
     let proxy = FaultProxy::start(support::moto::endpoint()).await;
-    let client = support::moto::client_for(&proxy.url, Duration::from_secs(10));
-    let dynamo = Arc::new(DynamoStore::new(client, table.clone()));
-    let store: Arc<dyn LeaveStore> = dynamo.clone();
     let old = booking("Ann", "2027-05-03", "2027-05-04");
-    store.create_new(&old).await.unwrap();
+    let (dynamo, table, items) = json_only(&proxy.url, &old).await;
     let sdk = support::moto::sdk_client();
-    let items = booking_items(&old);
-    for (pk, sk) in &items {
-        keep_only_the_json(&sdk, &table, (pk, sk)).await;
-    }
     let conflict = Fault::Refuse("TransactionConflictException");
 
     proxy.set_for(Some("UpdateItem"), conflict, Some(3));
@@ -938,6 +922,25 @@ async fn dynamodb_backfill_tries_an_item_in_a_transaction_again() {
     assert!(matches!(stopped, Err(Error::Internal(_))), "{stopped:?}");
     proxy.clear();
     assert_eq!(dynamo.backfill_fields().await.unwrap().updated, 3);
+}
+
+/// A store reaching DynamoDB at `endpoint`, on a new table holding `b` written with its JSON
+/// alone (as from 2026-11-26): the store, the table, and `b`'s items.
+async fn json_only(
+    endpoint: &str,
+    b: &Booking,
+) -> (Arc<DynamoStore>, String, Vec<(String, String)>) {
+    let table = support::moto::fresh_table().await;
+    let client = support::moto::client_for(endpoint, Duration::from_secs(10));
+    let dynamo = Arc::new(DynamoStore::new(client, table.clone()));
+    let store: Arc<dyn LeaveStore> = dynamo.clone();
+    store.create_new(b).await.unwrap();
+    let sdk = support::moto::sdk_client();
+    let items = booking_items(b);
+    for (pk, sk) in &items {
+        keep_only_the_json(&sdk, &table, (pk, sk)).await;
+    }
+    (dynamo, table, items)
 }
 
 /// The bookings of `b`'s person in `month`.
