@@ -81,6 +81,11 @@ impl EmbeddedStore {
             .set_cache_size(CACHE_BYTES)
             .create(&path)
             .map_err(|e| anyhow::anyhow!("cannot open database {}: {e}", path.display()))?;
+        Self::with_database(db, write_queue)
+    }
+
+    /// The store over the opened `db`.
+    fn with_database(db: Database, write_queue: usize) -> anyhow::Result<Self> {
         // Create the tables once so that readers never meet a missing table.
         let txn = db.begin_write()?;
         transaction::WriteTables::open(&txn)?.index_key_expiries()?;
@@ -174,8 +179,17 @@ fn closed() -> Error {
     Error::Unavailable("the store is closed".to_owned())
 }
 
-fn internal(e: impl std::fmt::Display) -> Error {
-    Error::Internal(e.to_string())
+/// A database error as a store error. The file failing to be read or written (a full disk, a
+/// failing one) is `Unavailable`: it is no bug of the request, and another instance may serve
+/// it. redb then refuses every write until the database is opened again, which the writer
+/// reports (see [`writer`]). Anything else is a bug or corrupted data.
+fn storage(e: impl Into<redb::Error>) -> Error {
+    match e.into() {
+        e @ (redb::Error::Io(_) | redb::Error::PreviousIo) => {
+            Error::Unavailable(format!("the database file failed: {e}"))
+        }
+        e => Error::Internal(e.to_string()),
+    }
 }
 
 /// A packed record, or a JSON one as versions before the packed record wrote.
@@ -204,9 +218,9 @@ impl LeaveStore for EmbeddedStore {
 
     async fn get(&self, id: BookingId) -> Result<Booking> {
         self.with_open(|open| {
-            let txn = open.db.begin_read().map_err(internal)?;
-            let bookings = txn.open_table(BOOKINGS).map_err(internal)?;
-            let found = bookings.get(id.to_string().as_str()).map_err(internal)?;
+            let txn = open.db.begin_read().map_err(storage)?;
+            let bookings = txn.open_table(BOOKINGS).map_err(storage)?;
+            let found = bookings.get(id.to_string().as_str()).map_err(storage)?;
             record::under_key(id, decode(found.ok_or(Error::NotFound)?.value())?)
         })
     }
@@ -221,12 +235,13 @@ impl LeaveStore for EmbeddedStore {
     }
 
     /// The database opens a read, and the writer answers once the writes queued before are
-    /// done: a stopped or stuck writer makes the instance unready, as its creates would fail.
+    /// done: a stopped or stuck writer, or one that can no longer write to the file, makes the
+    /// instance unready, as its creates would fail.
     async fn ping(&self) -> Result<()> {
-        self.with_open(|open| open.db.begin_read().map(drop).map_err(internal))?;
+        self.with_open(|open| open.db.begin_read().map(drop).map_err(storage))?;
         let (reply, answer) = oneshot::channel();
         self.enqueue(Job::Ping(reply))?;
-        answer.await.map_err(|_| writer_stopped())
+        answer.await.map_err(|_| writer_stopped())?
     }
 
     /// Shuts out reads and writes, lets the writer commit the writes queued, and returns once
@@ -253,9 +268,9 @@ impl LeaveStore for EmbeddedStore {
 
 /// The bookings of `query`, read in one transaction.
 fn list(db: &Database, query: &ListQuery) -> Result<Page> {
-    let txn = db.begin_read().map_err(internal)?;
-    let by_month = txn.open_table(BY_MONTH).map_err(internal)?;
-    let by_person = txn.open_table(BY_PERSON).map_err(internal)?;
+    let txn = db.begin_read().map_err(storage)?;
+    let by_month = txn.open_table(BY_MONTH).map_err(storage)?;
+    let by_person = txn.open_table(BY_PERSON).map_err(storage)?;
     let mut found = Vec::new();
     for segment in plan::segments(query) {
         let (table, partition) = match &segment.partition {
@@ -264,8 +279,8 @@ fn list(db: &Database, query: &ListQuery) -> Result<Page> {
         };
         let bounds =
             (partition.as_str(), segment.lo.as_str())..=(partition.as_str(), segment.hi.as_str());
-        for entry in table.range(bounds).map_err(internal)? {
-            let booking = decode(entry.map_err(internal)?.1.value())?;
+        for entry in table.range(bounds).map_err(storage)? {
+            let booking = decode(entry.map_err(storage)?.1.value())?;
             if plan::keeps(&segment, query, &booking) {
                 found.push(booking);
                 if found.len() > query.limit {

@@ -5,7 +5,7 @@ use redb::{ReadableTable, ReadableTableMetadata, Table, WriteTransaction};
 
 use super::writer::MAX_BATCH;
 use super::{
-    BOOKINGS, BY_MONTH, BY_PERSON, IDEMPOTENCY, IDEMPOTENCY_EXPIRY, decode, internal, packed,
+    BOOKINGS, BY_MONTH, BY_PERSON, IDEMPOTENCY, IDEMPOTENCY_EXPIRY, decode, packed, storage,
 };
 use crate::domain::{Booking, BookingId, IdempotencyKey};
 use crate::store::{Created, Error, Result, idempotency_expiry, replay};
@@ -28,27 +28,27 @@ const EXPIRED_KEYS_PER_COMMIT: usize = 2 * MAX_BATCH;
 impl<'txn> WriteTables<'txn> {
     pub(super) fn open(txn: &'txn WriteTransaction) -> Result<Self> {
         Ok(Self {
-            bookings: txn.open_table(BOOKINGS).map_err(internal)?,
-            by_month: txn.open_table(BY_MONTH).map_err(internal)?,
-            by_person: txn.open_table(BY_PERSON).map_err(internal)?,
-            idempotency: txn.open_table(IDEMPOTENCY).map_err(internal)?,
-            idempotency_expiry: txn.open_table(IDEMPOTENCY_EXPIRY).map_err(internal)?,
+            bookings: txn.open_table(BOOKINGS).map_err(storage)?,
+            by_month: txn.open_table(BY_MONTH).map_err(storage)?,
+            by_person: txn.open_table(BY_PERSON).map_err(storage)?,
+            idempotency: txn.open_table(IDEMPOTENCY).map_err(storage)?,
+            idempotency_expiry: txn.open_table(IDEMPOTENCY_EXPIRY).map_err(storage)?,
         })
     }
 
     /// Indexes the keys of a file written before their expiries were: all of them, once, when
     /// none is indexed.
     pub(super) fn index_key_expiries(&mut self) -> Result<()> {
-        let indexed = !self.idempotency_expiry.is_empty().map_err(internal)?;
-        if indexed || self.idempotency.is_empty().map_err(internal)? {
+        let indexed = !self.idempotency_expiry.is_empty().map_err(storage)?;
+        if indexed || self.idempotency.is_empty().map_err(storage)? {
             return Ok(());
         }
-        for entry in self.idempotency.iter().map_err(internal)? {
-            let (key, value) = entry.map_err(internal)?;
+        for entry in self.idempotency.iter().map_err(storage)? {
+            let (key, value) = entry.map_err(storage)?;
             let (_, expires) = value.value();
             self.idempotency_expiry
                 .insert((expires, key.value()), ())
-                .map_err(internal)?;
+                .map_err(storage)?;
         }
         Ok(())
     }
@@ -61,21 +61,21 @@ impl<'txn> WriteTables<'txn> {
         for entry in self
             .idempotency_expiry
             .range(up_to_now)
-            .map_err(internal)?
+            .map_err(storage)?
             .take(EXPIRED_KEYS_PER_COMMIT)
         {
-            let (indexed, _) = entry.map_err(internal)?;
+            let (indexed, _) = entry.map_err(storage)?;
             let (expires, key) = indexed.value();
             expired.push((expires, key.to_owned()));
         }
         for (expires, key) in expired {
             self.idempotency_expiry
                 .remove((expires, key.as_str()))
-                .map_err(internal)?;
+                .map_err(storage)?;
             // A key used again after it expired has a later expiry now, and stays.
-            let current = self.idempotency.get(key.as_str()).map_err(internal)?;
+            let current = self.idempotency.get(key.as_str()).map_err(storage)?;
             if current.is_some_and(|v| v.value().1 == expires) {
-                self.idempotency.remove(key.as_str()).map_err(internal)?;
+                self.idempotency.remove(key.as_str()).map_err(storage)?;
             }
         }
         Ok(())
@@ -89,19 +89,14 @@ pub(super) fn create(
 ) -> Result<Created> {
     let id = booking.id.to_string();
     // Writing the same booking twice stores it once, as on DynamoDB.
-    if tables
-        .bookings
-        .get(id.as_str())
-        .map_err(internal)?
-        .is_some()
-    {
+    if tables.bookings.get(id.as_str()).map_err(storage)?.is_some() {
         return Ok(Created::New);
     }
     if let Some(idempotency_key) = idempotency_key {
         let earlier = tables
             .idempotency
             .get(idempotency_key.as_str())
-            .map_err(internal)?
+            .map_err(storage)?
             .map(|v| {
                 let (id, expires) = v.value();
                 (id.to_owned(), expires)
@@ -109,7 +104,7 @@ pub(super) fn create(
         if let Some((earlier_id, expires)) = earlier
             && expires > jiff::Timestamp::now().as_second()
         {
-            let found = tables.bookings.get(earlier_id.as_str()).map_err(internal)?;
+            let found = tables.bookings.get(earlier_id.as_str()).map_err(storage)?;
             let earlier = found.ok_or(Error::NotFound).and_then(|v| {
                 let earlier_id = earlier_id.parse().map_err(|_| {
                     Error::Internal(format!("idempotency key {idempotency_key}: bad booking id"))
@@ -125,9 +120,9 @@ pub(super) fn create(
     for entry in tables
         .by_person
         .range((key.as_str(), lo.as_str())..=(key.as_str(), hi.as_str()))
-        .map_err(internal)?
+        .map_err(storage)?
     {
-        let other = decode(entry.map_err(internal)?.1.value())?;
+        let other = decode(entry.map_err(storage)?.1.value())?;
         if other.days.overlaps(booking.days) {
             let first_day = other.days.first().max(booking.days.first());
             return Err(Error::Conflict { first_day });
@@ -141,27 +136,27 @@ pub(super) fn create(
         tables
             .idempotency
             .insert(idempotency_key.as_str(), (id.as_str(), expires))
-            .map_err(internal)?;
+            .map_err(storage)?;
         tables
             .idempotency_expiry
             .insert((expires, idempotency_key.as_str()), ())
-            .map_err(internal)?;
+            .map_err(storage)?;
     }
     tables
         .by_person
         .insert((key.as_str(), sort_key.as_str()), bytes.as_slice())
-        .map_err(internal)?;
+        .map_err(storage)?;
     for month in booking.days.months() {
         let month = month.to_string();
         tables
             .by_month
             .insert((month.as_str(), sort_key.as_str()), bytes.as_slice())
-            .map_err(internal)?;
+            .map_err(storage)?;
     }
     tables
         .bookings
         .insert(id.as_str(), bytes.as_slice())
-        .map_err(internal)?;
+        .map_err(storage)?;
     Ok(Created::New)
 }
 
@@ -169,7 +164,7 @@ pub(super) fn delete(tables: &mut WriteTables<'_>, id: BookingId) -> Result<()> 
     let removed = tables
         .bookings
         .remove(id.to_string().as_str())
-        .map_err(internal)?;
+        .map_err(storage)?;
     let booking = record::under_key(id, decode(removed.ok_or(Error::NotFound)?.value())?)?;
     let sort_key = plan::sort_key(&booking);
     // A booking stored by an earlier release may be under the key of then: the sort key names
@@ -179,13 +174,13 @@ pub(super) fn delete(tables: &mut WriteTables<'_>, id: BookingId) -> Result<()> 
         tables
             .by_person
             .remove((key.as_str(), sort_key.as_str()))
-            .map_err(internal)?;
+            .map_err(storage)?;
     }
     for month in booking.days.months() {
         tables
             .by_month
             .remove((month.to_string().as_str(), sort_key.as_str()))
-            .map_err(internal)?;
+            .map_err(storage)?;
     }
     Ok(())
 }

@@ -10,6 +10,11 @@
 //! The queue is bounded: a write that finds it full is refused at once (the store answers
 //! `Unavailable`) rather than queued without limit while the disk stalls. The thread ends, and
 //! releases the database, once every sender is dropped and the writes queued are done.
+//!
+//! When the file cannot be written (a full disk, a failing one), redb refuses every later write
+//! transaction until the database is opened again: the writes answer `Unavailable`, nothing of
+//! them is kept, and from then on readiness fails too, saying that the instance must be
+//! restarted.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -19,6 +24,7 @@ use std::time::Duration;
 use redb::Database;
 use tokio::sync::{mpsc, oneshot};
 
+use super::storage;
 use super::transaction::{self, WriteTables};
 use crate::domain::{Booking, BookingId, IdempotencyKey};
 use crate::store::{Created, Error, Result};
@@ -34,8 +40,9 @@ pub(super) enum Job {
     /// its largest job.
     Write(Box<Write>),
     /// Answered once every write queued before it has been answered: the writer is running
-    /// and keeping up. Readiness sends one.
-    Ping(oneshot::Sender<()>),
+    /// and keeping up, and `Unavailable` once the file could not be written. Readiness sends
+    /// one.
+    Ping(oneshot::Sender<Result<()>>),
 }
 
 /// A write waiting for the writer thread.
@@ -59,25 +66,29 @@ pub(super) struct Answer<T> {
 
 impl<T> Answer<T> {
     /// Keeps `outcome` to send after the commit. A refusal (overlap, not found, key reused) is
-    /// this write's own answer; an internal failure may have left the transaction half-written,
-    /// so it is returned for the whole transaction to be abandoned.
-    fn keep(&mut self, outcome: Result<T>) -> Result<(), String> {
-        if let Err(Error::Internal(detail)) = &outcome {
-            return Err(detail.clone());
+    /// this write's own answer; a failure (a bug, or the file failing) may have left the
+    /// transaction half-written, so it is returned for the whole transaction to be abandoned.
+    fn keep(&mut self, outcome: Result<T>) -> Result<(), Failure> {
+        match outcome {
+            Err(Error::Internal(detail)) => Err(Failure::Bug(detail)),
+            Err(Error::Unavailable(detail)) => Err(Failure::File(detail)),
+            outcome => {
+                self.outcome = Some(outcome);
+                Ok(())
+            }
         }
-        self.outcome = Some(outcome);
-        Ok(())
     }
 
     /// Sends the kept outcome, or `failure` when the transaction was not committed.
-    fn finish(mut self, failure: Option<&str>) {
+    fn finish(mut self, failure: Option<&Failure>) {
         let result = match failure {
             None => self.outcome.take().unwrap_or_else(|| {
                 Err(Error::Internal(
                     "write committed without an outcome".to_owned(),
                 ))
             }),
-            Some(detail) => Err(Error::Internal(detail.to_owned())),
+            Some(Failure::Bug(detail)) => Err(Error::Internal(detail.clone())),
+            Some(Failure::File(detail)) => Err(Error::Unavailable(detail.clone())),
         };
         // The caller may have gone (its client hung up); the write stands all the same.
         let _ = self.reply.send(result);
@@ -105,7 +116,7 @@ impl Write {
         (Self::Delete { id, answer }, receiver)
     }
 
-    fn apply(&mut self, tables: &mut WriteTables<'_>) -> Result<(), String> {
+    fn apply(&mut self, tables: &mut WriteTables<'_>) -> Result<(), Failure> {
         match self {
             Self::Create {
                 booking,
@@ -116,10 +127,31 @@ impl Write {
         }
     }
 
-    fn finish(self, failure: Option<&str>) {
+    fn finish(self, failure: Option<&Failure>) {
         match self {
             Self::Create { answer, .. } => answer.finish(failure),
             Self::Delete { answer, .. } => answer.finish(failure),
+        }
+    }
+}
+
+/// Why a transaction was not committed.
+#[derive(Debug)]
+enum Failure {
+    /// A write's bug, or its corrupted data: the others may succeed without it.
+    Bug(String),
+    /// The database file could not be read or written: no write can succeed any more.
+    File(String),
+}
+
+impl From<Error> for Failure {
+    /// A failure of the database itself (beginning or committing a transaction): the file
+    /// failing is `Unavailable` (see `embedded::storage`), anything else a bug.
+    fn from(error: Error) -> Self {
+        match error {
+            Error::Unavailable(detail) => Self::File(detail),
+            Error::Internal(detail) => Self::Bug(detail),
+            other => Self::Bug(other.to_string()),
         }
     }
 }
@@ -166,6 +198,8 @@ struct Owned {
 /// Takes the jobs waiting, up to [`MAX_BATCH`], writes them in one transaction, answers them,
 /// and again, until every sender is dropped.
 fn run(mut queue: mpsc::Receiver<Job>, owned: Owned) {
+    // Set once the file could not be written: redb refuses every write from then on.
+    let mut file_failed: Option<String> = None;
     while let Some(first) = queue.blocking_recv() {
         let mut batch = Vec::new();
         let mut pings = Vec::new();
@@ -176,12 +210,25 @@ fn run(mut queue: mpsc::Receiver<Job>, owned: Owned) {
                 Job::Ping(reply) => pings.push(reply),
             }
         }
-        if !batch.is_empty() {
-            write_batch(&owned.db, batch);
+        if !batch.is_empty()
+            && let Err(detail) = write_batch(&owned.db, batch)
+            && file_failed.is_none()
+        {
+            tracing::error!(
+                error = %detail,
+                "the database file could not be written: writes fail until the instance is restarted"
+            );
+            file_failed = Some(detail);
         }
         for reply in pings {
+            let answer = match &file_failed {
+                None => Ok(()),
+                Some(detail) => Err(Error::Unavailable(format!(
+                    "{detail}; writes fail until the instance is restarted"
+                ))),
+            };
             // The caller may have given up waiting.
-            let _ = reply.send(());
+            let _ = reply.send(answer);
         }
     }
 }
@@ -212,42 +259,54 @@ impl Thread {
 
 /// Commits `batch` in one transaction and answers every write in it. When the transaction
 /// fails as a whole, each write is tried again in a transaction of its own, so that one bad
-/// write (or a bug that panics) fails alone.
-fn write_batch(db: &Database, mut batch: Vec<Write>) {
+/// write (or a bug that panics) fails alone; when the file failed, every write fails, and the
+/// error says why.
+fn write_batch(db: &Database, mut batch: Vec<Write>) -> Result<(), String> {
     let committed = catch_unwind(AssertUnwindSafe(|| commit(db, &mut batch)))
-        .unwrap_or_else(|_| Err("storage write panicked".to_owned()));
+        .unwrap_or_else(|_| Err(Failure::Bug("storage write panicked".to_owned())));
     match committed {
-        Ok(()) => batch.into_iter().for_each(|write| write.finish(None)),
-        Err(detail) if batch.len() == 1 => batch.into_iter().for_each(|w| w.finish(Some(&detail))),
+        Ok(()) => {
+            batch.into_iter().for_each(|write| write.finish(None));
+            Ok(())
+        }
+        Err(failure) if batch.len() == 1 || matches!(failure, Failure::File(_)) => {
+            batch.into_iter().for_each(|w| w.finish(Some(&failure)));
+            match failure {
+                Failure::File(detail) => Err(detail),
+                Failure::Bug(_) => Ok(()),
+            }
+        }
+        // Every write is answered; the first file failure is reported.
         Err(_) => batch
             .into_iter()
-            .for_each(|write| write_batch(db, vec![write])),
+            .map(|write| write_batch(db, vec![write]))
+            .fold(Ok(()), Result::and),
     }
 }
 
 /// Applies `batch` in one write transaction and commits it durably. On an error the
 /// transaction is dropped uncommitted, which rolls it back.
-fn commit(db: &Database, batch: &mut [Write]) -> Result<(), String> {
-    let txn = db.begin_write().map_err(|e| e.to_string())?;
+fn commit(db: &Database, batch: &mut [Write]) -> Result<(), Failure> {
+    let txn = db.begin_write().map_err(storage)?;
     {
-        let mut tables = WriteTables::open(&txn).map_err(|e| e.to_string())?;
+        let mut tables = WriteTables::open(&txn)?;
         for write in batch.iter_mut() {
             write.apply(&mut tables)?;
         }
-        tables
-            .remove_expired_keys(jiff::Timestamp::now().as_second())
-            .map_err(|e| e.to_string())?;
+        tables.remove_expired_keys(jiff::Timestamp::now().as_second())?;
     }
-    txn.commit().map_err(|e| e.to_string())
+    Ok(txn.commit().map_err(storage)?)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::io;
+    use std::sync::atomic::{AtomicBool, Ordering};
     use std::time::Duration;
 
     use super::*;
     use crate::store::LeaveStore;
-    use crate::store::embedded::{BOOKINGS, BY_PERSON, EmbeddedStore};
+    use crate::store::embedded::{BOOKINGS, BY_PERSON, EmbeddedStore, FILE_NAME};
 
     fn booking(name: &str, first: &str, last: &str) -> Booking {
         Booking::parse(name, first, last).unwrap()
@@ -274,7 +333,7 @@ mod tests {
             .into_iter()
             .map(|b| Write::create(b.clone(), None))
             .unzip();
-        write_batch(&db, writes);
+        write_batch(&db, writes).expect("the file did not fail");
 
         let answers: Vec<_> = answers.into_iter().map(|a| a.blocking_recv()).collect();
         assert!(
@@ -410,6 +469,96 @@ mod tests {
         tokio::time::timeout(Duration::from_secs(5), waiting)
             .await
             .expect("in time");
+    }
+
+    /// A disk that fails every write once told to, as a full or failing one does.
+    #[derive(Debug)]
+    struct FailingDisk {
+        file: redb::backends::FileBackend,
+        failing: Arc<AtomicBool>,
+    }
+
+    impl FailingDisk {
+        fn check(&self) -> io::Result<()> {
+            if self.failing.load(Ordering::SeqCst) {
+                return Err(io::ErrorKind::StorageFull.into());
+            }
+            Ok(())
+        }
+    }
+
+    impl redb::StorageBackend for FailingDisk {
+        fn len(&self) -> io::Result<u64> {
+            self.file.len()
+        }
+
+        fn read(&self, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+            self.file.read(offset, len)
+        }
+
+        fn set_len(&self, len: u64) -> io::Result<()> {
+            self.check()?;
+            self.file.set_len(len)
+        }
+
+        fn sync_data(&self, eventual: bool) -> io::Result<()> {
+            self.check()?;
+            self.file.sync_data(eventual)
+        }
+
+        fn write(&self, offset: u64, data: &[u8]) -> io::Result<()> {
+            self.check()?;
+            self.file.write(offset, data)
+        }
+    }
+
+    /// Once the file cannot be written, a write answers `Unavailable` and keeps nothing, and
+    /// readiness fails; redb refuses every write from then on, the disk recovered or not, so
+    /// both stay so until the database is opened again, which finds what was committed.
+    #[tokio::test]
+    async fn a_file_that_cannot_be_written_fails_writes_and_readiness_until_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let failing = Arc::new(AtomicBool::new(false));
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(dir.path().join(FILE_NAME))
+            .unwrap();
+        let disk = FailingDisk {
+            file: redb::backends::FileBackend::new(file).unwrap(),
+            failing: Arc::clone(&failing),
+        };
+        let db = redb::Builder::new().create_with_backend(disk).unwrap();
+        let store = EmbeddedStore::with_database(db, 8).unwrap();
+        let saved = booking("Ann", "2026-04-02", "2026-04-03");
+        store.create(&saved, None).await.unwrap();
+        store.ping().await.unwrap();
+
+        failing.store(true, Ordering::SeqCst);
+        let lost = booking("Bob", "2026-04-02", "2026-04-03");
+        let refused = store.create(&lost, None).await;
+        assert!(matches!(refused, Err(Error::Unavailable(_))), "{refused:?}");
+
+        failing.store(false, Ordering::SeqCst);
+        let later = booking("Cyd", "2026-04-02", "2026-04-03");
+        let refused = store.create(&later, None).await;
+        assert!(matches!(refused, Err(Error::Unavailable(_))), "{refused:?}");
+        let unready = store.ping().await;
+        assert!(
+            matches!(&unready, Err(Error::Unavailable(why)) if why.contains("restarted")),
+            "{unready:?}"
+        );
+        let _ = store.close(Duration::from_secs(5)).await;
+
+        let restarted = EmbeddedStore::open(dir.path()).unwrap();
+        restarted.ping().await.unwrap();
+        assert_eq!(restarted.get(saved.id).await.unwrap(), saved);
+        for gone in [&lost, &later] {
+            assert!(matches!(restarted.get(gone.id).await, Err(Error::NotFound)));
+        }
+        assert_eq!(restarted.create(&later, None).await.unwrap(), Created::New);
     }
 
     /// When the writer thread is gone, the instance is unavailable, for readiness and writes.
