@@ -119,6 +119,73 @@ async fn bookings_of_names_from_before_the_rules_are_listed_by_person() {
     assert_eq!(ids, [&json!(earlier.id.to_string())]);
 }
 
+/// Answers holding people's names and leave are kept by no cache, as the pages are not.
+#[tokio::test]
+async fn booking_answers_are_not_stored_by_caches() {
+    let app = spawn_app().await;
+    let created = app
+        .post_json(
+            "/api/v1/bookings",
+            &json!({"user_name": "Ann", "from_date": "2026-03-02", "to_date": "2026-03-02"}),
+        )
+        .await;
+    let location = created.headers()["location"].to_str().unwrap().to_owned();
+    let answers = [
+        created,
+        app.get(&location).await,
+        app.get("/api/v1/bookings?month=2026-03").await,
+        app.get("/api/v1/bookings/01ARZ3NDEKTSV4RRFFQ69G5FAV").await,
+    ];
+    for answer in answers {
+        assert_eq!(
+            answer
+                .headers()
+                .get("cache-control")
+                .map(|v| v.to_str().unwrap()),
+            Some("no-store"),
+            "{} {}",
+            answer.url(),
+            answer.status()
+        );
+    }
+}
+
+/// A person is found by the name as it was typed to book: runs of spaces, of any kind, are the
+/// one space the booking was stored with.
+#[tokio::test]
+async fn bookings_are_listed_by_the_name_they_were_made_with() {
+    let app = spawn_app().await;
+    for (name, day) in [("Ann  Lee", "2026-03-02"), ("Ann\u{a0}Lee", "2026-03-04")] {
+        let response = app
+            .post_json(
+                "/api/v1/bookings",
+                &json!({"user_name": name, "from_date": day, "to_date": day}),
+            )
+            .await;
+        assert_eq!(response.status(), 201, "{name}");
+    }
+    for person in [
+        "ann%20%20lee",
+        "Ann%C2%A0Lee",
+        "ann%E3%80%80lee",
+        "ann%20lee",
+    ] {
+        let page: Value = app
+            .get(&format!("/api/v1/bookings?month=2026-03&person={person}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let days: Vec<_> = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| &b["from_date"])
+            .collect();
+        assert_eq!(days, ["2026-03-02", "2026-03-04"], "{person}");
+    }
+}
+
 #[tokio::test]
 async fn list_paginates_with_an_opaque_cursor() {
     let app = spawn_app().await;

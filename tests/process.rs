@@ -598,6 +598,52 @@ async fn sigterm_drains_in_flight_requests_within_the_bound() {
     }
 }
 
+/// A request that never ends (its client sent half of its headers) is cut when the drain's time
+/// is up, and still leaves the store the time to close its file: the next start needs no
+/// repair. Before, the drain took the whole bound and the store was left open.
+#[test]
+fn a_request_that_never_ends_leaves_the_store_time_to_close() {
+    let data = tempfile::tempdir().unwrap();
+    let mut server = Server::start(&[
+        ("DATA_DIR", data.path().to_str().unwrap()),
+        ("SHUTDOWN_TIMEOUT_SECS", "2"),
+    ]);
+    let created = reqwest::blocking::Client::new()
+        .post(server.url("/api/v1/bookings"))
+        .json(&json!({"user_name": "Ada", "from_date": "2026-03-02", "to_date": "2026-03-03"}))
+        .send()
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let mut half = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    std::io::Write::write_all(&mut half, b"GET /health HTTP/1.1\r\nHost: x\r\n").unwrap();
+    // The server has read them: the connection is in the middle of a request.
+    std::thread::sleep(Duration::from_millis(200));
+
+    server.terminate();
+    assert_eq!(server.wait(Duration::from_secs(10)).code(), Some(0));
+    let lines = server.lines();
+    assert!(
+        lines.iter().any(|l| l.contains("did not finish in time")),
+        "{lines:?}"
+    );
+    assert!(
+        !lines.iter().any(|l| l.contains("did not close in time")),
+        "{lines:?}"
+    );
+    drop(server);
+    let repaired = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&repaired);
+    redb::Builder::new()
+        .set_repair_callback(move |_| flag.store(true, Ordering::SeqCst))
+        .open(data.path().join("leave-calendar.redb"))
+        .unwrap();
+    assert!(
+        !repaired.load(Ordering::SeqCst),
+        "the database needed repair"
+    );
+    drop(half);
+}
+
 /// A second Ctrl-C (or SIGTERM) while requests drain exits at once, with status 130 (143): it
 /// waits neither for the request in flight nor for the shutdown's bound.
 #[tokio::test(flavor = "multi_thread")]

@@ -129,11 +129,16 @@ impl ListParams {
                 ));
             }
         };
-        // By the rules names are read back with, not those of new names: a person stored before
-        // those rules can still be listed.
+        // The name as a booking made with it was stored ("Ann  Lee" is "Ann Lee"); one the
+        // rules of new names refuse, as it was read back, so that a person stored before those
+        // rules can still be listed.
         let person = self
             .person
-            .map(|p| PersonName::stored(&p).map_err(|e| Error::BadRequest(format!("person {e}"))))
+            .map(|p| {
+                PersonName::parse(&p)
+                    .or_else(|_| PersonName::stored(&p))
+                    .map_err(|e| Error::BadRequest(format!("person {e}")))
+            })
             .transpose()?;
         let limit = match self.limit.map(|l| l as usize) {
             None => DEFAULT_LIMIT,

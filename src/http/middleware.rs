@@ -97,16 +97,21 @@ pub async fn frame(State(limits): State<Limits>, request: Request, next: Next) -
     let request_id = request_id(request.headers());
     let span = tracing::info_span!(
         "request",
-        method = %request.method(),
-        path = %request.uri().path(),
+        method = %Clipped(request.method().as_str()),
+        path = %Clipped(request.uri().path()),
         request_id = %request_id.to_str().unwrap_or("-"),
     );
     let negotiated = !request.uri().path().starts_with("/api/");
+    let bookings_api = request.uri().path().starts_with("/api/v1/bookings");
     let browser_page = negotiated && accepts_html(request.headers());
     let over_https = reached_over_https(request.headers());
+    // Reading the body and handling the request share one deadline, so that no request is
+    // in flight for longer than the request timeout (the load balancer's deregistration delay
+    // counts on it).
+    let deadline = started + limits.deadline;
     let answer = async {
-        match read_body(request, limits.deadline).await {
-            Ok(request) => limit(&limits, request, next).await,
+        match read_body(request, deadline, limits.deadline).await {
+            Ok(request) => limit(&limits, request, next, deadline).await,
             Err(refused) => refused,
         }
     };
@@ -119,6 +124,12 @@ pub async fn frame(State(limits): State<Limits>, request: Request, next: Next) -
         headers.entry(name).or_insert_with(|| value.clone());
     }
     headers.entry(&REQUEST_ID).or_insert(request_id);
+    if bookings_api {
+        // Names and dates of leave: no cache is to keep them, as for the pages.
+        headers
+            .entry(header::CACHE_CONTROL)
+            .or_insert(HeaderValue::from_static("no-store"));
+    }
     span.in_scope(|| log_answer(&answer, started.elapsed(), unavailable.as_deref()));
     answer
 }
@@ -187,6 +198,30 @@ fn log_answer(answer: &Response, latency: Duration, unavailable: Option<&str>) {
     }
 }
 
+/// A method or path as the log and error details show it: its first [`Clipped::MAX`] bytes, and
+/// "…" when there were more, so that no request can bloat its log lines (hyper takes paths of
+/// up to 64 KiB, and methods longer still).
+struct Clipped<'a>(&'a str);
+
+impl Clipped<'_> {
+    const MAX: usize = 200;
+}
+
+impl std::fmt::Display for Clipped<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = self.0;
+        if text.len() <= Self::MAX {
+            return f.write_str(text);
+        }
+        let end = (0..=Self::MAX)
+            .rev()
+            .find(|&i| text.is_char_boundary(i))
+            .unwrap_or(0);
+        f.write_str(&text[..end])?;
+        f.write_str("…")
+    }
+}
+
 /// A duration as the log shows it: whole milliseconds, "12 ms".
 struct Millis(Duration);
 
@@ -199,7 +234,7 @@ impl std::fmt::Display for Millis {
 /// Past the concurrency limit a request is refused at once with 503 rather than queued without
 /// bound; every admitted request answers 503 when its deadline passes. `/health` is exempt
 /// from shedding: a busy instance is still alive and must not be replaced for being busy.
-async fn limit(limits: &Limits, request: Request, next: Next) -> Response {
+async fn limit(limits: &Limits, request: Request, next: Next, deadline: Instant) -> Response {
     let _permit = if request.uri().path() == "/health" {
         None
     } else {
@@ -211,20 +246,24 @@ async fn limit(limits: &Limits, request: Request, next: Next) -> Response {
             }
         }
     };
-    match tokio::time::timeout(limits.deadline, next.run(request)).await {
+    match tokio::time::timeout_at(deadline.into(), next.run(request)).await {
         Ok(response) => response,
         Err(_) => Error::Unavailable("the request took too long; retry shortly".to_owned())
             .into_response(),
     }
 }
 
-/// The whole body is read before the request takes a concurrency slot or starts its deadline:
-/// a client that declares a body it never sends, or sends it a byte at a time, would otherwise
-/// hold a slot until the deadline and get a 503 as if the server had failed. Such a body gets
-/// 408 when `deadline` passes, and one declared or sent larger than [`BODY_LIMIT_BYTES`] gets
-/// 413 at once, before a byte of it is read. Bodies here are at most 16 KiB, so holding one in
-/// memory costs nothing a handler would not spend anyway.
-async fn read_body(request: Request, deadline: Duration) -> Result<Request, Response> {
+/// The whole body is read before the request takes a concurrency slot: a client that declares a
+/// body it never sends, or sends it a byte at a time, would otherwise hold a slot until the
+/// deadline and get a 503 as if the server had failed. Such a body gets 408 when `deadline`
+/// passes (`timeout` after the request came), and one declared or sent larger than
+/// [`BODY_LIMIT_BYTES`] gets 413 at once, before a byte of it is read. Bodies here are at most
+/// 16 KiB, so holding one in memory costs nothing a handler would not spend anyway.
+async fn read_body(
+    request: Request,
+    deadline: Instant,
+    timeout: Duration,
+) -> Result<Request, Response> {
     let (parts, body) = request.into_parts();
     if body.is_end_stream() {
         return Ok(Request::from_parts(parts, body));
@@ -237,7 +276,10 @@ async fn read_body(request: Request, deadline: Duration) -> Result<Request, Resp
     if declared.is_some_and(|length| length > BODY_LIMIT_BYTES as u64) {
         return Err(Error::body_too_large().into_response());
     }
-    let read = tokio::time::timeout(deadline, Limited::new(body, BODY_LIMIT_BYTES).collect());
+    let read = tokio::time::timeout_at(
+        deadline.into(),
+        Limited::new(body, BODY_LIMIT_BYTES).collect(),
+    );
     let refusal = match read.await {
         Ok(Ok(collected)) => {
             let body = Body::from(collected.to_bytes());
@@ -247,7 +289,7 @@ async fn read_body(request: Request, deadline: Duration) -> Result<Request, Resp
         Ok(Err(e)) => Error::BadRequest(format!("the request body could not be read: {e}")),
         Err(_) => Error::RequestTimeout(format!(
             "the request body did not arrive within {} s",
-            deadline.as_secs()
+            timeout.as_secs()
         )),
     };
     Err(refusal.into_response())
@@ -263,7 +305,7 @@ pub async fn not_found(uri: Uri) -> Error {
 pub async fn method_not_allowed(request: Request) -> Error {
     Error::MethodNotAllowed(format!(
         "{} is not allowed on this resource",
-        request.method()
+        Clipped(request.method().as_str())
     ))
 }
 
@@ -366,5 +408,48 @@ mod tests {
         assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert!(is_page(&busy));
         assert_eq!(busy.headers()[header::RETRY_AFTER], "7");
+    }
+
+    /// The body and the handler share the request's deadline: a body that takes 0.6 s of a 1 s
+    /// deadline leaves a handler that takes 0.7 s too little, though each alone fits.
+    #[tokio::test]
+    async fn reading_the_body_and_handling_share_one_deadline() {
+        let slow = || async {
+            tokio::time::sleep(Duration::from_millis(700)).await;
+            "done"
+        };
+        let router = Router::new().route("/slow", axum::routing::post(slow));
+        let settings = Settings {
+            request_timeout_secs: 1,
+            ..Settings::defaults()
+        };
+        let app = axum::middleware::from_fn_with_state(Limits::new(&settings), frame).layer(router);
+        let send = async |body_pause: Duration| {
+            let chunks = futures::stream::once(async move {
+                tokio::time::sleep(body_pause).await;
+                Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"body"))
+            });
+            let request = Request::post("/slow")
+                .body(Body::from_stream(chunks))
+                .unwrap();
+            app.clone().oneshot(request).await.unwrap().status()
+        };
+
+        assert_eq!(send(Duration::ZERO).await, StatusCode::OK);
+        assert_eq!(
+            send(Duration::from_millis(600)).await,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+    }
+
+    /// A method or path of any length is logged, and told back, as its first 200 bytes.
+    #[test]
+    fn long_methods_and_paths_are_clipped() {
+        let long = "M".repeat(400_000);
+        let shown = Clipped(&long).to_string();
+        assert_eq!(shown, format!("{}…", &long[..200]));
+        assert_eq!(Clipped("/api/v1/bookings").to_string(), "/api/v1/bookings");
+        let wide = "é".repeat(150);
+        assert_eq!(Clipped(&wide).to_string(), format!("{}…", "é".repeat(100)));
     }
 }
