@@ -160,7 +160,7 @@ async fn bodies_announced_but_not_sent_hold_no_slot() {
     let app = spawn_app_with(support::embedded_store(), settings).await;
     let head = |length: usize| {
         format!(
-            "POST /api/v1/bookings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+            "POST /api/v1/bookings HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
              Content-Length: {length}\r\n\r\n{{\"user_name\""
         )
     };
@@ -173,7 +173,7 @@ async fn bodies_announced_but_not_sent_hold_no_slot() {
     let (status, detail) = send_partial(app.address, &head(99_999_999)).await;
     assert_eq!(status, 413, "{detail}");
     assert!(detail.contains("larger than the limit"), "{detail}");
-    let chunked = "POST /api/v1/bookings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+    let chunked = "POST /api/v1/bookings HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
                    Transfer-Encoding: chunked\r\n\r\n";
     let oversized = format!("{chunked}4e20\r\n{}\r\n0\r\n\r\n", " ".repeat(20_000));
     let (status, detail) = send_partial(app.address, &oversized).await;

@@ -91,6 +91,8 @@ async fn persistent_faults_answer_503_with_retry_after_in_bounded_time() {
         Fault::Reset,
         Fault::Latency(Duration::from_secs(5)),
         Fault::Outage,
+        // Credentials refused as expired however often they are renewed.
+        Fault::Refuse("ExpiredTokenException"),
     ] {
         proxy.reset_counts();
         proxy.set(fault);

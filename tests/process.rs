@@ -615,7 +615,7 @@ fn a_request_that_never_ends_leaves_the_store_time_to_close() {
         .unwrap();
     assert_eq!(created.status(), 201);
     let mut half = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
-    std::io::Write::write_all(&mut half, b"GET /health HTTP/1.1\r\nHost: x\r\n").unwrap();
+    std::io::Write::write_all(&mut half, b"GET /health HTTP/1.1\r\nHost: localhost\r\n").unwrap();
     // The server has read them: the connection is in the middle of a request.
     std::thread::sleep(Duration::from_millis(200));
 

@@ -2,6 +2,8 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::{Mutex, PoisonError};
+use std::time::SystemTime;
 
 use jiff::Timestamp;
 use ulid::Ulid;
@@ -20,7 +22,9 @@ pub enum InvalidBooking {
 }
 
 /// A booking's identifier: a ULID, unique and ordered by creation time (its first 48 bits are
-/// the creation millisecond, the other 80 random), never derived from the clock alone.
+/// the creation millisecond, the other 80 random), never derived from the clock alone. Within
+/// one process ids are made in increasing order, within a millisecond too (see
+/// [`BookingId::generate`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct BookingId(Ulid);
 
@@ -33,7 +37,23 @@ impl BookingId {
     pub const LEN: usize = ulid::ULID_LEN;
 
     pub fn generate() -> Self {
-        Self(Ulid::new())
+        Self::generate_timed().0
+    }
+
+    /// A new id, greater than every id made before in this process, even in the same
+    /// millisecond (the random part of the one before, plus a random step) or after the clock
+    /// stepped back; and the time it was made, read under the same lock, so that the creation
+    /// times of a process's bookings are in the order of their ids.
+    fn generate_timed() -> (Self, Timestamp) {
+        static IDS: Mutex<ulid::Generator> = Mutex::new(ulid::Generator::new());
+        let mut ids = IDS.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = SystemTime::now();
+        // An error only when the random part would overflow, about never.
+        let id = ids
+            .generate_from_datetime(now)
+            .unwrap_or_else(|_| Ulid::from_datetime(now));
+        let made = Timestamp::try_from(now).unwrap_or_else(|_| Timestamp::now());
+        (Self(id), made)
     }
 
     /// Its 128 bits, most significant byte first (every value is a ULID).
@@ -84,11 +104,12 @@ pub struct Booking {
 impl Booking {
     /// A new booking with a fresh id, created now.
     pub fn new(user_name: PersonName, days: DateRange) -> Self {
+        let (id, created_at) = BookingId::generate_timed();
         Self {
-            id: BookingId::generate(),
+            id,
             user_name,
             days,
-            created_at: Timestamp::now(),
+            created_at,
         }
     }
 
@@ -143,14 +164,34 @@ mod tests {
         }
     }
 
+    /// Ids made one after another increase, within a millisecond too, on every thread; and the
+    /// bookings' creation times follow their ids.
     #[test]
-    fn ids_are_unique_and_time_ordered() {
-        let first = BookingId::generate();
-        std::thread::sleep(std::time::Duration::from_millis(2));
-        let ids: Vec<_> = (0..1000).map(|_| BookingId::generate()).collect();
-        assert!(ids.iter().all(|id| *id > first));
-        let unique: std::collections::HashSet<_> = ids.iter().collect();
-        assert_eq!(unique.len(), ids.len());
+    fn ids_increase_in_the_order_they_are_made() {
+        let made: Vec<Vec<Booking>> = std::thread::scope(|scope| {
+            let threads: Vec<_> = (0..4)
+                .map(|_| {
+                    scope.spawn(|| {
+                        (0..500)
+                            .map(|_| booking("Ann", "2026-03-02", "2026-03-02"))
+                            .collect()
+                    })
+                })
+                .collect();
+            threads.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        for bookings in &made {
+            assert!(bookings.windows(2).all(|w| w[0].id < w[1].id));
+        }
+        let mut all: Vec<&Booking> = made.iter().flatten().collect();
+        all.sort_by_key(|b| b.id);
+        all.dedup_by_key(|b| b.id);
+        assert_eq!(all.len(), 2000, "ids are unique");
+        assert!(all.windows(2).all(|w| w[0].created_at <= w[1].created_at));
+        let same_millisecond = all
+            .windows(2)
+            .any(|w| w[0].created_at.as_millisecond() == w[1].created_at.as_millisecond());
+        assert!(same_millisecond, "some ids share a millisecond");
     }
 
     #[test]

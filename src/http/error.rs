@@ -32,6 +32,9 @@ pub enum Error {
     RequestTimeout(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// The request names a host this server does not answer for.
+    #[error("{0}")]
+    MisdirectedRequest(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
     /// The server is overloaded, or the request took too long; retry later.
@@ -56,6 +59,7 @@ impl Error {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::MisdirectedRequest(_) => StatusCode::MISDIRECTED_REQUEST,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unavailable(_) | Self::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -31,6 +31,8 @@ use crate::config::Settings;
 pub struct Limits {
     in_flight: Arc<Semaphore>,
     deadline: Duration,
+    /// Listening on a loopback address: only requests for a loopback host are answered.
+    loopback_only: bool,
 }
 
 impl Limits {
@@ -41,6 +43,7 @@ impl Limits {
         Self {
             in_flight: Arc::new(Semaphore::new(permits)),
             deadline: settings.request_timeout(),
+            loopback_only: settings.bind_address.is_loopback(),
         }
     }
 }
@@ -110,6 +113,16 @@ pub async fn frame(State(limits): State<Limits>, request: Request, next: Next) -
     // counts on it).
     let deadline = started + limits.deadline;
     let answer = async {
+        if limits.loopback_only
+            && let Some(host) = request.headers().get(header::HOST)
+            && !is_loopback_host(host.as_bytes())
+        {
+            return Error::MisdirectedRequest(format!(
+                "this server answers for localhost only, not for {}",
+                Clipped(&String::from_utf8_lossy(host.as_bytes()))
+            ))
+            .into_response();
+        }
         match read_body(request, deadline, limits.deadline).await {
             Ok(request) => limit(&limits, request, next, deadline).await,
             Err(refused) => refused,
@@ -132,6 +145,32 @@ pub async fn frame(State(limits): State<Limits>, request: Request, next: Next) -
     }
     span.in_scope(|| log_answer(&answer, started.elapsed(), unavailable.as_deref()));
     answer
+}
+
+/// Whether `host` (a `Host` header) names this machine: `localhost`, a name under `.localhost`
+/// (which browsers resolve to it themselves), or a loopback address, with any port.
+///
+/// A server on a loopback address answers only such requests. A web page cannot otherwise
+/// reach it with its own site's name pointed at 127.0.0.1 (DNS rebinding): the browser then
+/// treats the server as that site, whose requests pass the cross-site check, and the page could
+/// read every booking and book or delete leave. Programs that send no `Host` are answered.
+fn is_loopback_host(host: &[u8]) -> bool {
+    let Ok(host) = std::str::from_utf8(host) else {
+        return false;
+    };
+    let name = match host.strip_prefix('[') {
+        Some(bracketed) => match bracketed.split_once(']') {
+            Some((v6, rest)) if rest.is_empty() || rest.starts_with(':') => v6,
+            _ => return false,
+        },
+        None => host.rsplit_once(':').map_or(host, |(name, _port)| name),
+    };
+    let name = name.strip_suffix('.').unwrap_or(name);
+    if let Ok(ip) = name.parse::<std::net::IpAddr>() {
+        return ip.is_loopback();
+    }
+    let lower = name.to_ascii_lowercase();
+    lower == "localhost" || lower.ends_with(".localhost")
 }
 
 /// Why a 503 was answered (shed, past its deadline, the store), for its log line: the line is
@@ -440,6 +479,84 @@ mod tests {
             send(Duration::from_millis(600)).await,
             StatusCode::SERVICE_UNAVAILABLE
         );
+    }
+
+    #[test]
+    fn loopback_hosts_are_localhost_and_loopback_addresses_with_any_port() {
+        for host in [
+            "localhost",
+            "LocalHost:8080",
+            "app.localhost:3000",
+            "localhost.",
+            "127.0.0.1",
+            "127.0.0.1:8080",
+            "127.1.2.3:80",
+            "[::1]",
+            "[::1]:8080",
+        ] {
+            assert!(is_loopback_host(host.as_bytes()), "{host}");
+        }
+        for host in [
+            "rebind.attacker.example",
+            "rebind.attacker.example:8080",
+            "localhost.attacker.example",
+            "notlocalhost",
+            "10.0.0.1:8080",
+            "0.0.0.0",
+            "[::1",
+            "[::1]x",
+            "[2001:db8::1]:80",
+            "",
+        ] {
+            assert!(!is_loopback_host(host.as_bytes()), "{host}");
+        }
+        assert!(!is_loopback_host(b"\xff"));
+    }
+
+    /// Listening on loopback, a request for another host is refused with 421 before anything
+    /// else, a form post included; one without `Host` (a program) is answered. Listening on
+    /// every address, as in the container behind the load balancer, any host is answered.
+    #[tokio::test]
+    async fn only_loopback_hosts_are_answered_on_loopback() {
+        let router = Router::new().route(
+            "/",
+            get(|| async { "calendar" }).post(|| async { "booked" }),
+        );
+        let served = async |bind: &str, method: Method, host: Option<&str>| {
+            let settings = Settings {
+                bind_address: bind.parse().unwrap(),
+                ..Settings::defaults()
+            };
+            let app = axum::middleware::from_fn_with_state(Limits::new(&settings), frame)
+                .layer(router.clone());
+            let mut request = Request::builder().method(method).uri("/");
+            if let Some(host) = host {
+                request = request.header(header::HOST, host);
+            }
+            let answer = app
+                .oneshot(request.body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            answer.status()
+        };
+
+        let rebound = Some("rebind.attacker.example:8080");
+        for method in [Method::GET, Method::POST] {
+            let refused = served("127.0.0.1", method.clone(), rebound).await;
+            assert_eq!(refused, StatusCode::MISDIRECTED_REQUEST, "{method}");
+            assert_eq!(
+                served("127.0.0.1", method.clone(), Some("localhost:8080")).await,
+                StatusCode::OK
+            );
+            assert_eq!(
+                served("127.0.0.1", method.clone(), None).await,
+                StatusCode::OK
+            );
+            assert_eq!(
+                served("0.0.0.0", method.clone(), rebound).await,
+                StatusCode::OK
+            );
+        }
     }
 
     /// A method or path of any length is logged, and told back, as its first 200 bytes.

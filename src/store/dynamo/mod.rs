@@ -620,13 +620,15 @@ fn cancelled(reasons: &[CancellationReason]) -> Error {
 }
 
 /// Whether a later retry may succeed after error `code`: throttling, DynamoDB's own failures,
-/// or a table not there (yet).
+/// a table not there (yet), or credentials refused as expired still after the client renewed
+/// them (the task role's endpoint handing out the old ones until it has new ones).
 fn transient(code: &str) -> bool {
     dynamodb::is_throttling(code)
         || [
             "InternalServerError",
             "ServiceUnavailable",
             "ResourceNotFoundException",
+            "ExpiredTokenException",
         ]
         .contains(&code)
 }
