@@ -131,8 +131,9 @@ async fn persistent_faults_answer_503_with_retry_after_in_bounded_time() {
 }
 
 /// A transaction that lost a race with another on the same items is tried again, a few times;
-/// one cancelled because an item was throttled is not (as the AWS SDK does not): the client is
-/// told to come back later. Neither is an error of the app.
+/// one cancelled because an item was throttled is retried with backoff like any throttled call
+/// (the AWS SDK does not). Past the attempts the client is told to come back later. Neither is
+/// an error of the app.
 #[tokio::test]
 async fn cancelled_transactions_are_retried_or_answered_503() {
     let (app, proxy) = app_behind_proxy().await;
@@ -152,10 +153,19 @@ async fn cancelled_transactions_are_retried_or_answered_503() {
     );
     assert_eq!(proxy.count("TransactWriteItems"), 3);
 
+    proxy.reset_counts();
+    cancel("ThrottlingError", Some(1));
+    assert_eq!(
+        create("Cyd", "2026-03-02").await.status(),
+        201,
+        "throttled once, then booked"
+    );
+    assert_eq!(proxy.count("TransactWriteItems"), 2);
+
     for (reason, attempts) in [
         ("TransactionConflict", 4),
-        ("ThrottlingError", 1),
-        ("ProvisionedThroughputExceeded", 1),
+        ("ThrottlingError", 3),
+        ("ProvisionedThroughputExceeded", 3),
     ] {
         proxy.reset_counts();
         cancel(reason, None);
@@ -172,7 +182,11 @@ async fn cancelled_transactions_are_retried_or_answered_503() {
         .iter()
         .map(|b| &b["user_name"])
         .collect();
-    assert_eq!(names, ["Ann"], "the cancelled creates stored nothing");
+    assert_eq!(
+        names,
+        ["Ann", "Cyd"],
+        "the cancelled creates stored nothing"
+    );
 }
 
 #[tokio::test]

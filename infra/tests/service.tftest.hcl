@@ -172,9 +172,11 @@ run "task_definition_is_hardened" {
         awslogs-group         = "/ecs/lc"
         awslogs-region        = "eu-west-1"
         awslogs-stream-prefix = "app"
+        mode                  = "non-blocking"
+        max-buffer-size       = "25m"
       }
     }
-    error_message = "The container must log with awslogs to the service's log group."
+    error_message = "The container must log with awslogs to the service's log group, in non-blocking mode (a slow CloudWatch Logs must not stall the app's requests)."
   }
 
   assert {
@@ -239,6 +241,11 @@ run "service_is_private_and_safe_to_deploy" {
       && aws_cloudwatch_metric_alarm.deployment_5xx.treat_missing_data == "notBreaching"
     )
     error_message = "The deployment's alarm must count this target group's 5xx minute by minute, from the threshold on."
+  }
+
+  assert {
+    condition     = aws_ecs_service.this.availability_zone_rebalancing == "ENABLED"
+    error_message = "ECS must spread the tasks over the zones again after a zone's outage."
   }
 
   assert {

@@ -7,12 +7,18 @@
 //! credentials endpoint can fail for a moment) leaves them in use and is not tried again for a
 //! while. Only credentials about to expire, or none, make requests wait for the provider; a
 //! provider that failed moments ago fails them at once rather than be asked again by each.
+//!
+//! The provider is asked in a task of its own: a request that stops waiting for it (its
+//! attempt timed out) does not cancel the renewal, and the next request waits for the same
+//! one instead of asking again. A provider slower than an attempt's timeout still delivers.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use aws_credential_types::Credentials;
+use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use tokio::task::JoinHandle;
 
 /// Credentials this close to their expiry are renewed before the next request is signed.
 const RENEW_BEFORE_EXPIRY: Duration = Duration::from_secs(60);
@@ -29,6 +35,25 @@ pub struct CredentialsCache {
     state: Mutex<State>,
     /// Held while renewing, so that concurrent requests wait for one renewal, not start many.
     renewing: tokio::sync::Mutex<()>,
+    /// The provider's answer that a request stopped waiting for, to be waited for by the next.
+    in_flight: Mutex<Option<Fetch>>,
+}
+
+/// The provider asked in a task of its own.
+type Fetch = JoinHandle<Result<Credentials, CredentialsError>>;
+
+/// A fetch being waited for: if the wait is cancelled, the fetch goes back to its slot.
+struct Waiting<'a> {
+    slot: &'a Mutex<Option<Fetch>>,
+    fetch: Option<Fetch>,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if let Some(fetch) = self.fetch.take() {
+            *self.slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(fetch);
+        }
+    }
 }
 
 #[derive(Default)]
@@ -55,6 +80,7 @@ impl CredentialsCache {
             provider,
             state: Mutex::new(State::default()),
             renewing: tokio::sync::Mutex::new(()),
+            in_flight: Mutex::new(None),
         }
     }
 
@@ -94,9 +120,30 @@ impl CredentialsCache {
         self.lock().current = None;
     }
 
-    /// Asks the provider, and keeps what it answers.
+    /// Asks the provider (or waits for the answer a request before stopped waiting for), and
+    /// keeps what it answers.
     async fn renew(&self) -> Result<Arc<Credentials>, String> {
-        match self.provider.provide_credentials().await {
+        let left = self
+            .in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        let fetch = left.unwrap_or_else(|| {
+            let provider = self.provider.clone();
+            tokio::spawn(async move { provider.provide_credentials().await })
+        });
+        let mut waiting = Waiting {
+            slot: &self.in_flight,
+            fetch: Some(fetch),
+        };
+        let answered = waiting.fetch.as_mut().expect("set above").await;
+        waiting.fetch = None;
+        let answered = answered.unwrap_or_else(|e| {
+            Err(CredentialsError::unhandled(format!(
+                "the credentials provider failed: {e}"
+            )))
+        });
+        match answered {
             Ok(credentials) => {
                 let credentials = Arc::new(credentials);
                 *self.lock() = State {
@@ -220,6 +267,57 @@ mod tests {
 
     async fn key(cache: &CredentialsCache) -> Result<String, String> {
         cache.get().await.map(|c| c.access_key_id().to_owned())
+    }
+
+    /// Takes `delay` to answer credentials for an hour, counting the calls.
+    #[derive(Debug)]
+    struct Slow {
+        calls: Arc<AtomicU32>,
+        delay: Duration,
+    }
+
+    impl ProvideCredentials for Slow {
+        fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+        where
+            Self: 'a,
+        {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            let delay = self.delay;
+            future::ProvideCredentials::new(async move {
+                tokio::time::sleep(delay).await;
+                Ok(Credentials::new(
+                    "AKIDSLOW",
+                    "secret",
+                    None,
+                    Some(SystemTime::now() + Duration::from_secs(3600)),
+                    "test",
+                ))
+            })
+        }
+    }
+
+    /// A provider slower than the requests wait: each request that gives up leaves the renewal
+    /// running, the next waits for the same one, and once it answers every request signs at
+    /// once. Before, each request's timeout cancelled the renewal and the next started anew,
+    /// so no request ever got credentials.
+    #[tokio::test]
+    async fn a_renewal_outlives_the_requests_that_stop_waiting_for_it() {
+        let calls = Arc::new(AtomicU32::new(0));
+        let cache = CredentialsCache::new(SharedCredentialsProvider::new(Slow {
+            calls: Arc::clone(&calls),
+            delay: Duration::from_millis(300),
+        }));
+        let mut gave_up = 0;
+        let got = loop {
+            match tokio::time::timeout(Duration::from_millis(100), key(&cache)).await {
+                Ok(got) => break got,
+                Err(_) => gave_up += 1,
+            }
+            assert!(gave_up < 20, "the renewal never finished");
+        };
+        assert_eq!(got.unwrap(), "AKIDSLOW");
+        assert!(gave_up >= 2, "the requests did stop waiting ({gave_up})");
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "one renewal");
     }
 
     #[tokio::test]

@@ -115,9 +115,40 @@ impl ServiceError {
         }
     }
 
-    /// Whether the same request may succeed later.
+    /// Whether the same request may succeed later: DynamoDB failed or throttled it, or it is a
+    /// transaction cancelled only because some of its items were throttled (which the AWS SDK
+    /// does not retry; sent again with its client token, it is still applied at most once).
     pub fn is_transient(&self) -> bool {
-        self.status.is_server_error() || is_throttling(&self.code)
+        self.status.is_server_error()
+            || is_throttling(&self.code)
+            || self.is_throttled_transaction()
+    }
+
+    fn is_throttled_transaction(&self) -> bool {
+        #[derive(serde::Deserialize)]
+        struct Cancellation {
+            #[serde(rename = "CancellationReasons", default)]
+            reasons: Vec<Reason>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Reason {
+            #[serde(rename = "Code")]
+            code: Option<String>,
+        }
+        if self.code != "TransactionCanceledException" {
+            return false;
+        }
+        let Ok(cancellation) = serde_json::from_slice::<Cancellation>(&self.body) else {
+            return false;
+        };
+        let codes = || {
+            cancellation
+                .reasons
+                .iter()
+                .filter_map(|r| r.code.as_deref())
+                .filter(|code| *code != "None")
+        };
+        codes().next().is_some() && codes().all(is_throttling)
     }
 }
 
@@ -718,6 +749,31 @@ mod tests {
             Err(Error::Unreachable(why)) => assert!(why.contains("length limit"), "{why}"),
             other => panic!("{other:?}"),
         }
+    }
+
+    /// A cancelled transaction is worth sending again when its items were only throttled; a
+    /// failed condition, with or without throttling, stays failed.
+    #[test]
+    fn a_transaction_cancelled_by_throttling_alone_is_transient() {
+        let cancelled = |reasons: &str| {
+            ServiceError::parse(
+                StatusCode::BAD_REQUEST,
+                Bytes::from(format!(
+                    r#"{{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","Message":"cancelled","CancellationReasons":[{reasons}]}}"#
+                )),
+            )
+            .is_transient()
+        };
+        assert!(cancelled(r#"{"Code":"ThrottlingError"},{"Code":"None"}"#));
+        assert!(cancelled(
+            r#"{"Code":"None"},{"Code":"ProvisionedThroughputExceeded"}"#
+        ));
+        assert!(!cancelled(
+            r#"{"Code":"ThrottlingError"},{"Code":"ConditionalCheckFailed"}"#
+        ));
+        assert!(!cancelled(r#"{"Code":"TransactionConflict"}"#));
+        assert!(!cancelled(r#"{"Code":"None"}"#));
+        assert!(!cancelled(""));
     }
 
     #[test]

@@ -59,6 +59,12 @@ locals {
         awslogs-group         = aws_cloudwatch_log_group.this.name
         awslogs-region        = local.region
         awslogs-stream-prefix = "app"
+        # Set here, not left to the account's default: in blocking mode a slow or unreachable
+        # CloudWatch Logs (its one interface endpoint without a NAT) fills the pipe of the
+        # app's standard output, and its requests wait behind their log lines. Non-blocking
+        # keeps serving and, past the buffer, drops lines instead.
+        mode              = "non-blocking"
+        "max-buffer-size" = "25m"
       }
     }
 
@@ -183,6 +189,9 @@ resource "aws_ecs_service" "this" {
   deployment_minimum_healthy_percent = 100
   deployment_maximum_percent         = 200
   wait_for_steady_state              = var.wait_for_steady_state
+  # After a zone's outage the tasks started meanwhile all run in the other zones; ECS moves
+  # them back so that the next outage does not take every task at once.
+  availability_zone_rebalancing = "ENABLED"
 
   deployment_circuit_breaker {
     enable   = true
