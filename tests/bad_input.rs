@@ -93,12 +93,40 @@ async fn malformed_create_bodies_are_refused() {
         "application/json",
     )
     .await;
+    let valid = r#"{"user_name": "Ann", "from_date": "2026-03-01", "to_date": "2026-03-02"}"#;
+    assert_problem(
+        post_raw(&app, "application/json; charset=iso-8859-1", valid).await,
+        415,
+        "UTF-8, not as charset=iso-8859-1",
+    )
+    .await;
     let too_big = format!(
         r#"{{"user_name": "{}", "from_date": "2026-03-01", "to_date": "2026-03-02"}}"#,
         "a".repeat(20_000)
     );
     assert_problem(post_raw(&app, json_type, too_big).await, 413, "limit").await;
     assert_nothing_stored(&app).await;
+}
+
+/// A body sent with GET means nothing and is ignored, however large: a health probe or a
+/// listing answers as without it.
+#[tokio::test]
+async fn bodies_of_gets_are_ignored() {
+    let app = spawn_app().await;
+    for path in [
+        "/health",
+        "/api/v1/bookings?month=2026-03",
+        "/?month=2026-03",
+    ] {
+        let answer = app
+            .client
+            .get(app.url(path))
+            .body(vec![b'x'; 20_000])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200, "{path}");
+    }
 }
 
 /// Sends `request` (a head and perhaps part of a body) on a connection of its own and returns
@@ -259,7 +287,12 @@ async fn invalid_create_fields_name_what_is_wrong() {
             "user_name must not contain invisible formatting characters, got U+3164",
         ),
         (
-            with("user_name", json!("\u{2800}")),
+            with("user_name", json!("Ann\u{2800}")),
+            422,
+            "user_name must not contain invisible formatting characters, got U+2800",
+        ),
+        (
+            with("user_name", json!("- . -")),
             422,
             "user_name must contain a letter or a digit",
         ),

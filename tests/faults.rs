@@ -290,6 +290,39 @@ async fn a_form_the_store_did_not_confirm_is_offered_again_and_books_once() {
     assert_eq!(items[0]["user_name"], sent[0].1);
 }
 
+/// A store slower than the request's deadline still gets the form offered again, not a plain
+/// 503 page: the page gives up on the store before the deadline, with time left to render.
+#[tokio::test]
+async fn a_form_the_store_is_too_slow_for_is_offered_again() {
+    let mut settings = Settings::defaults();
+    settings.store_timeout_ms = 20_000;
+    settings.request_timeout_secs = 2;
+    let (app, proxy) = app_behind_proxy_with(settings).await;
+    let sent = [
+        ("user_name", "Ann"),
+        ("from_date", "2026-03-02"),
+        ("to_date", "2026-03-03"),
+        ("idempotency_key", "01KB3Z5V0Q8N4W2XJ7R6T9YH1D"),
+    ];
+    proxy.set_for(Some("TransactWriteItems"), Fault::Hold, None);
+
+    let answer = app.post_form("/", &sent).await;
+
+    assert_eq!(answer.status(), 503);
+    let page = answer.text().await.unwrap();
+    assert!(page.contains("may not have been saved"), "{page}");
+    assert_eq!(
+        support::field_value(&page, "idempotency_key"),
+        sent[3].1,
+        "the same key"
+    );
+    proxy.clear();
+    let again = app.post_form("/", &sent).await;
+    assert_eq!(again.status(), 303, "booked, or found booked");
+    let listed: Value = app.get(LIST).await.json().await.unwrap();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
+}
+
 /// One DynamoDB request per create and one Query per month page, counted at the proxy.
 #[tokio::test]
 async fn requests_per_operation_are_minimal() {

@@ -196,13 +196,19 @@ fn first_invisible(name: &str) -> Option<char> {
     let mut previous = None;
     name.char_indices().find_map(|(at, c)| {
         let before = previous.replace(c);
-        let invisible = category.get(c) == GeneralCategory::Format || ignorable.contains(c);
+        // U+2800, the blank Braille pattern, is a symbol by its category and drawn as nothing.
+        let invisible = category.get(c) == GeneralCategory::Format
+            || ignorable.contains(c)
+            || c == BLANK_BRAILLE;
         let joiner = matches!(c, '\u{200C}' | '\u{200D}');
         let next = || name[at + c.len_utf8()..].chars().next();
         let refused = invisible && !joiner && !(c == EMOJI_STYLE && draws_as_emoji(before, next()));
         refused.then_some(c)
     })
 }
+
+/// A Braille pattern without dots: a symbol that is drawn blank.
+const BLANK_BRAILLE: char = '\u{2800}';
 
 /// The variation selector that asks for an emoji's colourful presentation.
 const EMOJI_STYLE: char = '\u{FE0F}';
@@ -330,6 +336,7 @@ mod tests {
             ("Ann\u{34F}", '\u{34F}'),   // combining grapheme joiner
             ("Ann\u{3164}", '\u{3164}'), // Hangul filler
             ("\u{3164}", '\u{3164}'),
+            ("Ann\u{2800}", '\u{2800}'), // a blank Braille pattern, a symbol drawn as nothing
             ("Ann\u{115F}", '\u{115F}'), // Hangul choseong filler
             ("Ann\u{FFA0}", '\u{FFA0}'), // halfwidth Hangul filler
             ("Ann\u{180B}", '\u{180B}'), // Mongolian free variation selector
@@ -383,7 +390,6 @@ mod tests {
     #[test]
     fn names_need_a_letter_or_a_digit() {
         for raw in [
-            "\u{2800}",
             "---",
             "\u{1F600}",
             "\u{1F469}\u{200D}\u{1F4BB}",

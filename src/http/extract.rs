@@ -27,6 +27,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
                 "the body must be JSON, sent with Content-Type: application/json".to_owned(),
             ));
         }
+        if let Some(charset) = other_charset(&request) {
+            return Err(Error::UnsupportedMediaType(format!(
+                "JSON is read as UTF-8, not as charset={charset}"
+            )));
+        }
         let body = Bytes::from_request(request, state)
             .await
             .map_err(|r| body_error(r.status(), r.body_text()))?;
@@ -44,6 +49,19 @@ fn is_json(request: &Request) -> bool {
     let essence = essence.to_ascii_lowercase();
     essence == "application/json"
         || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// The `charset` parameter of the `Content-Type`, when it names another encoding than UTF-8:
+/// JSON between systems is UTF-8 (RFC 8259), and a body in another one would be misread.
+fn other_charset(request: &Request) -> Option<String> {
+    let value = request.headers().get(header::CONTENT_TYPE)?.to_str().ok()?;
+    value.split(';').skip(1).find_map(|parameter| {
+        let (name, charset) = parameter.split_once('=')?;
+        let charset = charset.trim().trim_matches('"');
+        let utf8 = charset.eq_ignore_ascii_case("utf-8") || charset.eq_ignore_ascii_case("utf8");
+        (name.trim().eq_ignore_ascii_case("charset") && !utf8)
+            .then(|| charset.chars().take(40).collect())
+    })
 }
 
 /// Every body this API takes is an object: an array is refused, which serde would otherwise
@@ -196,6 +214,33 @@ mod tests {
             assert!(!is_json(&with_type(other)), "{other}");
         }
         assert!(!is_json(&Request::new(Body::empty())), "no Content-Type");
+    }
+
+    #[test]
+    fn a_charset_other_than_utf8_is_named() {
+        let charset = |content_type: &str| {
+            let request = Request::builder()
+                .header(header::CONTENT_TYPE, content_type)
+                .body(Body::empty())
+                .unwrap();
+            other_charset(&request)
+        };
+        for utf8 in [
+            "application/json",
+            "application/json; charset=utf-8",
+            "application/json;charset=\"UTF-8\"",
+            "application/json; charset=utf8; q=1",
+        ] {
+            assert_eq!(charset(utf8), None, "{utf8}");
+        }
+        assert_eq!(
+            charset("application/json; charset=utf-16").as_deref(),
+            Some("utf-16")
+        );
+        assert_eq!(
+            charset("application/json; Charset=\"ISO-8859-1\"").as_deref(),
+            Some("ISO-8859-1")
+        );
     }
 
     #[test]

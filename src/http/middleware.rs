@@ -112,6 +112,8 @@ pub async fn frame(State(limits): State<Limits>, request: Request, next: Next) -
     // in flight for longer than the request timeout (the load balancer's deregistration delay
     // counts on it).
     let deadline = started + limits.deadline;
+    let mut request = request;
+    request.extensions_mut().insert(RequestDeadline(deadline));
     let answer = async {
         if limits.loopback_only
             && let Some(host) = request.headers().get(header::HOST)
@@ -146,6 +148,11 @@ pub async fn frame(State(limits): State<Limits>, request: Request, next: Next) -
     span.in_scope(|| log_answer(&answer, started.elapsed(), unavailable.as_deref()));
     answer
 }
+
+/// When the request's answer is due (its deadline): a handler that must answer something of
+/// its own when the store is slow (the booking form) ends its store calls before it.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestDeadline(pub Instant);
 
 /// Whether `host` (a `Host` header) names this machine: `localhost`, a name under `.localhost`
 /// (which browsers resolve to it themselves), or a loopback address, with any port.
@@ -306,6 +313,12 @@ async fn read_body(
     let (parts, body) = request.into_parts();
     if body.is_end_stream() {
         return Ok(Request::from_parts(parts, body));
+    }
+    // A body means nothing to GET or HEAD (RFC 9110): it is not read, nor refused, so that a
+    // probe of `/health` answers whatever it sends. hyper closes the connection after the
+    // answer rather than read what is left of it.
+    if parts.method.is_safe() {
+        return Ok(Request::from_parts(parts, Body::empty()));
     }
     let declared = parts
         .headers

@@ -7,7 +7,7 @@ use std::fmt;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -17,6 +17,7 @@ use serde::Deserialize;
 use super::assets::{self, AssetUrls};
 use super::error::Error;
 use super::extract::{Form, Path, Query};
+use super::middleware::RequestDeadline;
 use super::{AppState, Outcome, booking_log};
 use super::{csrf, name_cookie};
 use crate::domain::{
@@ -96,6 +97,7 @@ pub async fn calendar_get(
 /// refusal, the same page again with the message and the input kept.
 pub async fn calendar_post(
     State(state): State<AppState>,
+    deadline: Option<Extension<RequestDeadline>>,
     headers: HeaderMap,
     form: Result<Form<BookingForm>, Error>,
 ) -> Result<Response, PageError> {
@@ -108,7 +110,7 @@ pub async fn calendar_post(
         raw => Some(IdempotencyKey::parse(raw).map_err(|_| damaged_form_key())?),
     };
     let refused = match Booking::parse(&form.user_name, &form.from_date, &form.to_date) {
-        Ok(booking) => match state.store.create(&booking, key.as_ref()).await {
+        Ok(booking) => match create_before(deadline, &state, &booking, key.as_ref()).await {
             Ok(created) => {
                 let (booked, outcome) = match created {
                     Created::New => (booking, Outcome::Created),
@@ -162,6 +164,34 @@ pub async fn calendar_post(
         .map(Month::containing)
         .unwrap_or_else(|_| Month::current());
     render_calendar(&state, month, form, Some(refused)).await
+}
+
+/// What is left of a request's time for the page to render once the store has answered or
+/// given up: past the request's deadline the middleware answers a plain 503 page, without the
+/// form to send again.
+const PAGE_MARGIN: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Creates `booking`, giving up [`PAGE_MARGIN`] before the request's deadline, as `Unavailable`:
+/// the store may have saved it, so the form is offered again (the embedded store's writer, on a
+/// stalled disk, and a DynamoDB create's retries can outlast the request).
+async fn create_before(
+    deadline: Option<Extension<RequestDeadline>>,
+    state: &AppState,
+    booking: &Booking,
+    key: Option<&IdempotencyKey>,
+) -> store::Result<Created> {
+    let create = state.store.create(booking, key);
+    let Some(Extension(RequestDeadline(deadline))) = deadline else {
+        return create.await;
+    };
+    let give_up = deadline.checked_sub(PAGE_MARGIN).unwrap_or(deadline);
+    tokio::time::timeout_at(give_up.into(), create)
+        .await
+        .unwrap_or_else(|_| {
+            Err(store::Error::Unavailable(
+                "the store did not confirm the booking in time".to_owned(),
+            ))
+        })
 }
 
 /// A booking the store did not confirm: it failed, or did not answer in time, after it may
