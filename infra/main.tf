@@ -121,6 +121,7 @@ module "monitoring" {
   elb_5xx_threshold             = var.alarm_elb_5xx_threshold
   target_5xx_threshold          = var.alarm_target_5xx_threshold
   unhealthy_minutes             = var.alarm_unhealthy_minutes
+  memory_threshold_percent      = var.alarm_memory_percent
   latency_p99_threshold_seconds = var.alarm_latency_p99_seconds
   dynamodb_throttle_threshold   = var.alarm_dynamodb_throttle_threshold
   tags                          = local.tags

@@ -266,6 +266,13 @@ variable "alarm_actions" {
     condition     = length(var.alarm_actions) <= 5 && alltrue([for arn in var.alarm_actions : can(regex("^arn:aws[a-z-]*:sns:[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]:[0-9]{12}:[A-Za-z0-9_-]{1,256}$", arn))])
     error_message = "alarm_actions must be at most 5 SNS topic ARNs, `arn:aws:sns:<region>:<account>:<topic>`."
   }
+
+  # CloudWatch notifies only topics of its own region: another region's topic plans and then
+  # fails the apply.
+  validation {
+    condition     = alltrue([for arn in var.alarm_actions : try(split(":", arn)[3] == var.region, false)])
+    error_message = "alarm_actions must be topics in the stack's region (`region`): CloudWatch alarms notify only topics of their own region."
+  }
 }
 
 variable "alarm_elb_5xx_threshold" {
@@ -296,6 +303,12 @@ variable "alarm_unhealthy_minutes" {
   description = "Consecutive minutes a target must fail its health check before an alarm fires (`2` to `60`)."
   type        = number
   default     = 5
+}
+
+variable "alarm_memory_percent" {
+  description = "Per cent of a task's memory it must use for 5 consecutive minutes before an alarm fires (`50` to `99`)."
+  type        = number
+  default     = 90
 }
 
 variable "alarm_latency_p99_seconds" {

@@ -152,11 +152,18 @@ run "deploy_permissions_are_explicit_and_scoped" {
     condition = anytrue([
       for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement :
       contains(s.Action, "kms:CreateGrant") && try(s.Condition.StringEquals["kms:ViaService"] == "dynamodb.eu-west-1.amazonaws.com" && s.Condition.Bool["kms:GrantIsForAWSResource"] == "true", false)
+      ]) && anytrue([
+      for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement :
+      contains(s.Action, "kms:CreateGrant") && try(s.Condition.StringEquals["kms:ViaService"] == "ecr.eu-west-1.amazonaws.com" && s.Condition.Bool["kms:GrantIsForAWSResource"] == "true", false)
       ]) && alltrue([
       for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement :
-      !contains(s.Action, "kms:CreateGrant") || try(s.Condition.StringEquals["kms:ViaService"] == "dynamodb.eu-west-1.amazonaws.com", false)
+      !contains(s.Action, "kms:CreateGrant") || try(
+        contains(["dynamodb.eu-west-1.amazonaws.com", "ecr.eu-west-1.amazonaws.com"], s.Condition.StringEquals["kms:ViaService"])
+        && s.Condition.Bool["kms:GrantIsForAWSResource"] == "true",
+        false
+      )
     ])
-    error_message = "A table with a customer key needs kms:CreateGrant, for DynamoDB only."
+    error_message = "A table or a repository with a customer key needs kms:CreateGrant, for DynamoDB or ECR only, and only for their resources."
   }
 
   assert {
@@ -376,7 +383,7 @@ run "the_table_key_is_used_through_dynamodb_and_keys_are_told_by_their_tag" {
       ])) == toset([
       "kms:CreateAlias", "kms:CreateGrant", "kms:CreateKey", "kms:Decrypt", "kms:DeleteAlias",
       "kms:EnableKeyRotation", "kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext",
-      "kms:PutKeyPolicy", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:ScheduleKeyDeletion",
+      "kms:PutKeyPolicy", "kms:ReEncryptFrom", "kms:ReEncryptTo",
       "kms:TagResource", "kms:UntagResource",
     ])
     error_message = "The deploy role's KMS actions must be exactly the reviewed list."
@@ -390,32 +397,42 @@ run "the_table_key_is_used_through_dynamodb_and_keys_are_told_by_their_tag" {
     error_message = "kms:CreateKey must require the stack's tag Application = <stack_name> in the request, in the stack's region."
   }
 
-  # Every other statement on the account's keys names the stack's tag, or goes through DynamoDB.
+  # Every other statement on the account's keys names the stack's tag, or goes through DynamoDB or ECR.
   assert {
     condition = length([
       for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement : s if contains(flatten([s.Resource]), "arn:aws:kms:eu-west-1:123456789012:key/*")
       ]) >= 3 && alltrue([
       for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement :
       !contains(flatten([s.Resource]), "arn:aws:kms:eu-west-1:123456789012:key/*") ||
-      try(s.Condition.StringEquals["kms:ViaService"] == "dynamodb.eu-west-1.amazonaws.com", false) ||
+      try(contains(["dynamodb.eu-west-1.amazonaws.com", "ecr.eu-west-1.amazonaws.com"], s.Condition.StringEquals["kms:ViaService"]), false) ||
       try(s.Condition.StringEquals["aws:ResourceTag/Application"] == "leave-calendar", false) ||
       try(s.Condition.StringEqualsIfExists["aws:ResourceTag/Application"] == "leave-calendar", false)
     ])
-    error_message = "Every statement on the account's keys must be limited by the stack's tag (aws:ResourceTag/Application) or to DynamoDB's use of the key."
+    error_message = "Every statement on the account's keys must be limited by the stack's tag (aws:ResourceTag/Application) or to DynamoDB's or ECR's use of the key."
   }
 
-  # Deleting keys, moving aliases away and untagging happen long after a key is created, when its
-  # tag counts for authorisation: they require it.
+  # Moving aliases away and untagging happen long after a key is created, when its tag counts
+  # for authorisation: they require it.
   assert {
     condition = toset(flatten([
       for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement : s.Action
       if contains(flatten([s.Resource]), "arn:aws:kms:eu-west-1:123456789012:key/*") && try(s.Condition.StringEquals["aws:ResourceTag/Application"] == "leave-calendar", false)
-      ])) == toset(["kms:DeleteAlias", "kms:ScheduleKeyDeletion", "kms:UntagResource"]) && alltrue([
+      ])) == toset(["kms:DeleteAlias", "kms:UntagResource"]) && alltrue([
       for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement :
       !anytrue([for a in s.Action : contains(["kms:ScheduleKeyDeletion", "kms:UntagResource"], a)]) ||
       try(s.Condition.StringEquals["aws:ResourceTag/Application"] == "leave-calendar", false)
     ])
-    error_message = "kms:ScheduleKeyDeletion, UntagResource and DeleteAlias (on the key) must require the stack's tag on the key."
+    error_message = "kms:UntagResource and DeleteAlias (on the key) must require the stack's tag on the key."
+  }
+
+  # What would destroy the bookings, make them unreadable, or remove the logs is an
+  # administrator's to do, not the deploying workflow's.
+  assert {
+    condition = length(setintersection(
+      toset(flatten([for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement : s.Action])),
+      toset(["dynamodb:DeleteTable", "dynamodb:DeleteBackup", "kms:ScheduleKeyDeletion", "kms:DisableKey", "logs:DeleteLogGroup", "logs:DeleteLogStream"]),
+    )) == 0
+    error_message = "The deploy role must not delete the table, its backups, its key or the log groups."
   }
 
   assert {

@@ -69,6 +69,11 @@ run "two_azs_subnets_and_closed_defaults" {
   }
 
   assert {
+    condition     = data.aws_availability_zones.zones.state == null && data.aws_availability_zones.zones.all_availability_zones != true
+    error_message = "The zones must be read whatever their state (an impaired zone must not move the subnets), and without opt-in zones."
+  }
+
+  assert {
     condition     = length(aws_subnet.public) == 2 && length(aws_subnet.private) == 2 && alltrue([for s in concat(aws_subnet.public, aws_subnet.private) : s.map_public_ip_on_launch != true])
     error_message = "No subnet may give instances a public IP automatically."
   }
@@ -444,7 +449,7 @@ run "region_is_not_a_literal" {
   }
 
   override_data {
-    target = data.aws_availability_zones.available
+    target = data.aws_availability_zones.zones
     values = { names = ["us-east-2a", "us-east-2b", "us-east-2c"] }
   }
 

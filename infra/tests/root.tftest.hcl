@@ -143,12 +143,13 @@ run "defaults_plan_and_outputs" {
       unhealthy_targets        = "leave-calendar-unhealthy-targets"
       latency_p99              = "leave-calendar-latency-p99"
       running_tasks            = "leave-calendar-running-tasks"
+      memory                   = "leave-calendar-memory"
       dynamodb_read_throttles  = "leave-calendar-dynamodb-read-throttles"
       dynamodb_write_throttles = "leave-calendar-dynamodb-write-throttles"
       dynamodb_system_errors   = "leave-calendar-dynamodb-system-errors"
       app_errors               = "leave-calendar-app-errors"
     }
-    error_message = "alarm_names must list the stack's nine alarms."
+    error_message = "alarm_names must list the stack's ten alarms."
   }
 
   assert {
@@ -213,6 +214,16 @@ run "https_three_azs_without_nat" {
     condition     = module.monitoring.notified_topics == tolist(["arn:aws:sns:eu-west-1:123456789012:leave-calendar-paging"])
     error_message = "The alarms must notify the topics of alarm_actions."
   }
+}
+
+run "rejects_a_topic_of_another_region" {
+  command = plan
+
+  variables {
+    alarm_actions = ["arn:aws:sns:us-east-1:123456789012:leave-calendar-paging"]
+  }
+
+  expect_failures = [var.alarm_actions]
 }
 
 run "rejects_long_name" {

@@ -423,7 +423,6 @@ locals {
         Action = [
           "logs:AssociateKmsKey",
           "logs:CreateLogGroup",
-          "logs:DeleteLogGroup",
           "logs:DeleteRetentionPolicy",
           "logs:DisassociateKmsKey",
           "logs:PutRetentionPolicy",
@@ -443,7 +442,6 @@ locals {
         Effect = "Allow"
         Action = [
           "dynamodb:CreateTable",
-          "dynamodb:DeleteTable",
           "dynamodb:TagResource",
           "dynamodb:UntagResource",
           "dynamodb:UpdateContinuousBackups",
@@ -502,12 +500,15 @@ locals {
         Resource = "${local.arn.kms}:alias/dynamodb-${local.name}-*"
       },
       {
-        # Deleting a key and moving its alias away: keys tagged for this stack only. A destroy
-        # or a replacement calls them, normally long after the key was created; within minutes
-        # of its creation AWS may refuse them until the tag counts (up to five): run it again.
-        Sid       = "DeleteOnlyTheStacksKeys"
+        # Moving an alias away from a key: keys tagged for this stack only. A replacement calls
+        # it, normally long after the key was created; within minutes of its creation AWS may
+        # refuse it until the tag counts (up to five): run it again. Deleting the key itself
+        # (kms:ScheduleKeyDeletion), like deleting the table or the log groups, is left to an
+        # administrator: a workflow that can deploy must not be able to destroy the bookings,
+        # make them unreadable, or remove the logs of what it did.
+        Sid       = "MoveAliasesOffOnlyTheStacksKeys"
         Effect    = "Allow"
-        Action    = ["kms:DeleteAlias", "kms:ScheduleKeyDeletion"]
+        Action    = ["kms:DeleteAlias"]
         Resource  = "${local.arn.kms}:key/*"
         Condition = { StringEquals = { "aws:ResourceTag/Application" = local.name } }
       },
@@ -554,6 +555,19 @@ locals {
         Resource = "${local.arn.kms}:key/*"
         Condition = {
           StringEquals = { "kms:ViaService" = "dynamodb.${local.region}.amazonaws.com" }
+          Bool         = { "kms:GrantIsForAWSResource" = "true" }
+        }
+      },
+      {
+        # A repository encrypted with a customer key (the root's ecr_kms_key_arn): ECR takes
+        # grants on the key with the permissions of whoever creates the repository (Amazon ECR
+        # user guide, "Encryption at rest"); only ECR may use them, for the repository.
+        Sid      = "RepositoryKeyGrantsForECR"
+        Effect   = "Allow"
+        Action   = ["kms:CreateGrant"]
+        Resource = "${local.arn.kms}:key/*"
+        Condition = {
+          StringEquals = { "kms:ViaService" = "ecr.${local.region}.amazonaws.com" }
           Bool         = { "kms:GrantIsForAWSResource" = "true" }
         }
       },

@@ -19,7 +19,7 @@ locals {
 }
 
 # --- Alarms on one metric with a plain statistic -----------------------------------------------
-# Six alarms differ only in what they read and when they fire: one resource, keyed by the alarm's
+# Seven alarms differ only in what they read and when they fire: one resource, keyed by the alarm's
 # short name (the alarm is `<name>-<key>`). The other three have a shape of their own: a percentile
 # (latency-p99), metric math over several metrics (dynamodb-system-errors), and the metric of this
 # module's log metric filter (app-errors).
@@ -78,6 +78,21 @@ locals {
       threshold           = var.min_capacity
       evaluation_periods  = 5
       treat_missing_data  = "breaching"
+    }
+    # ECS publishes the service's memory use every minute, the highest task's as its Maximum. A
+    # task over its memory is killed (OutOfMemory) and replaced, which no other alarm tells from
+    # a crash; this one fires before that, on a leak or a load the task size does not fit.
+    "memory" = {
+      description         = "A task has used more than ${var.memory_threshold_percent}% of its memory for 5 consecutive minutes. Past 100% ECS kills it (OutOfMemory in the stopped task's reason): see the tasks' memory in Container Insights, then raise the task's memory or find the leak."
+      namespace           = "AWS/ECS"
+      metric_name         = "MemoryUtilization"
+      dimensions          = local.service
+      statistic           = "Maximum"
+      period              = 60
+      comparison_operator = "GreaterThanThreshold"
+      threshold           = var.memory_threshold_percent
+      evaluation_periods  = 5
+      treat_missing_data  = "notBreaching"
     }
     "dynamodb-read-throttles" = merge(local.count_over_5_minutes, {
       description = "DynamoDB throttled more than ${var.dynamodb_throttle_threshold} reads of ${var.table_name} in 5 minutes (the app retries, users see slow pages or 503s)."

@@ -1,5 +1,5 @@
 locals {
-  # Every alarm, by what it watches (the short name with `_`): the outputs below list the same nine.
+  # Every alarm, by what it watches (the short name with `_`): the outputs below list the same ten.
   alarms = merge(
     { for short, alarm in aws_cloudwatch_metric_alarm.simple : replace(short, "-", "_") => alarm },
     {

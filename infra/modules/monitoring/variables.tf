@@ -125,6 +125,17 @@ variable "unhealthy_minutes" {
   }
 }
 
+variable "memory_threshold_percent" {
+  description = "Alarm when a task has used more than this per cent of its memory for 5 consecutive minutes (`50` to `99`)."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.memory_threshold_percent >= 50 && var.memory_threshold_percent <= 99
+    error_message = "memory_threshold_percent must be from 50 to 99."
+  }
+}
+
 variable "latency_p99_threshold_seconds" {
   description = "Alarm when the 99th percentile of the targets' response time (`TargetResponseTime`) is above this many seconds for three consecutive 5-minute periods (the app times requests out after 10 s)."
   type        = number

@@ -1,7 +1,8 @@
-data "aws_availability_zones" "available" {
-  #checkov:skip=CKV_AWS_394:The zones are sorted by name and the first az_count are taken, so a zone AWS adds later (it gets a later letter) never changes which zones are used.
-  state = "available"
-
+# Every zone of the region, whatever its state: filtered by state, a zone impaired for a while
+# would drop out of the list, and the next plan would move every subnet, NAT gateway and
+# endpoint to other zones in the middle of the incident.
+data "aws_availability_zones" "zones" {
+  #checkov:skip=CKV_AWS_394:The zones are sorted by name and the first az_count are taken, whatever their state, so neither a zone AWS adds later (it gets a later letter) nor one that is impaired for a while changes which zones are used.
   filter {
     name   = "opt-in-status"
     values = ["opt-in-not-required"]
@@ -15,7 +16,7 @@ data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
 
 locals {
-  azs    = slice(sort(data.aws_availability_zones.available.names), 0, var.az_count)
+  azs    = slice(sort(data.aws_availability_zones.zones.names), 0, var.az_count)
   region = data.aws_region.current.name
 
   # Public subnets take the first /N+4 blocks, private ones start half-way through the VPC range,
