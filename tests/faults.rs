@@ -323,6 +323,31 @@ async fn a_form_the_store_is_too_slow_for_is_offered_again() {
     assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
 }
 
+/// Two deletes of one booking at once, the second with other items under the same client token
+/// (a name whose key changed when keys began to fold case): DynamoDB refuses the second for
+/// its reused token. The booking is gone, so that delete answers 404 like any delete of a
+/// deleted booking; refused so while the booking is still there, it is a bug: 500.
+#[tokio::test]
+async fn a_delete_whose_token_another_delete_used_answers_404() {
+    let (app, proxy) = app_behind_proxy().await;
+    let location = |b: &Value| format!("/api/v1/bookings/{}", b["id"].as_str().unwrap());
+    let gone = location(&app.book("Ann", "2026-03-02", "2026-03-03").await);
+    let kept = location(&app.book("Bob", "2026-03-02", "2026-03-03").await);
+    const REUSED: &str = "IdempotentParameterMismatchException";
+
+    proxy.set_for(
+        Some("TransactWriteItems"),
+        Fault::ForwardThenRefuse(REUSED),
+        Some(1),
+    );
+    assert_eq!(app.delete(&gone).await.status(), 404);
+    assert_eq!(app.get(&gone).await.status(), 404);
+
+    proxy.set_for(Some("TransactWriteItems"), Fault::Refuse(REUSED), Some(1));
+    assert_eq!(app.delete(&kept).await.status(), 500);
+    assert_eq!(app.get(&kept).await.status(), 200);
+}
+
 /// One DynamoDB request per create and one Query per month page, counted at the proxy.
 #[tokio::test]
 async fn requests_per_operation_are_minimal() {

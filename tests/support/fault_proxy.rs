@@ -37,6 +37,9 @@ pub enum Fault {
     /// DynamoDB's 400 answer with this error code (`TransactionConflictException`, ...),
     /// without forwarding the request.
     Refuse(&'static str),
+    /// Forwards the request, then answers DynamoDB's 400 with this error code in place of the
+    /// answer: a request that took effect, reported as refused.
+    ForwardThenRefuse(&'static str),
 }
 
 impl Fault {
@@ -252,6 +255,10 @@ impl FaultProxy {
             Some(Fault::LoseResponse) => {
                 forward(client, upstream, parts, body).await?;
                 Err(cut("injected lost response"))
+            }
+            Some(Fault::ForwardThenRefuse(code)) => {
+                forward(client, upstream, parts, body).await?;
+                Ok(error_reply(400, code, "injected refusal after forwarding"))
             }
         }
     }
