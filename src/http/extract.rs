@@ -71,6 +71,8 @@ fn other_charset(request: &Request) -> Option<String> {
 fn parse_object<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
     let syntax =
         |e: serde_json::Error| Error::BadRequest(format!("the body is not valid JSON: {e}"));
+    // A byte order mark, which some Windows tools write first: RFC 8259 lets a parser ignore it.
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
         return Err(Error::Invalid(
             "the body must be a JSON object, not an array".to_owned(),
@@ -188,6 +190,15 @@ mod tests {
         assert_eq!(status(r#"{"name": "a", "count": 1} {}"#), 400);
         assert_eq!(status(r#"{"name": "a", "#), 400);
         assert_eq!(status(""), 400);
+    }
+
+    /// A byte order mark before the document is ignored; anywhere else it is not JSON.
+    #[test]
+    fn a_leading_byte_order_mark_is_ignored() {
+        assert_eq!(status("\u{FEFF}{\"name\": \"a\", \"count\": 1}"), 200);
+        assert_eq!(status("\u{FEFF}[\"a\", 1]"), 422);
+        assert_eq!(status("{\"name\": \"a\", \"count\": 1}\u{FEFF}"), 400);
+        assert_eq!(status("\u{FEFF}\u{FEFF}{}"), 400);
     }
 
     #[test]
