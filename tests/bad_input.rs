@@ -129,6 +129,32 @@ async fn bodies_of_gets_are_ignored() {
     }
 }
 
+/// An HTTP/1.1 request must name its host once, in a valid `Host`; HTTP/1.0 need not.
+#[tokio::test]
+async fn requests_without_one_valid_host_are_refused() {
+    let app = spawn_app().await;
+    let get = |headers: &str, version: &str| {
+        format!("GET /health HTTP/{version}\r\n{headers}Connection: close\r\n\r\n")
+    };
+    for (headers, detail) in [
+        ("", "must name its host in a Host header"),
+        (
+            "Host: localhost\r\nHost: localhost\r\n",
+            "one Host header, not several",
+        ),
+        ("Host: local host\r\n", "not a host name or address"),
+        ("Host: ann@localhost\r\n", "not a host name or address"),
+    ] {
+        let (status, body) = send_partial(app.address, &get(headers, "1.1")).await;
+        assert_eq!(status, 400, "{headers:?}");
+        assert!(body.contains(detail), "{headers:?}: {body}");
+    }
+    let (status, _) = send_partial(app.address, &get("", "1.0")).await;
+    assert_eq!(status, 200, "HTTP/1.0 without Host");
+    let (status, _) = send_partial(app.address, &get("Host: localhost\r\n", "1.1")).await;
+    assert_eq!(status, 200);
+}
+
 /// Sends `request` (a head and perhaps part of a body) on a connection of its own and returns
 /// the answer's status and body, without sending anything more.
 async fn send_partial(address: std::net::SocketAddr, request: &str) -> (u16, String) {

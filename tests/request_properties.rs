@@ -41,7 +41,7 @@ impl Harness {
     /// Sends one request; returns the status and, for problems, the detail.
     fn send(&self, request: Request<Body>) -> (StatusCode, Option<String>) {
         self.runtime.block_on(async {
-            let response = self.app.clone().oneshot(request).await.unwrap();
+            let response = self.app.clone().oneshot(with_host(request)).await.unwrap();
             let status = response.status();
             let is_problem = response
                 .headers()
@@ -70,6 +70,13 @@ fn send(request: Request<Body>) -> (StatusCode, Option<String>) {
     HARNESS.with(|h| h.send(request))
 }
 
+/// `request` with the `Host` header every HTTP/1.1 client sends.
+fn with_host(mut request: Request<Body>) -> Request<Body> {
+    let localhost = axum::http::HeaderValue::from_static("localhost");
+    request.headers_mut().insert("host", localhost);
+    request
+}
+
 fn post_json(body: Vec<u8>) -> Request<Body> {
     Request::post("/api/v1/bookings")
         .header("content-type", "application/json")
@@ -91,7 +98,7 @@ fn send_page(request: Request<Body>) -> StatusCode {
     let uri = request.uri().to_string();
     HARNESS.with(|h| {
         h.runtime.block_on(async {
-            let response = h.app.clone().oneshot(request).await.unwrap();
+            let response = h.app.clone().oneshot(with_host(request)).await.unwrap();
             let status = response.status();
             if !status.is_success() && !status.is_redirection() {
                 assert!(status.is_client_error(), "{uri}: {status}");

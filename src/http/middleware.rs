@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 
 use axum::body::{Body, HttpBody};
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
+use axum::http::uri::Authority;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, Version, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
@@ -115,13 +116,17 @@ pub async fn frame(State(limits): State<Limits>, request: Request, next: Next) -
     let mut request = request;
     request.extensions_mut().insert(RequestDeadline(deadline));
     let answer = async {
+        let host = match requested_host(&request) {
+            Ok(host) => host,
+            Err(refused) => return refused.into_response(),
+        };
         if limits.loopback_only
-            && let Some(host) = request.headers().get(header::HOST)
+            && let Some(host) = host
             && !is_loopback_host(host.as_bytes())
         {
             return Error::MisdirectedRequest(format!(
                 "this server answers for localhost only, not for {}",
-                Clipped(&String::from_utf8_lossy(host.as_bytes()))
+                Clipped(host)
             ))
             .into_response();
         }
@@ -153,6 +158,52 @@ pub async fn frame(State(limits): State<Limits>, request: Request, next: Next) -
 /// its own when the store is slow (the booking form) ends its store calls before it.
 #[derive(Debug, Clone, Copy)]
 pub struct RequestDeadline(pub Instant);
+
+/// The host `request` is for, checked as HTTP/1.1 asks of a server (RFC 9112, section 3.2):
+/// a request has at most one `Host` header, a valid one, and an HTTP/1.1 request has one; a
+/// target that names its host (the absolute form, or HTTP/2's `:authority`) wins over the
+/// header. `None`: an HTTP/1.0 request without `Host`, which programs still send.
+fn requested_host(request: &Request) -> Result<Option<&str>, Error> {
+    let mut headers = request.headers().get_all(header::HOST).iter();
+    let header = match (headers.next(), headers.next()) {
+        (None, _) => None,
+        (Some(host), None) => Some(valid_host(host)?),
+        (Some(_), Some(_)) => {
+            return Err(Error::BadRequest(
+                "a request names its host in one Host header, not several".to_owned(),
+            ));
+        }
+    };
+    if let Some(target) = request.uri().authority() {
+        return Ok(Some(target.as_str()));
+    }
+    if header.is_none() && request.version() == Version::HTTP_11 {
+        return Err(Error::BadRequest(
+            "an HTTP/1.1 request must name its host in a Host header".to_owned(),
+        ));
+    }
+    Ok(header)
+}
+
+/// `host`, a `Host` header, when it is a host name or address with an optional port.
+fn valid_host(host: &HeaderValue) -> Result<&str, Error> {
+    let text = host.to_str().ok().filter(|text| {
+        let Ok(authority) = text.parse::<Authority>() else {
+            return false;
+        };
+        // `Authority` also takes user info, and a port that is not a number (it then has no
+        // port): neither is a host, so the host and port must be all of the text.
+        let port = authority.port().map_or(0, |port| port.as_str().len() + 1);
+        let host = authority.host();
+        !host.is_empty() && host.len() + port == text.len()
+    });
+    text.ok_or_else(|| {
+        Error::BadRequest(format!(
+            "the Host header is not a host name or address with an optional port: {}",
+            Clipped(&String::from_utf8_lossy(host.as_bytes()))
+        ))
+    })
+}
 
 /// Whether `host` (a `Host` header) names this machine: `localhost`, a name under `.localhost`
 /// (which browsers resolve to it themselves), or a loopback address, with any port.
@@ -441,6 +492,7 @@ mod tests {
             let request = Request::builder()
                 .method(method)
                 .uri(path)
+                .header(header::HOST, "localhost")
                 .header(header::ACCEPT, "text/html")
                 .body(Body::empty())
                 .unwrap();
@@ -482,6 +534,7 @@ mod tests {
                 Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"body"))
             });
             let request = Request::post("/slow")
+                .header(header::HOST, "localhost")
                 .body(Body::from_stream(chunks))
                 .unwrap();
             app.clone().oneshot(request).await.unwrap().status()
@@ -527,49 +580,89 @@ mod tests {
     }
 
     /// Listening on loopback, a request for another host is refused with 421 before anything
-    /// else, a form post included; one without `Host` (a program) is answered. Listening on
-    /// every address, as in the container behind the load balancer, any host is answered.
+    /// else, a form post included; one without `Host` (a program speaking HTTP/1.0) is
+    /// answered. Listening on every address, as in the container behind the load balancer, any
+    /// host is answered.
     #[tokio::test]
     async fn only_loopback_hosts_are_answered_on_loopback() {
+        let rebound = "rebind.attacker.example:8080";
+        for method in [Method::GET, Method::POST] {
+            let request = || Request::builder().method(method.clone()).uri("/");
+            let refused = served("127.0.0.1", request().header(header::HOST, rebound)).await;
+            assert_eq!(refused, StatusCode::MISDIRECTED_REQUEST, "{method}");
+            let local = request().header(header::HOST, "localhost:8080");
+            assert_eq!(served("127.0.0.1", local).await, StatusCode::OK);
+            let without_host = request().version(Version::HTTP_10);
+            assert_eq!(served("127.0.0.1", without_host).await, StatusCode::OK);
+            let any = request().header(header::HOST, rebound);
+            assert_eq!(served("0.0.0.0", any).await, StatusCode::OK);
+        }
+        // A target in absolute form names the host, whatever `Host` says.
+        let absolute = |target| Request::get(target).header(header::HOST, "localhost");
+        let refused = served("127.0.0.1", absolute("http://rebind.attacker.example/")).await;
+        assert_eq!(refused, StatusCode::MISDIRECTED_REQUEST);
+        let local = served("127.0.0.1", absolute("http://localhost:8080/")).await;
+        assert_eq!(local, StatusCode::OK);
+    }
+
+    /// An HTTP/1.1 request without `Host`, with two, or with one that names no host gets 400
+    /// on any address, as RFC 9112 asks; with its host in an absolute-form target it needs no
+    /// `Host`.
+    #[tokio::test]
+    async fn requests_name_their_host_once_and_validly() {
+        for bind in ["127.0.0.1", "0.0.0.0"] {
+            let without = Request::get("/");
+            assert_eq!(
+                served(bind, without).await,
+                StatusCode::BAD_REQUEST,
+                "{bind}"
+            );
+            let twice = Request::get("/")
+                .header(header::HOST, "localhost")
+                .header(header::HOST, "rebind.attacker.example");
+            assert_eq!(served(bind, twice).await, StatusCode::BAD_REQUEST, "{bind}");
+            for host in [
+                "",
+                ":8080",
+                "local host",
+                "ann@localhost",
+                "localhost:port",
+                "[::1",
+            ] {
+                let invalid = Request::get("/").header(header::HOST, host);
+                let status = served(bind, invalid).await;
+                assert_eq!(status, StatusCode::BAD_REQUEST, "{bind} {host:?}");
+            }
+            for host in [
+                "localhost",
+                "127.0.0.1:80",
+                "[::1]:8080",
+                "app.localhost:3000",
+            ] {
+                let valid = Request::get("/").header(header::HOST, host);
+                assert_eq!(served(bind, valid).await, StatusCode::OK, "{bind} {host}");
+            }
+            let absolute = Request::get("http://localhost:8080/");
+            assert_eq!(served(bind, absolute).await, StatusCode::OK, "{bind}");
+        }
+    }
+
+    /// The status of `request` to an app listening on `bind`.
+    async fn served(bind: &str, request: axum::http::request::Builder) -> StatusCode {
         let router = Router::new().route(
             "/",
             get(|| async { "calendar" }).post(|| async { "booked" }),
         );
-        let served = async |bind: &str, method: Method, host: Option<&str>| {
-            let settings = Settings {
-                bind_address: bind.parse().unwrap(),
-                ..Settings::defaults()
-            };
-            let app = axum::middleware::from_fn_with_state(Limits::new(&settings), frame)
-                .layer(router.clone());
-            let mut request = Request::builder().method(method).uri("/");
-            if let Some(host) = host {
-                request = request.header(header::HOST, host);
-            }
-            let answer = app
-                .oneshot(request.body(Body::empty()).unwrap())
-                .await
-                .unwrap();
-            answer.status()
+        let settings = Settings {
+            bind_address: bind.parse().unwrap(),
+            ..Settings::defaults()
         };
-
-        let rebound = Some("rebind.attacker.example:8080");
-        for method in [Method::GET, Method::POST] {
-            let refused = served("127.0.0.1", method.clone(), rebound).await;
-            assert_eq!(refused, StatusCode::MISDIRECTED_REQUEST, "{method}");
-            assert_eq!(
-                served("127.0.0.1", method.clone(), Some("localhost:8080")).await,
-                StatusCode::OK
-            );
-            assert_eq!(
-                served("127.0.0.1", method.clone(), None).await,
-                StatusCode::OK
-            );
-            assert_eq!(
-                served("0.0.0.0", method.clone(), rebound).await,
-                StatusCode::OK
-            );
-        }
+        let app = axum::middleware::from_fn_with_state(Limits::new(&settings), frame).layer(router);
+        let answer = app
+            .oneshot(request.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        answer.status()
     }
 
     /// A method or path of any length is logged, and told back, as its first 200 bytes.
