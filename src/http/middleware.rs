@@ -93,9 +93,10 @@ pub(super) fn reached_over_https(request: &HeaderMap) -> bool {
 }
 
 /// Every request, in this order: it gets an id (the client's `x-request-id`, or a new one) and a
-/// span that every line logged for it carries; its body is read; it takes a concurrency slot or
-/// is shed; it is answered within the deadline; an error becomes a page for a browser; the
-/// answer gets the security headers (with HSTS over HTTPS) and the request id; one line logs it.
+/// span that every line logged for it carries; its host is checked; its body is read; it takes
+/// a concurrency slot or is shed; it is answered within the deadline; an error becomes a page
+/// for a browser; the answer gets the security headers (with HSTS over HTTPS) and the request
+/// id; one line logs it.
 pub async fn frame(State(limits): State<Limits>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let request_id = request_id(request.headers());
