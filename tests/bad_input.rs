@@ -323,6 +323,14 @@ async fn invalid_create_fields_name_what_is_wrong() {
             "user_name must contain a letter or a digit",
         ),
         (
+            with(
+                "user_name",
+                json!("Zalgo\u{301}\u{308}\u{311}\u{358}\u{35B}"),
+            ),
+            422,
+            "user_name must not stack more than 4 combining marks, or one mark twice",
+        ),
+        (
             with("from_date", json!("0001-01-01")),
             422,
             "between 1900-01-01",

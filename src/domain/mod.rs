@@ -14,4 +14,4 @@ pub use dates::{
     parse_date, today,
 };
 pub use idempotency::{IdempotencyKey, InvalidIdempotencyKey, MAX_KEY_CHARS};
-pub use person::{InvalidName, MAX_NAME_CHARS, PersonName};
+pub use person::{InvalidName, MAX_NAME_CHARS, MAX_STACKED_MARKS, PersonName};

@@ -4,8 +4,11 @@ use std::borrow::Cow;
 use std::fmt;
 
 use icu_casemap::CaseMapper;
-use icu_normalizer::ComposingNormalizerBorrowed;
-use icu_properties::props::{BasicEmoji, DefaultIgnorableCodePoint, GeneralCategory};
+use icu_normalizer::{ComposingNormalizerBorrowed, DecomposingNormalizerBorrowed};
+use icu_properties::props::{
+    BasicEmoji, CanonicalCombiningClass, DefaultIgnorableCodePoint, EmojiModifier,
+    ExtendedPictographic, GeneralCategory, JoiningType,
+};
 use icu_properties::{CodePointMapData, CodePointSetData, EmojiSetData};
 
 /// Longest accepted name, in characters.
@@ -49,6 +52,8 @@ pub enum InvalidName {
     InvisibleCharacter(char),
     #[error("must contain a letter or a digit")]
     NoLetterOrDigit,
+    #[error("must not stack more than {MAX_STACKED_MARKS} combining marks, or one mark twice")]
+    StackedMarks,
 }
 
 impl PersonName {
@@ -60,22 +65,29 @@ impl PersonName {
     /// person, and a name must not turn the text around it backwards. These are Unicode's
     /// formatting characters (`Cf`: zero-width spaces, byte order marks, direction overrides,
     /// …) and its default ignorable code points (combining grapheme joiner, variation
-    /// selectors, Hangul fillers, …), but for the zero-width joiner and non-joiner, which
-    /// Persian and Indic names and emoji sequences need, and for the variation selector that
-    /// draws a character as an emoji ("❤️", keycaps), where it changes what is drawn. A name must
-    /// also hold a letter or a digit, so that it does not show as blank or as mere punctuation.
+    /// selectors, Hangul fillers, …), but for the variation selector that draws a character as
+    /// an emoji ("❤️", keycaps), where it changes what is drawn, and for the zero-width joiner
+    /// and non-joiner, which Persian and Indic names and emoji sequences need. Those are taken
+    /// out where they join nothing (see [`joins`]): "Ann" with one would otherwise be a second
+    /// person who looks like "Ann", and a Persian keyboard types the non-joiner after letters
+    /// that do not join anyway. A name must also hold a letter or a digit, so that it does not show as
+    /// blank or as mere punctuation; and stack no more combining marks than a script needs
+    /// (see [`stacks_marks`]), so that it is not drawn over the lines around it.
     ///
     /// For the same reason every run of spaces inside the name becomes one U+0020 (see
     /// [`single_spaced`]): "Ann  Lee" and "Ann Lee" with a no-break space look like "Ann Lee"
     /// on a page, where HTML collapses spaces.
     pub fn parse(raw: &str) -> Result<Self, InvalidName> {
-        let spaced = single_spaced(raw);
+        let spaced = single_spaced(&without_idle_joiners(raw));
         let name = composed(spaced.trim())?;
         if let Some(c) = first_invisible(&name) {
             return Err(InvalidName::InvisibleCharacter(c));
         }
         if !name.chars().any(char::is_alphanumeric) {
             return Err(InvalidName::NoLetterOrDigit);
+        }
+        if stacks_marks(&name) {
+            return Err(InvalidName::StackedMarks);
         }
         Ok(Self {
             name: name.into_owned(),
@@ -200,10 +212,107 @@ fn first_invisible(name: &str) -> Option<char> {
         let invisible = category.get(c) == GeneralCategory::Format
             || ignorable.contains(c)
             || c == BLANK_BRAILLE;
-        let joiner = matches!(c, '\u{200C}' | '\u{200D}');
+        // The joiners left join something (see `without_idle_joiners`).
+        let joiner = matches!(c, ZWNJ | ZWJ);
         let next = || name[at + c.len_utf8()..].chars().next();
         let refused = invisible && !joiner && !(c == EMOJI_STYLE && draws_as_emoji(before, next()));
         refused.then_some(c)
+    })
+}
+
+const ZWNJ: char = '\u{200C}';
+const ZWJ: char = '\u{200D}';
+
+/// `raw` without the zero-width joiners and non-joiners that join nothing. Each is judged by
+/// what is kept before it, so that of two in a row the one next to what it joins stays.
+fn without_idle_joiners(raw: &str) -> Cow<'_, str> {
+    if !raw.contains([ZWNJ, ZWJ]) {
+        return Cow::Borrowed(raw);
+    }
+    let mut kept = String::with_capacity(raw.len());
+    for (at, c) in raw.char_indices() {
+        let idle = matches!(c, ZWNJ | ZWJ) && !joins(c, &kept, &raw[at + c.len_utf8()..]);
+        if !idle {
+            kept.push(c);
+        }
+    }
+    Cow::Owned(kept)
+}
+
+/// Whether `c`, a zero-width joiner or non-joiner between `before` and `after`, changes how
+/// they are drawn. The rules are IDNA's (RFC 5892, appendix A.1 and A.2), with
+/// emoji sequences added:
+/// - either, after a virama: it asks for a half form or keeps a conjunct apart (Indic scripts);
+/// - the joiner before a virama: Bengali's ya-phala ("র‍্য");
+/// - the non-joiner between letters that would join (Arabic script, such as Persian's
+///   "علی‌اکبر"), marks that do not join on either side of it aside;
+/// - the joiner between emoji, an emoji's modifier or presentation selector aside ("👩‍💻").
+fn joins(c: char, before: &str, after: &str) -> bool {
+    let combining = CodePointMapData::<CanonicalCombiningClass>::new();
+    let virama =
+        |c: Option<char>| c.is_some_and(|c| combining.get(c) == CanonicalCombiningClass::Virama);
+    let previous = before.chars().next_back();
+    let next = after.chars().next();
+    match c {
+        ZWNJ => {
+            let joining = CodePointMapData::<JoiningType>::new();
+            let not_transparent = |c: &char| joining.get(*c) != JoiningType::Transparent;
+            let left = before
+                .chars()
+                .rev()
+                .find(not_transparent)
+                .map(|c| joining.get(c));
+            let right = after.chars().find(not_transparent).map(|c| joining.get(c));
+            virama(previous)
+                || (matches!(
+                    left,
+                    Some(JoiningType::LeftJoining | JoiningType::DualJoining)
+                ) && matches!(
+                    right,
+                    Some(JoiningType::RightJoining | JoiningType::DualJoining)
+                ))
+        }
+        ZWJ => {
+            let pictographic = CodePointSetData::new::<ExtendedPictographic>();
+            let modifier = CodePointSetData::new::<EmojiModifier>();
+            let emoji = before
+                .chars()
+                .rev()
+                .find(|&c| c != EMOJI_STYLE && !modifier.contains(c));
+            virama(previous)
+                || virama(next)
+                || (emoji.is_some_and(|c| pictographic.contains(c))
+                    && next.is_some_and(|c| pictographic.contains(c)))
+        }
+        _ => false,
+    }
+}
+
+/// Most combining marks one character takes, by Unicode's advice against spoofing (UTS #39,
+/// section 5.4): more are not a script's writing but text drawn over the lines around it.
+pub const MAX_STACKED_MARKS: usize = 4;
+
+/// Whether `name` stacks more than [`MAX_STACKED_MARKS`] nonspacing or enclosing marks on one
+/// character, or one such mark twice in a row, which draws as once and would make another
+/// name that looks the same. Marks are counted decomposed (NFD), as UTS #39 counts them:
+/// "ế" is three characters there.
+fn stacks_marks(name: &str) -> bool {
+    if name.is_ascii() {
+        return false;
+    }
+    let category = CodePointMapData::<GeneralCategory>::new();
+    let mut run = 0;
+    let mut previous = None;
+    let decomposed = DecomposingNormalizerBorrowed::new_nfd().normalize(name);
+    decomposed.chars().any(|c| {
+        let mark = matches!(
+            category.get(c),
+            GeneralCategory::NonspacingMark | GeneralCategory::EnclosingMark
+        );
+        let repeated = mark && previous == Some(c);
+        run = if mark { run + 1 } else { 0 };
+        previous = Some(c);
+        repeated || run > MAX_STACKED_MARKS
     })
 }
 
@@ -304,7 +413,7 @@ mod tests {
     }
 
     #[test]
-    fn refuses_invisible_formatting_but_keeps_joiners() {
+    fn refuses_invisible_formatting() {
         for (raw, invisible) in [
             ("Ann\u{200B}", '\u{200B}'),
             ("\u{FEFF}Ann", '\u{FEFF}'),
@@ -322,11 +431,82 @@ mod tests {
             InvalidName::InvisibleCharacter('\u{200B}').to_string(),
             "must not contain invisible formatting characters, got U+200B"
         );
-        for kept in [
-            "\u{645}\u{6CC}\u{200C}\u{62E}\u{648}\u{627}\u{647}\u{645}",
-            "Ann \u{1F469}\u{200D}\u{1F4BB}",
+    }
+
+    /// A joiner that joins nothing is taken out, so that the name is the person it looks
+    /// like; one that joins letters or emoji is kept.
+    #[test]
+    fn joiners_are_kept_only_where_they_join() {
+        let name = |raw: &str| PersonName::parse(raw).unwrap();
+        for idle in [
+            "Ann\u{200D}",
+            "\u{200D}Ann",
+            "A\u{200D}nn",
+            "A\u{200C}nn",
+            "Ann\u{200D}\u{200C}\u{200D}",
+            "Ann \u{200D}",
+            "Ann \u{200C} ",
+            "\u{1F600}\u{200D}Ann", // an emoji, but no emoji after it
         ] {
-            assert!(PersonName::parse(kept).is_ok(), "{kept:?}");
+            let parsed = name(idle);
+            assert_eq!(
+                parsed.as_str(),
+                idle.replace(['\u{200C}', '\u{200D}'], "").trim()
+            );
+            assert_eq!(parsed.key(), name(&parsed.to_string()).key(), "{idle:?}");
+        }
+        assert_eq!(name("Ann \u{200D} Lee").as_str(), "Ann Lee");
+        assert_eq!(
+            PersonName::parse("\u{200D}\u{200C}"),
+            Err(InvalidName::Empty)
+        );
+        for kept in [
+            "\u{645}\u{6CC}\u{200C}\u{62E}\u{648}\u{627}\u{647}\u{645}", // Persian, between joining letters
+            "\u{639}\u{644}\u{6CC}\u{200C}\u{627}\u{6A9}\u{628}\u{631}", // before a right-joining alef
+            "\u{915}\u{94D}\u{200D}\u{937}", // Devanagari half form, after a virama
+            "\u{915}\u{94D}\u{200C}\u{937}", // Devanagari, a conjunct kept apart
+            "\u{9B0}\u{200D}\u{9CD}\u{9AF}", // Bengali ya-phala, before a virama
+            "Ann \u{1F469}\u{200D}\u{1F4BB}", // woman technologist
+            "Ann \u{1F468}\u{1F3FD}\u{200D}\u{1F680}", // with a skin tone
+        ] {
+            assert_eq!(name(kept).as_str(), kept);
+        }
+        // Of two in a row, the one next to what it joins stays.
+        assert_eq!(
+            name("\u{6CC}\u{200C}\u{200C}\u{627}").as_str(),
+            "\u{6CC}\u{200C}\u{627}"
+        );
+        // A Persian non-joiner after a letter that does not join (dal) changes nothing.
+        assert_eq!(
+            name("\u{645}\u{62D}\u{645}\u{62F}\u{200C}\u{631}\u{636}\u{627}").as_str(),
+            "\u{645}\u{62D}\u{645}\u{62F}\u{631}\u{636}\u{627}"
+        );
+    }
+
+    /// More than four marks on one character, or one mark twice in a row, are refused; the
+    /// marks of Vietnamese, Hebrew or Devanagari names are not.
+    #[test]
+    fn refuses_stacked_marks() {
+        for stacked in [
+            format!("A{}", "\u{301}\u{308}\u{311}\u{358}\u{35B}"),
+            format!("Ann {}", "\u{300}\u{301}\u{302}\u{303}\u{304}"),
+            "Zoe\u{308}\u{308}".to_owned(),
+            format!("Ann{}", "\u{358}\u{301}\u{308}\u{311}".repeat(24)),
+        ] {
+            assert_eq!(
+                PersonName::parse(&stacked),
+                Err(InvalidName::StackedMarks),
+                "{stacked:?}"
+            );
+            assert!(PersonName::stored(&stacked).is_ok(), "stored earlier");
+        }
+        for kept in [
+            format!("A{}", "\u{301}\u{308}\u{311}\u{358}"),
+            "Nguye\u{302}\u{303}n".to_owned(), // Nguyễn, decomposed
+            "\u{5E9}\u{5C1}\u{5B8}\u{5DC}\u{5D5}\u{5B9}\u{5DD}".to_owned(), // שָׁלוֹם
+            "\u{915}\u{93C}\u{94D}\u{937}".to_owned(), // nukta and virama
+        ] {
+            assert!(PersonName::parse(&kept).is_ok(), "{kept:?}");
         }
     }
 

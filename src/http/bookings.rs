@@ -35,8 +35,10 @@ pub fn router() -> Router<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct CreateBooking {
     /// The person's name: 1 to 100 characters after trimming, with a letter or a digit, no
-    /// control characters and no invisible characters (but the zero-width joiner and
-    /// non-joiner, and U+FE0F where it draws a character as an emoji, as in ❤️ or a keycap).
+    /// control characters, no invisible characters (but U+FE0F where it draws a character as
+    /// an emoji, as in ❤️ or a keycap) and at most four combining marks on a character. Runs of
+    /// spaces become one space; zero-width joiners and non-joiners that join nothing are taken
+    /// out.
     #[schema(example = "Ada Lovelace", min_length = 1, max_length = 100)]
     pub user_name: String,
     /// First day of leave.

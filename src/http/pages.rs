@@ -329,6 +329,13 @@ impl Refusal {
                 "The name must contain a letter or a digit.".to_owned(),
                 "user_name",
             ),
+            InvalidBooking::Name(InvalidName::StackedMarks) => (
+                format!(
+                    "The name must not stack more than {} accents or other marks on one letter, or one mark twice.",
+                    crate::domain::MAX_STACKED_MARKS
+                ),
+                "user_name",
+            ),
             InvalidBooking::Date(InvalidDate::Format { field, value }) => (
                 sentence(&format!(
                     "{} must be a date written YYYY-MM-DD, got '{value}'",
@@ -942,6 +949,13 @@ mod tests {
             (
                 ("", "2026-03-01", "2026-03-02"),
                 ("Please enter a name.", "user_name"),
+            ),
+            (
+                ("Zoe\u{308}\u{308}", "2026-03-01", "2026-03-02"),
+                (
+                    "The name must not stack more than 4 accents or other marks on one letter, or one mark twice.",
+                    "user_name",
+                ),
             ),
             (
                 ("Ada", "1 March", "2026-03-02"),

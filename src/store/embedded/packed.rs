@@ -94,7 +94,7 @@ mod tests {
             "Zoë \"Zed\" O'Neil",
             r"back\slash",
             "名前 テスト",
-            "a\u{200d}b",
+            "\u{1F469}\u{200D}\u{1F4BB} a",
             "😀 1",
             // The longest name, of characters of four bytes each.
             &"𝐀".repeat(crate::domain::MAX_NAME_CHARS),
