@@ -211,6 +211,32 @@ fn text_logs_are_plain_outside_a_terminal() {
     assert!(!lines.iter().any(|l| l.contains('\x1b')), "{lines:?}");
 }
 
+/// A path of raw UTF-8 (which hyper takes) cannot write what looks like fields or lines of its
+/// own into the text log: it is logged percent-encoded.
+#[test]
+fn paths_cannot_forge_text_log_fields() {
+    use std::io::{Read, Write};
+    let data = tempfile::tempdir().unwrap();
+    let mut server = Server::start(&[("DATA_DIR", data.path().to_str().unwrap())]);
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    let forged = "/x\u{A0}request_id=FORGED}:\u{A0}finished\u{2028}\u{85}";
+    write!(
+        stream,
+        "GET {forged} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
+    server.terminate();
+    server.wait(Duration::from_secs(10));
+    let lines = server.lines();
+    let logged = "path=/x%C2%A0request_id=FORGED}:%C2%A0finished%E2%80%A8%C2%85";
+    assert!(lines.iter().any(|l| l.contains(logged)), "{lines:?}");
+    let raw = ['\u{A0}', '\u{2028}', '\u{85}'];
+    assert!(!lines.iter().any(|l| l.contains(raw)), "{lines:?}");
+}
+
 /// The workers hold their log lines until one of them runs out of work (see
 /// `telemetry::batched`): while the app idles a request's line still reaches the output soon
 /// after its answer, and however many requests run at once each line reaches it whole and once.

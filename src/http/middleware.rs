@@ -296,9 +296,12 @@ fn log_answer(answer: &Response, latency: Duration, unavailable: Option<&str>) {
     }
 }
 
-/// A method or path as the log and error details show it: its first [`Clipped::MAX`] bytes, and
-/// "…" when there were more, so that no request can bloat its log lines (hyper takes paths of
-/// up to 64 KiB, and methods longer still).
+/// A method, path or host as the log and error details show it: its first [`Clipped::MAX`]
+/// bytes, and "…" when there were more, so that no request can bloat its log lines (hyper
+/// takes paths of up to 64 KiB, and methods longer still); and every byte that is not visible
+/// ASCII percent-encoded, as in a URL. hyper takes raw UTF-8 in a path, and the text log would
+/// otherwise show a no-break space as a space, a line separator as a new line, or an override
+/// turning the line around: a request could write what looks like fields of its own.
 struct Clipped<'a>(&'a str);
 
 impl Clipped<'_> {
@@ -308,15 +311,28 @@ impl Clipped<'_> {
 impl std::fmt::Display for Clipped<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let text = self.0;
-        if text.len() <= Self::MAX {
-            return f.write_str(text);
-        }
-        let end = (0..=Self::MAX)
+        let end = (0..=Self::MAX.min(text.len()))
             .rev()
             .find(|&i| text.is_char_boundary(i))
             .unwrap_or(0);
-        f.write_str(&text[..end])?;
-        f.write_str("…")
+        let shown = &text[..end];
+        if shown.bytes().all(|b| b.is_ascii_graphic()) {
+            f.write_str(shown)?;
+        } else {
+            for c in shown.chars() {
+                if c.is_ascii_graphic() {
+                    std::fmt::Write::write_char(f, c)?;
+                } else {
+                    for byte in c.encode_utf8(&mut [0; 4]).bytes() {
+                        write!(f, "%{byte:02X}")?;
+                    }
+                }
+            }
+        }
+        if end < text.len() {
+            f.write_str("…")?;
+        }
+        Ok(())
     }
 }
 
@@ -400,10 +416,7 @@ async fn read_body(
 }
 
 pub async fn not_found(uri: Uri) -> Error {
-    Error::NotFound(format!(
-        "no such resource: {}",
-        uri.path().chars().take(100).collect::<String>()
-    ))
+    Error::NotFound(format!("no such resource: {}", Clipped(uri.path())))
 }
 
 pub async fn method_not_allowed(request: Request) -> Error {
@@ -674,6 +687,22 @@ mod tests {
         assert_eq!(shown, format!("{}…", &long[..200]));
         assert_eq!(Clipped("/api/v1/bookings").to_string(), "/api/v1/bookings");
         let wide = "é".repeat(150);
-        assert_eq!(Clipped(&wide).to_string(), format!("{}…", "é".repeat(100)));
+        assert_eq!(
+            Clipped(&wide).to_string(),
+            format!("{}…", "%C3%A9".repeat(100))
+        );
+    }
+
+    /// What is not visible ASCII is shown percent-encoded, so that a path cannot write what
+    /// looks like another field, or another line, into the text log.
+    #[test]
+    fn invisible_and_non_ascii_characters_are_percent_encoded() {
+        let forged = "/x\u{A0}request_id=F}:\u{2028}\u{85}\u{202E} z\u{7F}é";
+        assert_eq!(
+            Clipped(forged).to_string(),
+            "/x%C2%A0request_id=F}:%E2%80%A8%C2%85%E2%80%AE%20z%7F%C3%A9"
+        );
+        assert_eq!(Clipped("\u{A0}\u{A0}").to_string(), "%C2%A0%C2%A0");
+        assert_eq!(Clipped("").to_string(), "");
     }
 }
