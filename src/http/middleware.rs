@@ -160,35 +160,64 @@ pub async fn frame(State(limits): State<Limits>, request: Request, next: Next) -
 #[derive(Debug, Clone, Copy)]
 pub struct RequestDeadline(pub Instant);
 
-/// The host `request` is for, checked as HTTP/1.1 asks of a server (RFC 9112, section 3.2):
-/// a request has at most one `Host` header, a valid one, and an HTTP/1.1 request has one; a
-/// target that names its host (the absolute form, or HTTP/2's `:authority`) wins over the
-/// header. `None`: an HTTP/1.0 request without `Host`, which programs still send.
+/// The host `request` is for, checked as HTTP asks of a server (RFC 9112, section 3.2; RFC
+/// 9113, section 8.3.1): at most one `Host` header, a valid one, and one in a request that
+/// names no host in its target (an HTTP/1.1 request in origin form); a target that names a
+/// host (the absolute form, or HTTP/2's `:authority`) names a valid one, over HTTP, and the
+/// same as `Host` if both are there. Every check that reads the host (the loopback check here,
+/// the cross-site check of the forms) then reads the same one. `None`: an HTTP/1.0 request
+/// without `Host`, which programs still send.
 fn requested_host(request: &Request) -> Result<Option<&str>, Error> {
     let mut headers = request.headers().get_all(header::HOST).iter();
     let header = match (headers.next(), headers.next()) {
         (None, _) => None,
-        (Some(host), None) => Some(valid_host(host)?),
+        (Some(host), None) => Some(valid_host(host.to_str().ok(), "the Host header")?),
         (Some(_), Some(_)) => {
             return Err(Error::BadRequest(
                 "a request names its host in one Host header, not several".to_owned(),
             ));
         }
     };
-    if let Some(target) = request.uri().authority() {
-        return Ok(Some(target.as_str()));
+    let uri = request.uri();
+    let target = match (uri.scheme_str(), uri.authority()) {
+        (_, None) => None,
+        (Some(scheme), Some(authority))
+            if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https") =>
+        {
+            Some(valid_host(
+                Some(authority.as_str()),
+                "the request target's host",
+            )?)
+        }
+        (Some(scheme), Some(_)) => {
+            return Err(Error::BadRequest(format!(
+                "this server answers http and https URLs, not {}",
+                Clipped(scheme)
+            )));
+        }
+        (None, Some(_)) => {
+            return Err(Error::BadRequest(
+                "the request target must be a path or a URL, not a host alone".to_owned(),
+            ));
+        }
+    };
+    match (header, target) {
+        (Some(header), Some(target)) if !header.eq_ignore_ascii_case(target) => {
+            Err(Error::BadRequest(
+                "the Host header names another host than the request target".to_owned(),
+            ))
+        }
+        (Some(host), _) | (None, Some(host)) => Ok(Some(host)),
+        (None, None) if request.version() <= Version::HTTP_10 => Ok(None),
+        (None, None) => Err(Error::BadRequest(
+            "the request must name its host in a Host header".to_owned(),
+        )),
     }
-    if header.is_none() && request.version() == Version::HTTP_11 {
-        return Err(Error::BadRequest(
-            "an HTTP/1.1 request must name its host in a Host header".to_owned(),
-        ));
-    }
-    Ok(header)
 }
 
-/// `host`, a `Host` header, when it is a host name or address with an optional port.
-fn valid_host(host: &HeaderValue) -> Result<&str, Error> {
-    let text = host.to_str().ok().filter(|text| {
+/// `host`, `what` names, when it is a host name or address with an optional port.
+fn valid_host<'a>(host: Option<&'a str>, what: &str) -> Result<&'a str, Error> {
+    let valid = host.filter(|text| {
         let Ok(authority) = text.parse::<Authority>() else {
             return false;
         };
@@ -198,10 +227,10 @@ fn valid_host(host: &HeaderValue) -> Result<&str, Error> {
         let host = authority.host();
         !host.is_empty() && host.len() + port == text.len()
     });
-    text.ok_or_else(|| {
+    valid.ok_or_else(|| {
         Error::BadRequest(format!(
-            "the Host header is not a host name or address with an optional port: {}",
-            Clipped(&String::from_utf8_lossy(host.as_bytes()))
+            "{what} is not a host name or address with an optional port: {}",
+            Clipped(host.unwrap_or("(not text)"))
         ))
     })
 }
@@ -611,17 +640,16 @@ mod tests {
             let any = request().header(header::HOST, rebound);
             assert_eq!(served("0.0.0.0", any).await, StatusCode::OK);
         }
-        // A target in absolute form names the host, whatever `Host` says.
-        let absolute = |target| Request::get(target).header(header::HOST, "localhost");
-        let refused = served("127.0.0.1", absolute("http://rebind.attacker.example/")).await;
+        // A target in absolute form (or HTTP/2's `:authority`) names the host.
+        let refused = served("127.0.0.1", Request::get("http://rebind.attacker.example/")).await;
         assert_eq!(refused, StatusCode::MISDIRECTED_REQUEST);
-        let local = served("127.0.0.1", absolute("http://localhost:8080/")).await;
+        let local = served("127.0.0.1", Request::get("http://localhost:8080/")).await;
         assert_eq!(local, StatusCode::OK);
     }
 
     /// An HTTP/1.1 request without `Host`, with two, or with one that names no host gets 400
     /// on any address, as RFC 9112 asks; with its host in an absolute-form target it needs no
-    /// `Host`.
+    /// `Host`. A target must name a valid host over HTTP, the same as `Host` if both are there.
     #[tokio::test]
     async fn requests_name_their_host_once_and_validly() {
         for bind in ["127.0.0.1", "0.0.0.0"] {
@@ -658,6 +686,28 @@ mod tests {
             }
             let absolute = Request::get("http://localhost:8080/");
             assert_eq!(served(bind, absolute).await, StatusCode::OK, "{bind}");
+            let same =
+                Request::get("http://LocalHost:8080/").header(header::HOST, "localhost:8080");
+            assert_eq!(served(bind, same).await, StatusCode::OK, "{bind}");
+            let h2 = || Request::get("https://localhost/").version(Version::HTTP_2);
+            assert_eq!(served(bind, h2()).await, StatusCode::OK, "{bind}");
+            // The target and `Host` must name one host, which every check then reads.
+            let two = Request::get("http://localhost/").header(header::HOST, "calendar.example");
+            assert_eq!(served(bind, two).await, StatusCode::BAD_REQUEST, "{bind}");
+            let two = h2().header(header::HOST, "calendar.example");
+            assert_eq!(served(bind, two).await, StatusCode::BAD_REQUEST, "{bind}");
+            for target in [
+                "http://a.localhost:x@evil.example/",
+                "http://localhost:abc/",
+                "ftp://localhost/",
+                "localhost:80",
+            ] {
+                let status = served(bind, Request::get(target)).await;
+                assert_eq!(status, StatusCode::BAD_REQUEST, "{bind} {target}");
+            }
+            let h2_without_host = Request::get("/").version(Version::HTTP_2);
+            let status = served(bind, h2_without_host).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{bind}");
         }
     }
 
