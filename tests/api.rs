@@ -150,6 +150,32 @@ async fn booking_answers_are_not_stored_by_caches() {
     }
 }
 
+/// No error answer is kept by a cache: it says how things stood at that moment, and 404 and
+/// 405 are otherwise cacheable by default.
+#[tokio::test]
+async fn error_answers_are_not_stored_by_caches() {
+    let app = spawn_app().await;
+    let answers = [
+        app.get("/no/such/page").await,
+        app.get("/api/v1/nope").await,
+        app.client.put(app.url("/")).send().await.unwrap(),
+        app.get("/api/v1/bookings?month=2026-13").await,
+    ];
+    for answer in answers {
+        assert!(answer.status().is_client_error(), "{}", answer.url());
+        assert_eq!(
+            answer
+                .headers()
+                .get("cache-control")
+                .map(|v| v.to_str().unwrap()),
+            Some("no-store"),
+            "{} {}",
+            answer.url(),
+            answer.status()
+        );
+    }
+}
+
 /// A person is found by the name as it was typed to book: runs of spaces, of any kind, are the
 /// one space the booking was stored with.
 #[tokio::test]

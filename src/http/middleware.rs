@@ -139,14 +139,16 @@ pub async fn frame(State(limits): State<Limits>, request: Request, next: Next) -
     let answer = answer.instrument(span.clone()).await;
     let unavailable = unavailable_detail(&answer);
     let mut answer = html_errors(answer, negotiated, browser_page);
+    let status = answer.status();
     let headers = answer.headers_mut();
     let strict_transport = over_https.then_some(&STRICT_TRANSPORT);
     for (name, value) in SECURITY_HEADERS.iter().chain(strict_transport) {
         headers.entry(name).or_insert_with(|| value.clone());
     }
     headers.entry(&REQUEST_ID).or_insert(request_id);
-    if bookings_api {
-        // Names and dates of leave: no cache is to keep them, as for the pages.
+    if bookings_api || status.is_client_error() || status.is_server_error() {
+        // Names and dates of leave: no cache is to keep them, as for the pages. Nor an error,
+        // which is an answer of the moment: a 404 or 405 is otherwise cacheable by default.
         headers
             .entry(header::CACHE_CONTROL)
             .or_insert(HeaderValue::from_static("no-store"));
@@ -497,12 +499,24 @@ fn error_page(problem: &Response, detail: String) -> Response {
     page
 }
 
+/// Whether `Accept` asks for HTML: it names `text/html` (media types are not case-sensitive)
+/// and does not refuse it with `q=0`. `*/*`, which programs send, is not asking for HTML.
 fn accepts_html(headers: &HeaderMap) -> bool {
+    let refused = |parameter: &str| {
+        parameter.split_once('=').is_some_and(|(name, q)| {
+            name.trim().eq_ignore_ascii_case("q") && q.trim().parse::<f32>() == Ok(0.0)
+        })
+    };
     headers
         .get_all(header::ACCEPT)
         .iter()
         .filter_map(|value| value.to_str().ok())
-        .any(|value| value.contains("text/html"))
+        .flat_map(|value| value.split(','))
+        .any(|range| {
+            let mut parts = range.split(';');
+            let media_type = parts.next().unwrap_or_default().trim();
+            media_type.eq_ignore_ascii_case("text/html") && !parts.any(refused)
+        })
 }
 
 #[cfg(test)]
@@ -741,6 +755,37 @@ mod tests {
             Clipped(&wide).to_string(),
             format!("{}…", "%C3%A9".repeat(100))
         );
+    }
+
+    /// A browser's `Accept` asks for HTML; `*/*`, another type, or `text/html` refused with
+    /// `q=0` does not.
+    #[test]
+    fn html_is_asked_for_by_name_and_not_refused() {
+        let asks = |values: &[&'static str]| {
+            let mut headers = HeaderMap::new();
+            for value in values {
+                headers.append(header::ACCEPT, HeaderValue::from_static(value));
+            }
+            accepts_html(&headers)
+        };
+        for browser in [
+            &["text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"][..],
+            &["TEXT/HTML"],
+            &["application/json", "text/html; q=0.5"],
+            &["text/html;level=1;q=1"],
+        ] {
+            assert!(asks(browser), "{browser:?}");
+        }
+        for program in [
+            &[][..],
+            &["*/*"],
+            &["application/problem+json, text/*"],
+            &["text/html;q=0, */*"],
+            &["text/html; Q=0.000"],
+            &["text/htmlx"],
+        ] {
+            assert!(!asks(program), "{program:?}");
+        }
     }
 
     /// What is not visible ASCII is shown percent-encoded, so that a path cannot write what
