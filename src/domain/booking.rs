@@ -81,7 +81,7 @@ impl FromStr for BookingId {
             .ok()
             .map(Self)
             .filter(|id| id.encode(&mut [0; Self::LEN]) == value)
-            .ok_or_else(|| InvalidId(value.chars().take(40).collect()))
+            .ok_or_else(|| InvalidId(super::echoed(value)))
     }
 }
 

@@ -6,6 +6,8 @@ use std::str::FromStr;
 use jiff::ToSpan;
 use jiff::civil::Date;
 
+use super::echoed;
+
 /// Longest booking, in days (first and last day included). It keeps a booking's storage
 /// footprint bounded: on DynamoDB one booking is written as a single transaction whose size
 /// grows with the number of months it touches (at most four for 90 days).
@@ -44,37 +46,31 @@ pub fn parse_date(field: &'static str, value: &str) -> Result<Date, InvalidDate>
     if !shape_ok {
         return Err(InvalidDate::Format {
             field,
-            value: truncated(value),
+            value: echoed(value),
         });
     }
     let number = |range: std::ops::Range<usize>| value[range].parse::<i16>().unwrap_or(-1);
     let (year, month, day) = (number(0..4), number(5..7), number(8..10));
+    let month = i8::try_from(month).unwrap_or(-1);
+    let day = i8::try_from(day).unwrap_or(-1);
+    // A date that cannot be is told so before its year is found out of range: "0000-00-00"
+    // has no month 00, whatever the years allowed.
+    let date = Date::new(year, month, day).map_err(|_| InvalidDate::Impossible {
+        field,
+        value: value.to_owned(),
+    })?;
     if !is_supported_year(year) {
         return Err(InvalidDate::OutOfRange {
             field,
             value: value.to_owned(),
         });
     }
-    let month = i8::try_from(month).unwrap_or(-1);
-    let day = i8::try_from(day).unwrap_or(-1);
-    Date::new(year, month, day).map_err(|_| InvalidDate::Impossible {
-        field,
-        value: value.to_owned(),
-    })
+    Ok(date)
 }
 
 /// Whether [`parse_date`] accepts dates of `year`.
 pub fn is_supported_year(year: i16) -> bool {
     (MIN_YEAR..=MAX_YEAR).contains(&year)
-}
-
-/// Echoing a 10 kB input back in an error message helps nobody.
-fn truncated(value: &str) -> String {
-    const SHOWN: usize = 40;
-    match value.char_indices().nth(SHOWN) {
-        Some((cut, _)) => format!("{}…", &value[..cut]),
-        None => value.to_owned(),
-    }
 }
 
 /// A calendar month such as 2026-03.
@@ -132,7 +128,7 @@ impl FromStr for Month {
     type Err = InvalidDate;
 
     fn from_str(value: &str) -> Result<Self, Self::Err> {
-        let invalid = || InvalidDate::Month(truncated(value));
+        let invalid = || InvalidDate::Month(echoed(value));
         if value.len() != 7 {
             return Err(invalid());
         }
@@ -297,6 +293,16 @@ mod tests {
             parse_date("d", "0999-01-01"),
             Err(InvalidDate::OutOfRange { .. })
         ));
+        // A date that cannot be is told so, before its year is found out of range.
+        for impossible in ["0000-00-00", "3000-02-30", "1899-13-01"] {
+            assert!(
+                matches!(
+                    parse_date("d", impossible),
+                    Err(InvalidDate::Impossible { .. })
+                ),
+                "{impossible}"
+            );
+        }
     }
 
     #[test]
@@ -305,6 +311,19 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.len() < 120, "{err}");
+    }
+
+    /// A control character typed into a date or month is echoed as an escape, not raw.
+    #[test]
+    fn error_messages_escape_control_characters() {
+        assert_eq!(
+            "2026-02\0".parse::<Month>().unwrap_err().to_string(),
+            "month must be written YYYY-MM with a month from 01 to 12, got '2026-02\\u{0}'"
+        );
+        let err = parse_date("from_date", "2026-02\n01")
+            .unwrap_err()
+            .to_string();
+        assert!(err.ends_with("got '2026-02\\u{a}01'"), "{err}");
     }
 
     #[test]
@@ -324,6 +343,11 @@ mod tests {
         ] {
             assert!(bad.parse::<Month>().is_err(), "{bad}");
         }
+        assert_eq!(
+            "0000-00".parse::<Month>(),
+            Err(InvalidDate::Month("0000-00".to_owned())),
+            "no month 00, whatever the year"
+        );
         for far in ["3000-01", "1899-12", "0000-01"] {
             assert_eq!(
                 far.parse::<Month>(),

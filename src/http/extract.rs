@@ -53,7 +53,7 @@ fn check_json_type(request: &Request) -> Result<(), Error> {
         if name.trim().eq_ignore_ascii_case("charset") && !utf8 {
             return Err(Error::UnsupportedMediaType(format!(
                 "JSON is read as UTF-8, not as charset={}",
-                charset.chars().take(40).collect::<String>()
+                crate::domain::echoed(charset)
             )));
         }
     }
@@ -139,13 +139,9 @@ fn not_utf8(encoded: &[u8]) -> Option<String> {
         .split(|b| *b == b'&')
         .find(|pair| percent_decode(pair).decode_utf8().is_err())?;
     let name = pair.split(|b| *b == b'=').next().unwrap_or_default();
-    Some(
-        percent_decode(name)
-            .decode_utf8_lossy()
-            .chars()
-            .take(40)
-            .collect(),
-    )
+    Some(crate::domain::echoed(
+        &percent_decode(name).decode_utf8_lossy(),
+    ))
 }
 
 fn not_utf8_error(what: &str, name: &str) -> Error {
