@@ -502,7 +502,9 @@ struct CalendarView<'a> {
     weekdays: [(&'static str, &'static str); 7],
     weeks: Vec<Vec<DayCell<'a>>>,
     bookings: Vec<BookingRow<'a>>,
+    /// More bookings than [`MONTH_PAGE_LIMIT`] touch the month: the page says so.
     truncated: bool,
+    limit: usize,
     form: BookingForm,
     message: Option<Message>,
     /// The `id` of the field the message is about, or "".
@@ -641,6 +643,7 @@ impl<'a> CalendarView<'a> {
             weeks,
             bookings: rows,
             truncated,
+            limit: MONTH_PAGE_LIMIT,
             form,
             message,
             invalid_field,
