@@ -513,7 +513,10 @@ mod pages {
 
         let full = app.get("/?month=2026-08").await.text().await.unwrap();
         let said = full.find(note).expect("1,001 bookings");
-        assert!(said < full.find("<table class=\"grid\"").unwrap(), "said above the grid");
+        assert!(
+            said < full.find("<table class=\"grid\"").unwrap(),
+            "said above the grid"
+        );
         assert_eq!(full.matches("/delete/").count(), 1000, "1,000 rows");
 
         let id = app

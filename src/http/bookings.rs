@@ -106,8 +106,10 @@ pub struct ListParams {
     /// Only this person's bookings (compared case-insensitively).
     pub person: Option<String>,
     /// Bookings per page, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
+    // Read as text, so that "-1" or "1.5" is told what a limit is rather than how a number
+    // failed to parse.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
+    pub limit: Option<String>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
@@ -142,12 +144,13 @@ impl ListParams {
                     .map_err(|e| Error::BadRequest(format!("person {e}")))
             })
             .transpose()?;
-        let limit = match self.limit.map(|l| l as usize) {
+        let limit = match self.limit.as_deref().map(|l| (l, l.parse::<usize>())) {
             None => DEFAULT_LIMIT,
-            Some(l @ 1..=MAX_LIMIT) => l,
-            Some(l) => {
+            Some((_, Ok(l @ 1..=MAX_LIMIT))) => l,
+            Some((given, _)) => {
                 return Err(Error::BadRequest(format!(
-                    "limit must be between 1 and {MAX_LIMIT}, got {l}"
+                    "limit must be a whole number from 1 to {MAX_LIMIT}, got '{}'",
+                    crate::domain::echoed(given)
                 )));
             }
         };

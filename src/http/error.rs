@@ -177,7 +177,13 @@ impl From<FormRejection> for Error {
 
 impl From<QueryRejection> for Error {
     fn from(rejection: QueryRejection) -> Self {
-        Self::BadRequest(rejection.body_text())
+        // axum's text starts "Failed to deserialize query string: "; what follows says what
+        // is wrong ("duplicate field `month`", "unknown field `foo`, expected one of …").
+        let text = rejection.body_text();
+        let problem = text
+            .split_once(": ")
+            .map_or(text.as_str(), |(_, problem)| problem);
+        Self::BadRequest(format!("the query string is refused: {problem}"))
     }
 }
 
