@@ -6,6 +6,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use utoipa::OpenApi;
+use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
 
 use super::AppState;
 use super::{bookings, error, health};
@@ -42,5 +43,91 @@ async fn openapi_get(State(state): State<AppState>) -> impl IntoResponse {
 
 /// The document as JSON text.
 pub fn render() -> String {
-    ApiDoc::openapi().to_pretty_json().unwrap_or_default()
+    let mut doc = ApiDoc::openapi();
+    add_shared_answers(&mut doc);
+    doc.to_pretty_json().unwrap_or_default()
+}
+
+/// Adds to every operation the answers the middleware may give any request, where the
+/// operation does not document its own: 400 for a request that names no host or two, 421 for
+/// one naming another host than localhost when the server listens on loopback, 503 when it
+/// sheds load or the request outlives its deadline (not `/health`, which is never shed); and
+/// to those whose body is read (all but GET), 408 and 413.
+fn add_shared_answers(doc: &mut utoipa::openapi::OpenApi) {
+    let problem = |description: &str| {
+        let schema = Ref::from_schema_name("Problem");
+        let answer = ResponseBuilder::new()
+            .description(description)
+            .content("application/problem+json", Content::new(Some(schema)))
+            .build();
+        RefOr::T(answer)
+    };
+    for (path, item) in &mut doc.paths.paths {
+        let operations = [
+            (&mut item.get, false),
+            (&mut item.post, true),
+            (&mut item.put, true),
+            (&mut item.patch, true),
+            (&mut item.delete, true),
+        ];
+        for (operation, reads_body) in operations {
+            let Some(operation) = operation else { continue };
+            let mut shared = vec![
+                (
+                    "400",
+                    "The request names no host, two, or one that is not valid",
+                ),
+                (
+                    "421",
+                    "Listening on loopback, the server answers requests for localhost only",
+                ),
+            ];
+            if path != "/health" {
+                shared.push((
+                    "503",
+                    "The server is at capacity, or the request took too long; retry",
+                ));
+            }
+            if reads_body {
+                shared.push(("408", "The body did not arrive within the request deadline"));
+                shared.push(("413", "Body over the size limit"));
+            }
+            for (status, description) in shared {
+                let answers = &mut operation.responses.responses;
+                answers
+                    .entry(status.to_owned())
+                    .or_insert_with(|| problem(description));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every operation documents the answers any request may get; an operation's own
+    /// description of a status is kept.
+    #[test]
+    fn every_operation_documents_the_middleware_s_answers() {
+        let doc: serde_json::Value = serde_json::from_str(&render()).unwrap();
+        let mut operations = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                let answers = operation["responses"].as_object().unwrap();
+                let has = |status: &str| answers.contains_key(status);
+                assert!(has("400") && has("421"), "{method} {path}");
+                assert_eq!(has("503"), path != "/health", "{method} {path}");
+                assert_eq!(has("413") && has("408"), method != "get", "{method} {path}");
+                operations += 1;
+            }
+        }
+        assert_eq!(operations, 6);
+        let delete = &doc["paths"]["/api/v1/bookings/{id}"]["delete"]["responses"];
+        assert_eq!(delete["400"]["description"], "Malformed id");
+        assert_eq!(
+            delete["413"]["content"]["application/problem+json"]["schema"]["$ref"],
+            "#/components/schemas/Problem"
+        );
+    }
 }
