@@ -128,7 +128,7 @@ async fn drain(
         Err(_) => {
             tracing::warn!(
                 timeout_secs = bound.as_secs(),
-                "in-flight requests did not finish in time; exiting anyway"
+                "in-flight requests, or connections holding part of one, did not finish in time; exiting anyway"
             );
             Ok(())
         }
