@@ -902,6 +902,41 @@ mod pages {
         }
     }
 
+    /// An asset answers with its version as entity tag, and 304 without a body to a cache
+    /// that holds that content, at any of its URLs.
+    #[tokio::test]
+    async fn assets_answer_304_to_a_cache_holding_the_same_content() {
+        let app = spawn_app().await;
+        let page = app.get("/").await.text().await.unwrap();
+        for prefix in ["/static/style.css?v=", "/static/icon.svg?v="] {
+            let linked = linked_url(&page, prefix);
+            let first = app.get(linked).await;
+            let tag = first.headers()["etag"].to_str().unwrap().to_owned();
+            assert_eq!(tag, format!("\"{}\"", &linked[prefix.len()..]), "{linked}");
+            let unversioned = prefix.trim_end_matches("?v=");
+            let conditional = |url: &str, given: &str| {
+                let request = app.client.get(app.url(url)).header("if-none-match", given);
+                async move { request.send().await.unwrap() }
+            };
+            for given in [
+                tag.clone(),
+                format!("W/{tag}"),
+                format!("\"x\", {tag}"),
+                "*".into(),
+            ] {
+                for url in [linked, unversioned] {
+                    let answer = conditional(url, &given).await;
+                    assert_eq!(answer.status(), 304, "{url} {given}");
+                    assert_eq!(answer.headers()["etag"].to_str().unwrap(), tag);
+                    assert!(answer.bytes().await.unwrap().is_empty());
+                }
+            }
+            let changed = conditional(unversioned, "\"0123456789abcdef\"").await;
+            assert_eq!(changed.status(), 200);
+            assert_eq!(changed.headers()["cache-control"], "no-cache");
+        }
+    }
+
     /// The pages carry the visitor's remembered name and a one-time form key: no cache may
     /// keep them and hand them to someone else. Redirects carry neither, so they are not checked.
     #[tokio::test]

@@ -7,7 +7,7 @@ use std::sync::{LazyLock, OnceLock};
 
 use axum::Router;
 use axum::extract::RawQuery;
-use axum::http::header;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
@@ -85,26 +85,47 @@ impl Asset {
         }
     }
 
-    fn response(&self, query: Option<&str>) -> Response {
-        (
-            [
-                (header::CONTENT_TYPE, self.content_type),
-                (header::CACHE_CONTROL, self.cache_control(query)),
-            ],
-            self.body,
-        )
-            .into_response()
+    /// The file, with its version as entity tag: a cache that holds it under a URL it must
+    /// revalidate (`no-cache`) asks with `If-None-Match` and gets 304 with no body while the
+    /// content is the same.
+    fn response(&self, query: Option<&str>, request: &HeaderMap) -> Response {
+        let tag = format!("\"{}\"", self.version());
+        let headers = [
+            (header::CONTENT_TYPE, self.content_type.to_owned()),
+            (header::CACHE_CONTROL, self.cache_control(query).to_owned()),
+            (header::ETAG, tag.clone()),
+        ];
+        if matches_any(request, &tag) {
+            return (StatusCode::NOT_MODIFIED, headers).into_response();
+        }
+        (headers, self.body).into_response()
     }
+}
+
+/// Whether `If-None-Match` names `tag` (compared weakly, as RFC 9110 asks for this header) or
+/// is `*`.
+fn matches_any(request: &HeaderMap, tag: &str) -> bool {
+    request
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .any(|given| given == "*" || given.strip_prefix("W/").unwrap_or(given) == tag)
 }
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(
             STYLESHEET.path,
-            get(|RawQuery(query): RawQuery| async move { STYLESHEET.response(query.as_deref()) }),
+            get(|RawQuery(query): RawQuery, headers: HeaderMap| async move {
+                STYLESHEET.response(query.as_deref(), &headers)
+            }),
         )
         .route(
             ICON.path,
-            get(|RawQuery(query): RawQuery| async move { ICON.response(query.as_deref()) }),
+            get(|RawQuery(query): RawQuery, headers: HeaderMap| async move {
+                ICON.response(query.as_deref(), &headers)
+            }),
         )
 }
