@@ -592,6 +592,17 @@ mod pages {
             page.contains(r#"value="alan""#) && page.contains(r#"value="2026-06-14""#),
             "input kept"
         );
+        // Asked from May, the clash is in June: the page shows June, where Alan's leave is.
+        let across = app
+            .post_booking_form("alan", "2026-05-25", "2026-06-11")
+            .await;
+        assert_eq!(across.status(), 409);
+        let page = across.text().await.unwrap();
+        assert!(
+            page.contains("already has leave booked on Wed 10 Jun 2026"),
+            "{page}"
+        );
+        assert!(page.contains("<h1>June 2026</h1>"), "{page}");
 
         let invalid = app
             .post_booking_form("Alan", "2026-02-30", "2026-03-01")
@@ -615,6 +626,10 @@ mod pages {
         assert!(
             page.contains("<title>Error: "),
             "the title says the form was refused: {page}"
+        );
+        assert!(
+            page.contains("<h1>March 2026</h1>"),
+            "the month of the day that is a date: {page}"
         );
 
         let reversed = app

@@ -109,6 +109,8 @@ pub async fn calendar_post(
         "" => None,
         raw => Some(IdempotencyKey::parse(raw).map_err(|_| damaged_form_key())?),
     };
+    // The day of a clash with another booking: the page shows its month, where that booking is.
+    let mut clash = None;
     let refused = match Booking::parse(&form.user_name, &form.from_date, &form.to_date) {
         Ok(booking) => match create_before(deadline, &state, &booking, key.as_ref()).await {
             Ok(created) => {
@@ -141,17 +143,20 @@ pub async fn calendar_post(
                 }),
                 field: "",
             },
-            Err(store::Error::Conflict { first_day }) => Refusal {
-                status: StatusCode::CONFLICT,
-                message: Message(vec![
-                    Part::Name(booking.user_name.to_string()),
-                    Part::Text(format!(
-                        " already has leave booked on {}.",
-                        human_date(first_day)
-                    )),
-                ]),
-                field: "from_date",
-            },
+            Err(store::Error::Conflict { first_day }) => {
+                clash = Some(first_day);
+                Refusal {
+                    status: StatusCode::CONFLICT,
+                    message: Message(vec![
+                        Part::Name(booking.user_name.to_string()),
+                        Part::Text(format!(
+                            " already has leave booked on {}.",
+                            human_date(first_day)
+                        )),
+                    ]),
+                    field: "from_date",
+                }
+            }
             Err(store::Error::Unavailable(detail)) => {
                 Error::StoreUnavailable(detail).log();
                 return Ok(resend_page(&form, &booking, key));
@@ -160,9 +165,14 @@ pub async fn calendar_post(
         },
         Err(invalid) => Refusal::invalid(&invalid),
     };
-    let month = parse_date("from_date", &form.from_date)
-        .map(Month::containing)
-        .unwrap_or_else(|_| Month::current());
+    // Else the month of the first day typed, or of the last when only it is a date.
+    let typed = || {
+        let first = parse_date("from_date", &form.from_date);
+        first.or_else(|_| parse_date("to_date", &form.to_date)).ok()
+    };
+    let month = clash
+        .or_else(typed)
+        .map_or_else(Month::current, Month::containing);
     render_calendar(&state, month, form, Some(refused)).await
 }
 
