@@ -627,6 +627,18 @@ mod pages {
             "the month of the day that is a date: {page}"
         );
 
+        // Every field at fault is told and marked at once.
+        let empty = app.post_booking_form("", "", "").await;
+        assert_eq!(empty.status(), 422);
+        let page = empty.text().await.unwrap();
+        assert!(
+            page.contains(
+                "Please enter a name. Please enter the first day. Please enter the last day."
+            ),
+            "{page}"
+        );
+        assert_eq!(page.matches(r#"aria-invalid="true""#).count(), 3, "{page}");
+
         let reversed = app
             .post_booking_form("Alan", "2026-03-05", "2026-03-01")
             .await;

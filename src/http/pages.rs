@@ -22,7 +22,7 @@ use super::{AppState, Outcome, booking_log};
 use super::{csrf, name_cookie};
 use crate::domain::{
     Booking, BookingId, DateRange, IdempotencyKey, InvalidBooking, InvalidDate, InvalidName,
-    InvalidRange, MAX_KEY_CHARS, Month, parse_date, today,
+    InvalidRange, MAX_KEY_CHARS, Month, PersonName, parse_date, today,
 };
 use crate::store::{self, Created, KeyUse, ListQuery};
 
@@ -141,7 +141,7 @@ pub async fn calendar_post(
                          deleted. Send the form again to book it anew."
                     }
                 }),
-                field: "",
+                fields: Vec::new(),
             },
             Err(store::Error::Conflict { first_day }) => {
                 clash = Some(first_day);
@@ -154,7 +154,7 @@ pub async fn calendar_post(
                             human_date(first_day)
                         )),
                     ]),
-                    field: "from_date",
+                    fields: vec!["from_date"],
                 }
             }
             Err(store::Error::Unavailable(detail)) => {
@@ -163,7 +163,7 @@ pub async fn calendar_post(
             }
             Err(other) => return Err(PageError::from(Error::from(other))),
         },
-        Err(invalid) => Refusal::invalid(&invalid),
+        Err(invalid) => Refusal::all_invalid(&form).unwrap_or_else(|| Refusal::invalid(&invalid)),
     };
     // Else the month of the first day typed, or of the last when only it is a date.
     let typed = || {
@@ -257,13 +257,14 @@ fn damaged_form_key() -> PageError {
     )
 }
 
-/// Why the form was refused, for the person who filled it in: the message and the field at
-/// fault (its `id`), which the page marks as invalid.
+/// Why the form was refused, for the person who filled it in: the message and the fields at
+/// fault (their `id`s), which the page marks as invalid; none, when the message is about the
+/// whole form.
 #[derive(Debug)]
 struct Refusal {
     status: StatusCode,
     message: Message,
-    field: &'static str,
+    fields: Vec<&'static str>,
 }
 
 /// A message for the person at the page, with the names it quotes kept apart from its words so
@@ -307,6 +308,38 @@ impl fmt::Display for Message {
 }
 
 impl Refusal {
+    /// What is wrong with each field of `form`, in one message, so that the person fixes them
+    /// all at once rather than finding one after each attempt (the API tells the first); the
+    /// range of the days only once both are dates. `None` when nothing is.
+    fn all_invalid(form: &BookingForm) -> Option<Self> {
+        let mut problems: Vec<InvalidBooking> = Vec::new();
+        if let Err(invalid) = PersonName::parse(&form.user_name) {
+            problems.push(invalid.into());
+        }
+        let mut date = |field, value: &str| {
+            parse_date(field, value)
+                .map_err(|invalid| problems.push(invalid.into()))
+                .ok()
+        };
+        let (first, last) = (
+            date("from_date", &form.from_date),
+            date("to_date", &form.to_date),
+        );
+        if let (Some(first), Some(last)) = (first, last)
+            && let Err(invalid) = DateRange::booking(first, last)
+        {
+            problems.push(invalid.into());
+        }
+        let mut refusals = problems.iter().map(Self::invalid);
+        let mut all = refusals.next()?;
+        for refusal in refusals {
+            all.message.0.push(Part::Text(" ".to_owned()));
+            all.message.0.extend(refusal.message.0);
+            all.fields.extend(refusal.fields);
+        }
+        Some(all)
+    }
+
     /// Messages in the form's words ("first day", not `from_date`).
     fn invalid(invalid: &InvalidBooking) -> Self {
         let label = |field: &str| match field {
@@ -346,6 +379,9 @@ impl Refusal {
                 ),
                 "user_name",
             ),
+            InvalidBooking::Date(InvalidDate::Format { field, value }) if value.is_empty() => {
+                (format!("Please enter {}.", label(field)), *field)
+            }
             InvalidBooking::Date(InvalidDate::Format { field, value }) => (
                 sentence(&format!(
                     "{} must be a date written YYYY-MM-DD, got '{value}'",
@@ -380,7 +416,7 @@ impl Refusal {
         Self {
             status: StatusCode::UNPROCESSABLE_ENTITY,
             message: Message::from(message),
-            field,
+            fields: vec![field],
         }
     }
 }
@@ -517,9 +553,21 @@ struct CalendarView<'a> {
     limit: usize,
     form: BookingForm,
     message: Option<Message>,
-    /// The `id` of the field the message is about, or "".
-    invalid_field: &'static str,
+    /// The `id`s of the fields the message is about; none when it is about the whole form.
+    invalid_fields: Vec<&'static str>,
     assets: &'static AssetUrls,
+}
+
+impl CalendarView<'_> {
+    /// Whether the message describes `field`: the fields at fault, or every field when the
+    /// message is about the whole form.
+    fn described(&self, field: &str) -> bool {
+        self.message.is_some() && (self.invalid_fields.is_empty() || self.is_invalid(field))
+    }
+
+    fn is_invalid(&self, field: &str) -> bool {
+        self.invalid_fields.contains(&field)
+    }
 }
 
 #[derive(Template)]
@@ -639,9 +687,9 @@ impl<'a> CalendarView<'a> {
             .iter()
             .map(|(b, name, tone)| BookingRow::new(b, name, *tone))
             .collect();
-        let (message, invalid_field) = match refusal {
-            Some(refusal) => (Some(refusal.message), refusal.field),
-            None => (None, ""),
+        let (message, invalid_fields) = match refusal {
+            Some(refusal) => (Some(refusal.message), refusal.fields),
+            None => (None, Vec::new()),
         };
         Self {
             title: month_title(month),
@@ -656,7 +704,7 @@ impl<'a> CalendarView<'a> {
             limit: MONTH_PAGE_LIMIT,
             form,
             message,
-            invalid_field,
+            invalid_fields,
             assets: assets::urls(),
         }
     }
@@ -956,7 +1004,7 @@ mod tests {
             let invalid = Booking::parse(name, from, to).unwrap_err();
             let refusal = Refusal::invalid(&invalid);
             assert_eq!(refusal.status, StatusCode::UNPROCESSABLE_ENTITY);
-            (refusal.message.to_string(), refusal.field)
+            (refusal.message.to_string(), refusal.fields.concat())
         };
         let cases = [
             (
@@ -1006,10 +1054,52 @@ mod tests {
         for ((name, from, to), (message, field)) in cases {
             assert_eq!(
                 refusal(name, from, to),
-                (message.to_owned(), field),
+                (message.to_owned(), field.to_owned()),
                 "{name} {from} {to}"
             );
         }
+    }
+
+    /// A form wrong in several fields is told about each of them at once, and each is marked;
+    /// the days' range only once both are dates.
+    #[test]
+    fn every_field_at_fault_is_told_at_once() {
+        let all = |user_name: &str, from_date: &str, to_date: &str| {
+            let form = BookingForm {
+                user_name: user_name.to_owned(),
+                from_date: from_date.to_owned(),
+                to_date: to_date.to_owned(),
+                idempotency_key: String::new(),
+            };
+            Refusal::all_invalid(&form).map(|r| (r.message.to_string(), r.fields))
+        };
+        assert_eq!(
+            all("", "", ""),
+            Some((
+                "Please enter a name. Please enter the first day. Please enter the last day."
+                    .to_owned(),
+                vec!["user_name", "from_date", "to_date"]
+            ))
+        );
+        assert_eq!(
+            all("Ada\u{7}", "2026-03-05", "2026-03-01"),
+            Some((
+                "The name must not contain control characters. The last day (Sun 1 Mar 2026) \
+                 is before the first day (Thu 5 Mar 2026)."
+                    .to_owned(),
+                vec!["user_name", "to_date"]
+            ))
+        );
+        assert_eq!(
+            all("Ada", "2026-02-30", "1 March"),
+            Some((
+                "The first day (2026-02-30) is not a real date. The last day must be a date \
+                 written YYYY-MM-DD, got '1 March'."
+                    .to_owned(),
+                vec!["from_date", "to_date"]
+            ))
+        );
+        assert_eq!(all("Ada", "2026-03-01", "2026-03-02"), None);
     }
 
     /// Every day of 2024, a leap year.
