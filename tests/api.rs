@@ -1084,7 +1084,10 @@ mod pages {
             "opens on this month"
         );
         assert!(today.contains(r#"aria-current="date""#), "today is marked");
-        assert!(today.contains("Days begin at midnight UTC"), "the page says whose today");
+        assert!(
+            today.contains("Days begin at midnight UTC"),
+            "the page says whose today"
+        );
     }
 
     #[tokio::test]

@@ -78,7 +78,16 @@ impl PersonName {
     /// [`single_spaced`]): "Ann  Lee" and "Ann Lee" with a no-break space look like "Ann Lee"
     /// on a page, where HTML collapses spaces.
     pub fn parse(raw: &str) -> Result<Self, InvalidName> {
-        let spaced = single_spaced(&without_idle_joiners(raw));
+        // Bounded before any work on it: the joiners' rule looks along the text around each.
+        let raw_chars = raw.chars().count();
+        if raw_chars > MAX_TYPED_CHARS {
+            return Err(InvalidName::TooLong(raw_chars));
+        }
+        // Joiners are judged in composed form, where marks stand in their canonical order, so
+        // that every spelling of a name keeps the same ones.
+        let composed_raw = nfc(raw);
+        let joined = without_idle_joiners(&composed_raw)?;
+        let spaced = single_spaced(&joined);
         let name = composed(spaced.trim())?;
         if let Some(c) = first_invisible(&name) {
             return Err(InvalidName::InvisibleCharacter(c));
@@ -158,16 +167,25 @@ impl PersonName {
     }
 }
 
+/// Most characters a name may be typed with: room for a decomposed name of
+/// [`MAX_NAME_CHARS`] and its spaces; past it the name is too long whatever it composes to.
+const MAX_TYPED_CHARS: usize = 4 * MAX_NAME_CHARS;
+
+/// `text` in Unicode's composed form (NFC).
+fn nfc(text: &str) -> Cow<'_, str> {
+    // ASCII is in composed form as it is: a month page reads 50 names, most of them ASCII, and
+    // the normalizer's pass took half of reading one.
+    if text.is_ascii() {
+        Cow::Borrowed(text)
+    } else {
+        ComposingNormalizerBorrowed::new_nfc().normalize(text)
+    }
+}
+
 /// `trimmed` in composed form (NFC), refused when empty, too long or holding a control
 /// character: the rules of both [`PersonName::parse`] and [`PersonName::stored`].
 fn composed(trimmed: &str) -> Result<Cow<'_, str>, InvalidName> {
-    // ASCII is in composed form as it is: a month page reads 50 names, most of them ASCII, and
-    // the normalizer's pass took half of reading one.
-    let name = if trimmed.is_ascii() {
-        Cow::Borrowed(trimmed)
-    } else {
-        ComposingNormalizerBorrowed::new_nfc().normalize(trimmed)
-    };
+    let name = nfc(trimmed);
     if name.is_empty() {
         return Err(InvalidName::Empty);
     }
@@ -223,20 +241,39 @@ fn first_invisible(name: &str) -> Option<char> {
 const ZWNJ: char = '\u{200C}';
 const ZWJ: char = '\u{200D}';
 
-/// `raw` without the zero-width joiners and non-joiners that join nothing. Each is judged by
-/// what is kept before it, so that of two in a row the one next to what it joins stays.
-fn without_idle_joiners(raw: &str) -> Cow<'_, str> {
-    if !raw.contains([ZWNJ, ZWJ]) {
-        return Cow::Borrowed(raw);
+/// `text` without the zero-width joiners and non-joiners that join nothing. Each is judged by
+/// what is kept before it, so that of two in a row the one next to what it joins stays. One
+/// that joins nothing but comes before a mark is refused instead: taken out, it would let the
+/// mark fall on the letter before it, and the name would not look as typed.
+fn without_idle_joiners(text: &str) -> Result<Cow<'_, str>, InvalidName> {
+    if !text.contains([ZWNJ, ZWJ]) {
+        return Ok(Cow::Borrowed(text));
     }
-    let mut kept = String::with_capacity(raw.len());
-    for (at, c) in raw.char_indices() {
-        let idle = matches!(c, ZWNJ | ZWJ) && !joins(c, &kept, &raw[at + c.len_utf8()..]);
-        if !idle {
+    let category = CodePointMapData::<GeneralCategory>::new();
+    let mut kept = String::with_capacity(text.len());
+    for (at, c) in text.char_indices() {
+        let after = &text[at + c.len_utf8()..];
+        if !matches!(c, ZWNJ | ZWJ) || joins(c, &kept, after) {
             kept.push(c);
+        } else if after
+            .chars()
+            .next()
+            .is_some_and(|next| is_mark(category.get(next)))
+        {
+            return Err(InvalidName::InvisibleCharacter(c));
         }
     }
-    Cow::Owned(kept)
+    Ok(Cow::Owned(kept))
+}
+
+/// Whether a character of `category` is a combining mark, drawn on the character before it.
+fn is_mark(category: GeneralCategory) -> bool {
+    matches!(
+        category,
+        GeneralCategory::NonspacingMark
+            | GeneralCategory::SpacingMark
+            | GeneralCategory::EnclosingMark
+    )
 }
 
 /// Whether `c`, a zero-width joiner or non-joiner between `before` and `after`, changes how
@@ -304,7 +341,9 @@ fn stacks_marks(name: &str) -> bool {
     let mut run = 0;
     let mut previous = None;
     let decomposed = DecomposingNormalizerBorrowed::new_nfd().normalize(name);
-    decomposed.chars().any(|c| {
+    // A joiner between marks does not end their stack: it is drawn as nothing.
+    let mut drawn = decomposed.chars().filter(|c| !matches!(*c, ZWNJ | ZWJ));
+    drawn.any(|c| {
         let mark = matches!(
             category.get(c),
             GeneralCategory::NonspacingMark | GeneralCategory::EnclosingMark
@@ -394,6 +433,11 @@ mod tests {
     #[test]
     fn refuses_empty_long_and_control() {
         assert_eq!(PersonName::parse("   "), Err(InvalidName::Empty));
+        // Refused before any other work, however few characters it would compose to.
+        assert_eq!(
+            PersonName::parse(&format!("Ann{}", " ".repeat(398))),
+            Err(InvalidName::TooLong(401))
+        );
         assert_eq!(
             PersonName::parse(&"x".repeat(101)),
             Err(InvalidName::TooLong(101))
@@ -471,6 +515,17 @@ mod tests {
         ] {
             assert_eq!(name(kept).as_str(), kept);
         }
+        // One that joins nothing before a mark is refused: taken out, it would put the mark
+        // on the letter before it.
+        assert_eq!(
+            PersonName::parse("Ann\u{200C}\u{301}e"),
+            Err(InvalidName::InvisibleCharacter('\u{200C}'))
+        );
+        // Judged in composed form: the marks' order as typed does not matter.
+        assert_eq!(
+            name("\u{91C}\u{94D}\u{93C}\u{200D}\u{937}"),
+            name("\u{91C}\u{93C}\u{94D}\u{200D}\u{937}")
+        );
         // Of two in a row, the one next to what it joins stays.
         assert_eq!(
             name("\u{6CC}\u{200C}\u{200C}\u{627}").as_str(),
@@ -492,6 +547,12 @@ mod tests {
             format!("Ann {}", "\u{300}\u{301}\u{302}\u{303}\u{304}"),
             "Zoe\u{308}\u{308}".to_owned(),
             format!("Ann{}", "\u{358}\u{301}\u{308}\u{311}".repeat(24)),
+            // Joiners kept after a virama do not end the stack.
+            format!("Ann \u{915}{}", "\u{94D}\u{200D}".repeat(20)),
+            format!(
+                "Ann \u{915}{}",
+                "\u{301}\u{302}\u{303}\u{94D}\u{200D}".repeat(6)
+            ),
         ] {
             assert_eq!(
                 PersonName::parse(&stacked),
@@ -647,9 +708,20 @@ mod tests {
                 1 => "[ \u{A0}\u{2000}-\u{200A}\u{2028}\u{3000}]",
                 1 => "[\\x00-\\x1f\\x7f\u{AD}\u{200B}-\u{200F}\u{202A}-\u{202E}\u{2066}-\u{2069}\u{FEFF}]",
                 1 => "[\u{34F}\u{115F}\u{180B}\u{2764}\u{2800}\u{3164}\u{FE00}\u{FE0E}\u{FE0F}\u{1F600}\u{E0100}7#\u{20E3}]",
+                // Joiners, and what they may join: Devanagari letters, nukta and virama,
+                // Arabic letters joining both ways and one way, a transparent mark, emoji and
+                // a skin tone, combining accents.
+                3 => "[\u{200C}\u{200D}\u{915}\u{937}\u{93C}\u{94D}\u{628}\u{627}\u{64E}\u{1F469}\u{1F3FD}\u{301}\u{308}e]",
             ], 0..=120).prop_map(|chars| chars.concat())
         ) {
-            if let Ok(name) = PersonName::parse(&raw) {
+            let parsed = PersonName::parse(&raw);
+            // Every spelling of a name is the same name: the decomposed one too.
+            let decomposed = DecomposingNormalizerBorrowed::new_nfd().normalize(&raw);
+            prop_assert_eq!(&PersonName::parse(&decomposed), &parsed, "{:?}", raw);
+            if let Ok(name) = parsed {
+                // A name parsed again is the same name: copied from the page, it is the same
+                // person.
+                prop_assert_eq!(PersonName::parse(name.as_str()).map(|n| n.name), Ok(name.name.clone()));
                 let s = name.as_str();
                 prop_assert_eq!(s, s.trim());
                 prop_assert!(!s.is_empty() && s.chars().count() <= MAX_NAME_CHARS);
