@@ -29,13 +29,10 @@ pub async fn refuse_cross_site(request: Request, next: Next) -> Response {
     if request.method().is_safe() {
         return next.run(request).await;
     }
-    let host = request
-        .headers()
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .or_else(|| request.uri().authority().map(|a| a.as_str().to_owned()));
-    match check(request.headers(), host.as_deref()) {
+    // The host the middleware checked and let through (a request naming none, two or a
+    // wrong one was refused before it got here).
+    let host = super::middleware::requested_host(&request).ok().flatten();
+    match check(request.headers(), host) {
         Ok(()) => next.run(request).await,
         Err(reason) => {
             tracing::warn!(?reason, path = %request.uri().path(), "cross-site form post refused");

@@ -163,13 +163,14 @@ pub async fn frame(State(limits): State<Limits>, request: Request, next: Next) -
 pub struct RequestDeadline(pub Instant);
 
 /// The host `request` is for, checked as HTTP asks of a server (RFC 9112, section 3.2; RFC
-/// 9113, section 8.3.1): at most one `Host` header, a valid one, and one in a request that
-/// names no host in its target (an HTTP/1.1 request in origin form); a target that names a
-/// host (the absolute form, or HTTP/2's `:authority`) names a valid one, over HTTP, and the
-/// same as `Host` if both are there. Every check that reads the host (the loopback check here,
-/// the cross-site check of the forms) then reads the same one. `None`: an HTTP/1.0 request
-/// without `Host`, which programs still send.
-fn requested_host(request: &Request) -> Result<Option<&str>, Error> {
+/// 9113, section 8.3.1): at most one `Host` header, a valid one, and one in every HTTP/1.1
+/// request; a target that names a host (the absolute form, or HTTP/2's `:authority`) names a
+/// valid one, over HTTP. Where both name a host they must name the same one, its case, a
+/// trailing dot and the scheme's port aside. That is stricter than RFC 9112, which has a server
+/// ignore `Host` when the target is absolute; but every check that reads the host (the
+/// loopback check here, the cross-site check of the forms) then reads the same one. `None`: an
+/// HTTP/1.0 request without `Host`, which programs still send.
+pub(super) fn requested_host(request: &Request) -> Result<Option<&str>, Error> {
     let mut headers = request.headers().get_all(header::HOST).iter();
     let header = match (headers.next(), headers.next()) {
         (None, _) => None,
@@ -204,17 +205,35 @@ fn requested_host(request: &Request) -> Result<Option<&str>, Error> {
         }
     };
     match (header, target) {
-        (Some(header), Some(target)) if !header.eq_ignore_ascii_case(target) => {
+        (Some(header), Some(target)) if !same_host(header, target, uri.scheme_str()) => {
             Err(Error::BadRequest(
                 "the Host header names another host than the request target".to_owned(),
             ))
         }
+        (None, _) if request.version() == Version::HTTP_11 => Err(Error::BadRequest(
+            "an HTTP/1.1 request must name its host in a Host header".to_owned(),
+        )),
         (Some(host), _) | (None, Some(host)) => Ok(Some(host)),
         (None, None) if request.version() <= Version::HTTP_10 => Ok(None),
         (None, None) => Err(Error::BadRequest(
-            "the request must name its host in a Host header".to_owned(),
+            "the request must name its host".to_owned(),
         )),
     }
+}
+
+/// Whether `a` and `b`, valid hosts with optional ports, name the same host: in any case,
+/// with or without a trailing dot, with or without the port that `scheme` implies.
+fn same_host(a: &str, b: &str, scheme: Option<&str>) -> bool {
+    let implied = match scheme {
+        Some(scheme) if scheme.eq_ignore_ascii_case("https") => 443,
+        _ => 80,
+    };
+    let parts = |text: &str| {
+        let authority = text.parse::<Authority>().ok()?;
+        let host = authority.host().trim_end_matches('.').to_ascii_lowercase();
+        Some((host, authority.port_u16().unwrap_or(implied)))
+    };
+    parts(a).is_some_and(|a| parts(b) == Some(a))
 }
 
 /// `host`, `what` names, when it is a host name or address with an optional port.
@@ -654,10 +673,11 @@ mod tests {
             let any = request().header(header::HOST, rebound);
             assert_eq!(served("0.0.0.0", any).await, StatusCode::OK);
         }
-        // A target in absolute form (or HTTP/2's `:authority`) names the host.
-        let refused = served("127.0.0.1", Request::get("http://rebind.attacker.example/")).await;
+        // HTTP/2's `:authority` (or a target in absolute form) names the host.
+        let h2 = |target| Request::get(target).version(Version::HTTP_2);
+        let refused = served("127.0.0.1", h2("http://rebind.attacker.example/")).await;
         assert_eq!(refused, StatusCode::MISDIRECTED_REQUEST);
-        let local = served("127.0.0.1", Request::get("http://localhost:8080/")).await;
+        let local = served("127.0.0.1", h2("http://localhost:8080/")).await;
         assert_eq!(local, StatusCode::OK);
     }
 
@@ -698,11 +718,24 @@ mod tests {
                 let valid = Request::get("/").header(header::HOST, host);
                 assert_eq!(served(bind, valid).await, StatusCode::OK, "{bind} {host}");
             }
+            // HTTP/1.1 asks for `Host` with a target in absolute form too.
             let absolute = Request::get("http://localhost:8080/");
-            assert_eq!(served(bind, absolute).await, StatusCode::OK, "{bind}");
-            let same =
-                Request::get("http://LocalHost:8080/").header(header::HOST, "localhost:8080");
-            assert_eq!(served(bind, same).await, StatusCode::OK, "{bind}");
+            let status = served(bind, absolute).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{bind}");
+            // The same host in another case, with a trailing dot or the scheme's port.
+            for (target, host) in [
+                ("http://LocalHost:8080/", "localhost:8080"),
+                ("http://localhost/", "localhost:80"),
+                ("https://localhost./", "localhost:443"),
+                ("http://[::1]:80/", "[::1]"),
+            ] {
+                let same = Request::get(target).header(header::HOST, host);
+                assert_eq!(served(bind, same).await, StatusCode::OK, "{bind} {target}");
+            }
+            let other_port =
+                Request::get("http://localhost/").header(header::HOST, "localhost:8080");
+            let status = served(bind, other_port).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{bind}");
             let h2 = || Request::get("https://localhost/").version(Version::HTTP_2);
             assert_eq!(served(bind, h2()).await, StatusCode::OK, "{bind}");
             // The target and `Host` must name one host, which every check then reads.
