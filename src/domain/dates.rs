@@ -324,6 +324,12 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.ends_with("got '2026-02\\u{a}01'"), "{err}");
+        // Nor an override, which would turn the rest around, or a line separator.
+        let err = "20\u{202E}26\u{2028}"
+            .parse::<Month>()
+            .unwrap_err()
+            .to_string();
+        assert!(err.ends_with("got '20\\u{202e}26\\u{2028}'"), "{err}");
     }
 
     #[test]

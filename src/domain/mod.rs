@@ -16,22 +16,38 @@ pub use dates::{
 pub use idempotency::{IdempotencyKey, InvalidIdempotencyKey, MAX_KEY_CHARS};
 pub use person::{InvalidName, MAX_NAME_CHARS, MAX_STACKED_MARKS, PersonName};
 
-/// `value` as an error message echoes it: its first 40 characters (a 10 kB input helps nobody),
-/// with control characters written as escapes (`\u{0}`): a NUL or a line feed in a message
-/// would be shown raw on the error page.
+/// `value` as an error message echoes it: its first 40 characters (a 10 kB input helps nobody)
+/// with its invisible characters written as escapes (`\u{0}`).
 pub fn echoed(value: &str) -> String {
-    const SHOWN: usize = 40;
-    let mut shown = String::with_capacity(value.len().min(SHOWN * 4));
+    echoed_within(value, 40)
+}
+
+/// `value` as an error message echoes it: its first `shown` characters, and "…" when there were
+/// more; control and formatting characters and the line and paragraph separators are written
+/// as escapes (`\u{202e}`). Raw on the error page, a NUL or line feed would be shown as is, and
+/// an override would turn the rest of the message around.
+pub fn echoed_within(value: &str, shown: usize) -> String {
+    use icu_properties::CodePointMapData;
+    use icu_properties::props::GeneralCategory;
+    let category = CodePointMapData::<GeneralCategory>::new();
+    let mut echo = String::with_capacity(value.len().min(shown * 4));
     for (i, c) in value.chars().enumerate() {
-        if i == SHOWN {
-            shown.push('…');
+        if i == shown {
+            echo.push('…');
             break;
         }
-        if c.is_control() {
-            shown.extend(c.escape_unicode());
+        let invisible = matches!(
+            category.get(c),
+            GeneralCategory::Control
+                | GeneralCategory::Format
+                | GeneralCategory::LineSeparator
+                | GeneralCategory::ParagraphSeparator
+        );
+        if invisible {
+            echo.extend(c.escape_unicode());
         } else {
-            shown.push(c);
+            echo.push(c);
         }
     }
-    shown
+    echo
 }

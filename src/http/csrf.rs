@@ -56,7 +56,7 @@ pub fn check(headers: &HeaderMap, host: Option<&str>) -> Result<(), CrossSite> {
         let site = site.to_str().unwrap_or_default();
         return match site {
             "same-origin" | "none" => Ok(()),
-            other => Err(CrossSite::FetchSite(other.chars().take(40).collect())),
+            other => Err(CrossSite::FetchSite(crate::domain::echoed(other))),
         };
     }
     let Some(origin) = headers.get(header::ORIGIN) else {
@@ -74,7 +74,7 @@ pub fn check(headers: &HeaderMap, host: Option<&str>) -> Result<(), CrossSite> {
         {
             Ok(())
         }
-        _ => Err(CrossSite::Origin(origin.chars().take(100).collect())),
+        _ => Err(CrossSite::Origin(crate::domain::echoed_within(origin, 100))),
     }
 }
 

@@ -183,6 +183,7 @@ impl From<QueryRejection> for Error {
         let problem = text
             .split_once(": ")
             .map_or(text.as_str(), |(_, problem)| problem);
+        let problem = crate::domain::echoed_within(problem, 300);
         Self::BadRequest(format!("the query string is refused: {problem}"))
     }
 }
