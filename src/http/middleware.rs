@@ -347,7 +347,7 @@ fn log_answer(answer: &Response, latency: Duration, unavailable: Option<&str>) {
 }
 
 /// A method, path or host as the log and error details show it: its first [`Clipped::MAX`]
-/// bytes, and "…" when there were more, so that no request can bloat its log lines (hyper
+/// bytes (up to three times as many once percent-encoded), and "…" when there were more, so that no request can bloat its log lines (hyper
 /// takes paths of up to 64 KiB, and methods longer still); and every byte that is not visible
 /// ASCII percent-encoded, as in a URL. hyper takes raw UTF-8 in a path, and the text log would
 /// otherwise show a no-break space as a space, a line separator as a new line, or an override
@@ -776,7 +776,8 @@ mod tests {
         answer.status()
     }
 
-    /// A method or path of any length is logged, and told back, as its first 200 bytes.
+    /// A method or path of any length is logged, and told back, as its first 200 bytes (which
+    /// percent-encoding may make up to three times as long).
     #[test]
     fn long_methods_and_paths_are_clipped() {
         let long = "M".repeat(400_000);

@@ -49,10 +49,11 @@ pub fn render() -> String {
 }
 
 /// Adds to every operation the answers the middleware may give any request, where the
-/// operation does not document its own: 400 for a request that names no host or two, 421 for
-/// one naming another host than localhost when the server listens on loopback, 503 when it
-/// sheds load or the request outlives its deadline (not `/health`, which is never shed); and
-/// to those whose body is read (all but GET), 408 and 413.
+/// operation does not document its own: 400 for a request that names no host, two, or
+/// another than its target (or a body that cannot be read), 421 for one naming another host
+/// than localhost when the server listens on loopback, 503 when it sheds load (never
+/// `/health`) or the request outlives its deadline; and to those whose body is read (all but
+/// GET), 408 and 413.
 fn add_shared_answers(doc: &mut utoipa::openapi::OpenApi) {
     let problem = |description: &str| {
         let schema = Ref::from_schema_name("Problem");
@@ -62,7 +63,7 @@ fn add_shared_answers(doc: &mut utoipa::openapi::OpenApi) {
             .build();
         RefOr::T(answer)
     };
-    for (path, item) in &mut doc.paths.paths {
+    for item in doc.paths.paths.values_mut() {
         let operations = [
             (&mut item.get, false),
             (&mut item.post, true),
@@ -75,19 +76,19 @@ fn add_shared_answers(doc: &mut utoipa::openapi::OpenApi) {
             let mut shared = vec![
                 (
                     "400",
-                    "The request names no host, two, or one that is not valid",
+                    "A malformed request: no host, two, one not valid or not the target's; a \
+                     body that cannot be read",
                 ),
                 (
                     "421",
                     "Listening on loopback, the server answers requests for localhost only",
                 ),
-            ];
-            if path != "/health" {
-                shared.push((
+                (
                     "503",
-                    "The server is at capacity, or the request took too long; retry",
-                ));
-            }
+                    "The server is at capacity (never for /health), or the request took too \
+                     long; retry",
+                ),
+            ];
             if reads_body {
                 shared.push(("408", "The body did not arrive within the request deadline"));
                 shared.push(("413", "Body over the size limit"));
@@ -116,9 +117,12 @@ mod tests {
             for (method, operation) in item.as_object().unwrap() {
                 let answers = operation["responses"].as_object().unwrap();
                 let has = |status: &str| answers.contains_key(status);
-                assert!(has("400") && has("421"), "{method} {path}");
-                assert_eq!(has("503"), path != "/health", "{method} {path}");
-                assert_eq!(has("413") && has("408"), method != "get", "{method} {path}");
+                for status in ["400", "421", "503"] {
+                    assert!(has(status), "{method} {path} {status}");
+                }
+                for status in ["408", "413"] {
+                    assert_eq!(has(status), method != "get", "{method} {path} {status}");
+                }
                 operations += 1;
             }
         }
