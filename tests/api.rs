@@ -950,6 +950,7 @@ mod pages {
                     let answer = conditional(url, &given).await;
                     assert_eq!(answer.status(), 304, "{url} {given}");
                     assert_eq!(answer.headers()["etag"].to_str().unwrap(), tag);
+                    assert!(answer.headers().get("content-type").is_none());
                     assert!(answer.bytes().await.unwrap().is_empty());
                 }
             }

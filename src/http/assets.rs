@@ -7,7 +7,7 @@ use std::sync::{LazyLock, OnceLock};
 
 use axum::Router;
 use axum::extract::RawQuery;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
@@ -20,6 +20,8 @@ struct Asset {
     body: &'static str,
     /// A hash of `body`, the `v` of the URL; computed on first use.
     version: OnceLock<String>,
+    /// The version quoted, as the `ETag` header's value.
+    tag: OnceLock<HeaderValue>,
 }
 
 static STYLESHEET: Asset = Asset {
@@ -27,6 +29,7 @@ static STYLESHEET: Asset = Asset {
     content_type: "text/css; charset=utf-8",
     body: include_str!("../../static/style.css"),
     version: OnceLock::new(),
+    tag: OnceLock::new(),
 };
 
 static ICON: Asset = Asset {
@@ -34,6 +37,7 @@ static ICON: Asset = Asset {
     content_type: "image/svg+xml",
     body: include_str!("../../static/icon.svg"),
     version: OnceLock::new(),
+    tag: OnceLock::new(),
 };
 
 /// For the URL of this binary's content: it never changes, so caches may keep it for a year.
@@ -67,6 +71,13 @@ impl Asset {
         })
     }
 
+    fn tag(&self) -> &HeaderValue {
+        self.tag.get_or_init(|| {
+            let quoted = format!("\"{}\"", self.version());
+            HeaderValue::from_str(&quoted).expect("a hex digest is a header value")
+        })
+    }
+
     fn versioned_url(&self) -> String {
         format!("{}?v={}", self.path, self.version())
     }
@@ -89,29 +100,33 @@ impl Asset {
     /// revalidate (`no-cache`) asks with `If-None-Match` and gets 304 with no body while the
     /// content is the same.
     fn response(&self, query: Option<&str>, request: &HeaderMap) -> Response {
-        let tag = format!("\"{}\"", self.version());
+        let tag = self.tag();
         let headers = [
-            (header::CONTENT_TYPE, self.content_type.to_owned()),
-            (header::CACHE_CONTROL, self.cache_control(query).to_owned()),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static(self.cache_control(query)),
+            ),
             (header::ETAG, tag.clone()),
         ];
-        if matches_any(request, &tag) {
+        if matches_any(request, tag) {
+            // Without `Content-Type`, as RFC 9110 advises: there is no content to describe.
             return (StatusCode::NOT_MODIFIED, headers).into_response();
         }
-        (headers, self.body).into_response()
+        let content_type = [(header::CONTENT_TYPE, self.content_type)];
+        (headers, content_type, self.body).into_response()
     }
 }
 
 /// Whether `If-None-Match` names `tag` (compared weakly, as RFC 9110 asks for this header) or
 /// is `*`.
-fn matches_any(request: &HeaderMap, tag: &str) -> bool {
+fn matches_any(request: &HeaderMap, tag: &HeaderValue) -> bool {
+    let tag = tag.as_bytes();
     request
         .get_all(header::IF_NONE_MATCH)
         .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .map(str::trim)
-        .any(|given| given == "*" || given.strip_prefix("W/").unwrap_or(given) == tag)
+        .flat_map(|value| value.as_bytes().split(|&b| b == b','))
+        .map(<[u8]>::trim_ascii)
+        .any(|given| given == b"*" || given.strip_prefix(b"W/").unwrap_or(given) == tag)
 }
 
 pub fn router() -> Router<AppState> {
