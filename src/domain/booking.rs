@@ -113,14 +113,41 @@ impl Booking {
         }
     }
 
-    /// Parses a booking request as people type it: a name and two `YYYY-MM-DD` dates.
+    /// Parses a booking request as people type it: a name and two `YYYY-MM-DD` dates. Refused
+    /// with the first of [`Booking::parse_all`]'s problems.
     pub fn parse(user_name: &str, from_date: &str, to_date: &str) -> Result<Self, InvalidBooking> {
-        let user_name = PersonName::parse(user_name)?;
-        let days = DateRange::booking(
-            parse_date("from_date", from_date)?,
-            parse_date("to_date", to_date)?,
-        )?;
-        Ok(Self::new(user_name, days))
+        // `parse_all` refuses with one problem at least.
+        Self::parse_all(user_name, from_date, to_date).map_err(|mut problems| problems.remove(0))
+    }
+
+    /// Parses a booking request, or tells every problem with it, field by field: the name, each
+    /// date, and the days' range once both are dates.
+    pub fn parse_all(
+        user_name: &str,
+        from_date: &str,
+        to_date: &str,
+    ) -> Result<Self, Vec<InvalidBooking>> {
+        let mut problems: Vec<InvalidBooking> = Vec::new();
+        let mut refused = |problem: InvalidBooking| problems.push(problem);
+        let name = PersonName::parse(user_name)
+            .map_err(|e| refused(e.into()))
+            .ok();
+        let first = parse_date("from_date", from_date)
+            .map_err(|e| refused(e.into()))
+            .ok();
+        let last = parse_date("to_date", to_date)
+            .map_err(|e| refused(e.into()))
+            .ok();
+        let days = match (first, last) {
+            (Some(first), Some(last)) => DateRange::booking(first, last)
+                .map_err(|e| refused(e.into()))
+                .ok(),
+            _ => None,
+        };
+        match (name, days) {
+            (Some(name), Some(days)) => Ok(Self::new(name, days)),
+            _ => Err(problems),
+        }
     }
 
     /// Whether `other` books the same days for the same person: what a retried request with the

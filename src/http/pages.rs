@@ -22,7 +22,7 @@ use super::{AppState, Outcome, booking_log};
 use super::{csrf, name_cookie};
 use crate::domain::{
     Booking, BookingId, DateRange, IdempotencyKey, InvalidBooking, InvalidDate, InvalidName,
-    InvalidRange, MAX_KEY_CHARS, Month, PersonName, parse_date, today,
+    InvalidRange, MAX_KEY_CHARS, Month, parse_date, today,
 };
 use crate::store::{self, Created, KeyUse, ListQuery};
 
@@ -111,7 +111,7 @@ pub async fn calendar_post(
     };
     // The day of a clash with another booking: the page shows its month, where that booking is.
     let mut clash = None;
-    let refused = match Booking::parse(&form.user_name, &form.from_date, &form.to_date) {
+    let refused = match Booking::parse_all(&form.user_name, &form.from_date, &form.to_date) {
         Ok(booking) => match create_before(deadline, &state, &booking, key.as_ref()).await {
             Ok(created) => {
                 let (booked, outcome) = match created {
@@ -163,7 +163,7 @@ pub async fn calendar_post(
             }
             Err(other) => return Err(PageError::from(Error::from(other))),
         },
-        Err(invalid) => Refusal::all_invalid(&form).unwrap_or_else(|| Refusal::invalid(&invalid)),
+        Err(problems) => Refusal::all_invalid(&problems),
     };
     // Else the month of the first day typed, or of the last when only it is a date.
     let typed = || {
@@ -308,36 +308,23 @@ impl fmt::Display for Message {
 }
 
 impl Refusal {
-    /// What is wrong with each field of `form`, in one message, so that the person fixes them
-    /// all at once rather than finding one after each attempt (the API tells the first); the
-    /// range of the days only once both are dates. `None` when nothing is.
-    fn all_invalid(form: &BookingForm) -> Option<Self> {
-        let mut problems: Vec<InvalidBooking> = Vec::new();
-        if let Err(invalid) = PersonName::parse(&form.user_name) {
-            problems.push(invalid.into());
-        }
-        let mut date = |field, value: &str| {
-            parse_date(field, value)
-                .map_err(|invalid| problems.push(invalid.into()))
-                .ok()
+    /// Every problem of a refused form in one message, so that the person fixes them all at
+    /// once rather than finding one after each attempt (the API tells the first), and every
+    /// field at fault marked.
+    fn all_invalid(problems: &[InvalidBooking]) -> Self {
+        let mut all = Self {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            message: Message(Vec::new()),
+            fields: Vec::new(),
         };
-        let (first, last) = (
-            date("from_date", &form.from_date),
-            date("to_date", &form.to_date),
-        );
-        if let (Some(first), Some(last)) = (first, last)
-            && let Err(invalid) = DateRange::booking(first, last)
-        {
-            problems.push(invalid.into());
-        }
-        let mut refusals = problems.iter().map(Self::invalid);
-        let mut all = refusals.next()?;
-        for refusal in refusals {
-            all.message.0.push(Part::Text(" ".to_owned()));
+        for refusal in problems.iter().map(Self::invalid) {
+            if !all.message.0.is_empty() {
+                all.message.0.push(Part::Text(" ".to_owned()));
+            }
             all.message.0.extend(refusal.message.0);
             all.fields.extend(refusal.fields);
         }
-        Some(all)
+        all
     }
 
     /// Messages in the form's words ("first day", not `from_date`).
@@ -1065,13 +1052,9 @@ mod tests {
     #[test]
     fn every_field_at_fault_is_told_at_once() {
         let all = |user_name: &str, from_date: &str, to_date: &str| {
-            let form = BookingForm {
-                user_name: user_name.to_owned(),
-                from_date: from_date.to_owned(),
-                to_date: to_date.to_owned(),
-                idempotency_key: String::new(),
-            };
-            Refusal::all_invalid(&form).map(|r| (r.message.to_string(), r.fields))
+            let problems = Booking::parse_all(user_name, from_date, to_date).err()?;
+            let refusal = Refusal::all_invalid(&problems);
+            Some((refusal.message.to_string(), refusal.fields))
         };
         assert_eq!(
             all("", "", ""),
