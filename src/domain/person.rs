@@ -70,9 +70,9 @@ impl PersonName {
     /// and non-joiner, which Persian and Indic names and emoji sequences need. Those are taken
     /// out where they join nothing (see [`joins`]): "Ann" with one would otherwise be a second
     /// person who looks like "Ann", and a Persian keyboard types the non-joiner after letters
-    /// that do not join anyway. A name must also hold a letter or a digit, so that it does not show as
-    /// blank or as mere punctuation; and stack no more combining marks than a script needs
-    /// (see [`stacks_marks`]), so that it is not drawn over the lines around it.
+    /// that do not join anyway. A name must also hold a letter or a digit, so that it does not
+    /// show as blank or as mere punctuation; and stack no more combining marks than a script
+    /// needs (see [`stacks_marks`]), so that it is not drawn over the lines around it.
     ///
     /// For the same reason every run of spaces inside the name becomes one U+0020 (see
     /// [`single_spaced`]): "Ann  Lee" and "Ann Lee" with a no-break space look like "Ann Lee"
