@@ -347,9 +347,9 @@ fn log_answer(answer: &Response, latency: Duration, unavailable: Option<&str>) {
 }
 
 /// A method, path or host as the log and error details show it: its first [`Clipped::MAX`]
-/// bytes (up to three times as many once percent-encoded), and "…" when there were more, so that no request can bloat its log lines (hyper
-/// takes paths of up to 64 KiB, and methods longer still); and every byte that is not visible
-/// ASCII percent-encoded, as in a URL. hyper takes raw UTF-8 in a path, and the text log would
+/// bytes (up to three times as many once percent-encoded), and "…" when there were more, so
+/// that no request can bloat its log lines (hyper takes paths of up to 64 KiB, and methods
+/// longer still); and every byte that is not visible ASCII percent-encoded, as in a URL. hyper takes raw UTF-8 in a path, and the text log would
 /// otherwise show a no-break space as a space, a line separator as a new line, or an override
 /// turning the line around: a request could write what looks like fields of its own.
 struct Clipped<'a>(&'a str);
