@@ -266,6 +266,12 @@ async fn invalid_create_fields_name_what_is_wrong() {
             "missing field `to_date`",
         ),
         (with("admin", json!(true)), 422, "unknown field `admin`"),
+        // An unknown key is echoed escaped: an override would turn the message around.
+        (
+            with("\u{202E}admin", json!(true)),
+            422,
+            "unknown field `\\u{202e}admin`",
+        ),
         (
             with("from_date", json!("2026-02-30")),
             422,
@@ -288,9 +294,14 @@ async fn invalid_create_fields_name_what_is_wrong() {
         ),
         (with("user_name", json!("   ")), 422, "must not be empty"),
         (
+            with("user_name", json!("x".repeat(101))),
+            422,
+            "user_name must be at most 100 characters, got 101",
+        ),
+        (
             with("user_name", json!("x".repeat(10_000))),
             422,
-            "at most 100 characters",
+            "user_name must be typed in at most 400 characters, got 10000",
         ),
         (
             with("user_name", json!("Ann\u{7}")),

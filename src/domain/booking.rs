@@ -165,6 +165,23 @@ impl Booking {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A request wrong in several fields is refused by `parse` for the first of them, in the
+    /// order of the fields (name, first day, last day, then their range), and by `parse_all`
+    /// for all of them.
+    #[test]
+    fn parse_refuses_with_the_first_problem_and_parse_all_with_every_one() {
+        let first = |name, from, to| Booking::parse(name, from, to).unwrap_err().to_string();
+        assert!(first("", "x", "y").starts_with("user_name"));
+        assert!(first("Ann", "x", "y").starts_with("from_date"));
+        assert!(first("Ann", "2026-01-02", "y").starts_with("to_date"));
+        assert!(first("Ann", "2026-01-02", "2026-01-01").starts_with("to_date (2026-01-01)"));
+        let all = Booking::parse_all("", "x", "2026-01-01").unwrap_err();
+        let fields: Vec<String> = all.iter().map(ToString::to_string).collect();
+        assert_eq!(fields.len(), 2, "{fields:?}");
+        assert!(fields[0].starts_with("user_name") && fields[1].starts_with("from_date"));
+        assert!(Booking::parse_all("Ann", "2026-01-01", "2026-01-02").is_ok());
+    }
     use crate::domain::parse_date;
 
     fn booking(name: &str, first: &str, last: &str) -> Booking {

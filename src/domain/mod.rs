@@ -14,7 +14,7 @@ pub use dates::{
     parse_date, today,
 };
 pub use idempotency::{IdempotencyKey, InvalidIdempotencyKey, MAX_KEY_CHARS};
-pub use person::{InvalidName, MAX_NAME_CHARS, MAX_STACKED_MARKS, PersonName};
+pub use person::{InvalidName, MAX_NAME_CHARS, MAX_STACKED_MARKS, MAX_TYPED_CHARS, PersonName};
 
 /// `value` as an error message echoes it: its first 40 characters (a 10 kB input helps nobody)
 /// with its invisible characters written as escapes (`\u{0}`).

@@ -54,6 +54,8 @@ pub enum InvalidName {
     NoLetterOrDigit,
     #[error("must not stack more than {MAX_STACKED_MARKS} combining marks, or one mark twice")]
     StackedMarks,
+    #[error("must be typed in at most {MAX_TYPED_CHARS} characters, got {0}")]
+    TypedTooLong(usize),
 }
 
 impl PersonName {
@@ -81,7 +83,7 @@ impl PersonName {
         // Bounded before any work on it: the joiners' rule looks along the text around each.
         let raw_chars = raw.chars().count();
         if raw_chars > MAX_TYPED_CHARS {
-            return Err(InvalidName::TooLong(raw_chars));
+            return Err(InvalidName::TypedTooLong(raw_chars));
         }
         // Joiners are judged in composed form, where marks stand in their canonical order, so
         // that every spelling of a name keeps the same ones.
@@ -167,9 +169,10 @@ impl PersonName {
     }
 }
 
-/// Most characters a name may be typed with: room for a decomposed name of
-/// [`MAX_NAME_CHARS`] and its spaces; past it the name is too long whatever it composes to.
-const MAX_TYPED_CHARS: usize = 4 * MAX_NAME_CHARS;
+/// Most characters a name may be typed with, before it is trimmed, single-spaced and
+/// composed: room for a decomposed name of [`MAX_NAME_CHARS`] and its spaces. It bounds the
+/// work of reading a name, as the joiners' rule looks along the text around each.
+pub const MAX_TYPED_CHARS: usize = 4 * MAX_NAME_CHARS;
 
 /// `text` in Unicode's composed form (NFC).
 fn nfc(text: &str) -> Cow<'_, str> {
@@ -243,27 +246,38 @@ const ZWJ: char = '\u{200D}';
 
 /// `text` without the zero-width joiners and non-joiners that join nothing. Each is judged by
 /// what is kept before it, so that of two in a row the one next to what it joins stays. One
-/// that joins nothing but comes before a mark is refused instead: taken out, it would let the
-/// mark fall on the letter before it, and the name would not look as typed.
+/// that joins nothing but keeps apart what would otherwise be drawn as one is refused instead:
+/// taken out, it would let a mark fall on the letter before it, or Hangul jamo compose into
+/// a syllable ("ᄀ" and "ᅡ" into "가"), and the name would not look as typed.
 fn without_idle_joiners(text: &str) -> Result<Cow<'_, str>, InvalidName> {
     if !text.contains([ZWNJ, ZWJ]) {
         return Ok(Cow::Borrowed(text));
     }
-    let category = CodePointMapData::<GeneralCategory>::new();
     let mut kept = String::with_capacity(text.len());
     for (at, c) in text.char_indices() {
         let after = &text[at + c.len_utf8()..];
         if !matches!(c, ZWNJ | ZWJ) || joins(c, &kept, after) {
             kept.push(c);
-        } else if after
-            .chars()
-            .next()
-            .is_some_and(|next| is_mark(category.get(next)))
-        {
+        } else if would_merge(kept.chars().next_back(), after.chars().next()) {
             return Err(InvalidName::InvisibleCharacter(c));
         }
     }
     Ok(Cow::Owned(kept))
+}
+
+/// Whether `next`, once nothing stands between them, would be drawn with or composed into
+/// `previous`: a combining mark, or what composes with it.
+fn would_merge(previous: Option<char>, next: Option<char>) -> bool {
+    let Some(next) = next else {
+        return false;
+    };
+    if is_mark(CodePointMapData::<GeneralCategory>::new().get(next)) {
+        return true;
+    }
+    previous.is_some_and(|previous| {
+        let pair: String = [previous, next].into_iter().collect();
+        nfc(&pair) != pair
+    })
 }
 
 /// Whether a character of `category` is a combining mark, drawn on the character before it.
@@ -433,10 +447,15 @@ mod tests {
     #[test]
     fn refuses_empty_long_and_control() {
         assert_eq!(PersonName::parse("   "), Err(InvalidName::Empty));
-        // Refused before any other work, however few characters it would compose to.
+        // Typed with more than 400 characters, refused before any other work, however few it
+        // would come to; 400 are read.
         assert_eq!(
             PersonName::parse(&format!("Ann{}", " ".repeat(398))),
-            Err(InvalidName::TooLong(401))
+            Err(InvalidName::TypedTooLong(401))
+        );
+        assert_eq!(
+            PersonName::parse(&format!("Ann{}", " ".repeat(397))).map(|n| n.to_string()),
+            Ok("Ann".to_owned())
         );
         assert_eq!(
             PersonName::parse(&"x".repeat(101)),
@@ -520,6 +539,16 @@ mod tests {
         assert_eq!(
             PersonName::parse("Ann\u{200C}\u{301}e"),
             Err(InvalidName::InvisibleCharacter('\u{200C}'))
+        );
+        // Nor one whose removal would compose Hangul jamo into a syllable.
+        assert_eq!(
+            PersonName::parse("Ann \u{1100}\u{200C}\u{1161}"),
+            Err(InvalidName::InvisibleCharacter('\u{200C}'))
+        );
+        // One that joins, before a mark, stays.
+        assert_eq!(
+            name("\u{915}\u{94D}\u{200D}\u{301}").as_str(),
+            "\u{915}\u{94D}\u{200D}\u{301}"
         );
         // Judged in composed form: the marks' order as typed does not matter.
         assert_eq!(

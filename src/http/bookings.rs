@@ -34,11 +34,12 @@ pub fn router() -> Router<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBooking {
-    /// The person's name: 1 to 100 characters after trimming, with a letter or a digit, no
-    /// control characters, no invisible characters (but U+FE0F where it draws a character as
-    /// an emoji, as in ❤️ or a keycap) and at most four combining marks on a character. Runs of
-    /// spaces become one space; zero-width joiners and non-joiners that join nothing are taken
-    /// out.
+    /// The person's name: typed in at most 400 characters, and 1 to 100 once trimmed and
+    /// composed, with a letter or a digit, no control characters, no invisible characters (but
+    /// U+FE0F where it draws a character as an emoji, as in ❤️ or a keycap) and at most four
+    /// combining marks on a character. Runs of spaces become one space; zero-width joiners and
+    /// non-joiners that join nothing are taken out (refused where that would change how the
+    /// name is drawn).
     #[schema(example = "Ada Lovelace", min_length = 1, max_length = 100)]
     pub user_name: String,
     /// First day of leave.

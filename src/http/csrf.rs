@@ -29,8 +29,8 @@ pub async fn refuse_cross_site(request: Request, next: Next) -> Response {
     if request.method().is_safe() {
         return next.run(request).await;
     }
-    // The host the middleware checked and let through (a request naming none, two or a
-    // wrong one was refused before it got here).
+    // The host the middleware checked and let through (a request naming two or a wrong one
+    // was refused before it got here); `None` for HTTP/1.0 without `Host`.
     let host = super::middleware::requested_host(&request).ok().flatten();
     match check(request.headers(), host) {
         Ok(()) => next.run(request).await,

@@ -77,7 +77,8 @@ fn parse_object<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         match e.inner().classify() {
-            Category::Data => Error::Invalid(e.to_string()),
+            // serde names an unknown key as it was sent: echoed, it is bounded and escaped.
+            Category::Data => Error::Invalid(crate::domain::echoed_within(&e.to_string(), 300)),
             _ => syntax(e.into_inner()),
         }
     })?;

@@ -262,7 +262,8 @@ fn valid_host<'a>(host: Option<&'a str>, what: &str) -> Result<&'a str, Error> {
 /// A server on a loopback address answers only such requests. A web page cannot otherwise
 /// reach it with its own site's name pointed at 127.0.0.1 (DNS rebinding): the browser then
 /// treats the server as that site, whose requests pass the cross-site check, and the page could
-/// read every booking and book or delete leave. Programs that send no `Host` are answered.
+/// read every booking and book or delete leave. HTTP/1.0 programs that send no `Host` are
+/// answered.
 fn is_loopback_host(host: &[u8]) -> bool {
     let Ok(host) = std::str::from_utf8(host) else {
         return false;
@@ -349,9 +350,10 @@ fn log_answer(answer: &Response, latency: Duration, unavailable: Option<&str>) {
 /// A method, path or host as the log and error details show it: its first [`Clipped::MAX`]
 /// bytes (up to three times as many once percent-encoded), and "…" when there were more, so
 /// that no request can bloat its log lines (hyper takes paths of up to 64 KiB, and methods
-/// longer still); and every byte that is not visible ASCII percent-encoded, as in a URL. hyper takes raw UTF-8 in a path, and the text log would
-/// otherwise show a no-break space as a space, a line separator as a new line, or an override
-/// turning the line around: a request could write what looks like fields of its own.
+/// longer still); and every byte that is not visible ASCII percent-encoded, as in a URL. hyper
+/// takes raw UTF-8 in a path, and the text log would otherwise show a no-break space as a
+/// space, a line separator as a new line, or an override turning the line around: a request
+/// could write what looks like fields of its own.
 struct Clipped<'a>(&'a str);
 
 impl Clipped<'_> {
@@ -681,9 +683,9 @@ mod tests {
         assert_eq!(local, StatusCode::OK);
     }
 
-    /// An HTTP/1.1 request without `Host`, with two, or with one that names no host gets 400
-    /// on any address, as RFC 9112 asks; with its host in an absolute-form target it needs no
-    /// `Host`. A target must name a valid host over HTTP, the same as `Host` if both are there.
+    /// An HTTP/1.1 request without `Host` (whatever its target), with two, or with one that
+    /// names no host gets 400 on any address, as RFC 9112 asks. A target must name a valid host
+    /// over HTTP, the same as `Host`.
     #[tokio::test]
     async fn requests_name_their_host_once_and_validly() {
         for bind in ["127.0.0.1", "0.0.0.0"] {
@@ -749,7 +751,9 @@ mod tests {
                 "ftp://localhost/",
                 "localhost:80",
             ] {
-                let status = served(bind, Request::get(target)).await;
+                // With a `Host`, so that the target alone is at fault.
+                let request = Request::get(target).header(header::HOST, "localhost");
+                let status = served(bind, request).await;
                 assert_eq!(status, StatusCode::BAD_REQUEST, "{bind} {target}");
             }
             let h2_without_host = Request::get("/").version(Version::HTTP_2);

@@ -76,8 +76,8 @@ fn add_shared_answers(doc: &mut utoipa::openapi::OpenApi) {
             let mut shared = vec![
                 (
                     "400",
-                    "A malformed request: no host, two, one not valid or not the target's; a \
-                     body that cannot be read",
+                    "A malformed request: no host, two, one not valid or not the target's; or \
+                     (but for GET) a body that cannot be read",
                 ),
                 (
                     "421",

@@ -359,6 +359,13 @@ impl Refusal {
                 "The name must contain a letter or a digit.".to_owned(),
                 "user_name",
             ),
+            InvalidBooking::Name(InvalidName::TypedTooLong(chars)) => (
+                format!(
+                    "The name is too long: it must be typed in at most {} characters, got {chars}.",
+                    crate::domain::MAX_TYPED_CHARS
+                ),
+                "user_name",
+            ),
             InvalidBooking::Name(InvalidName::StackedMarks) => (
                 format!(
                     "The name must not stack more than {} accents or other marks on one letter, or one mark twice.",
