@@ -574,11 +574,13 @@ mod pages {
     async fn refused_form_is_shown_again_with_the_message_and_input() {
         let app = spawn_app().await;
         app.book("Alan", "2026-06-10", "2026-06-12").await;
-        let response = app
-            .post_booking_form("alan", "2026-06-12", "2026-06-14")
-            .await;
-        assert_eq!(response.status(), 409);
-        let page = response.text().await.unwrap();
+        // The page of a form refused with `status`.
+        let refused = async |name: &str, from: &str, to: &str, status: u16| {
+            let response = app.post_booking_form(name, from, to).await;
+            assert_eq!(response.status(), status, "{name} {from} {to}");
+            response.text().await.unwrap()
+        };
+        let page = refused("alan", "2026-06-12", "2026-06-14", 409).await;
         assert!(
             page.contains("already has leave booked on Fri 12 Jun 2026"),
             "{page}"
@@ -588,22 +590,14 @@ mod pages {
             "input kept"
         );
         // Asked from May, the clash is in June: the page shows June, where Alan's leave is.
-        let across = app
-            .post_booking_form("alan", "2026-05-25", "2026-06-11")
-            .await;
-        assert_eq!(across.status(), 409);
-        let page = across.text().await.unwrap();
+        let page = refused("alan", "2026-05-25", "2026-06-11", 409).await;
         assert!(
             page.contains("already has leave booked on Wed 10 Jun 2026"),
             "{page}"
         );
         assert!(page.contains("<h1>June 2026</h1>"), "{page}");
 
-        let invalid = app
-            .post_booking_form("Alan", "2026-02-30", "2026-03-01")
-            .await;
-        assert_eq!(invalid.status(), 422);
-        let page = invalid.text().await.unwrap();
+        let page = refused("Alan", "2026-02-30", "2026-03-01", 422).await;
         assert!(
             page.contains("The first day (2026-02-30) is not a real date."),
             "{page}"
@@ -628,9 +622,7 @@ mod pages {
         );
 
         // Every field at fault is told and marked at once.
-        let empty = app.post_booking_form("", "", "").await;
-        assert_eq!(empty.status(), 422);
-        let page = empty.text().await.unwrap();
+        let page = refused("", "", "", 422).await;
         assert!(
             page.contains(
                 "Please enter a name. Please enter the first day. Please enter the last day."
@@ -639,14 +631,12 @@ mod pages {
         );
         assert_eq!(page.matches(r#"aria-invalid="true""#).count(), 3, "{page}");
 
-        let reversed = app
-            .post_booking_form("Alan", "2026-03-05", "2026-03-01")
-            .await;
-        assert_eq!(reversed.status(), 422);
+        let page = refused("Alan", "2026-03-05", "2026-03-01", 422).await;
         assert!(
-            reversed.text().await.unwrap().contains(
+            page.contains(
                 "The last day (Sun 1 Mar 2026) is before the first day (Thu 5 Mar 2026)."
-            )
+            ),
+            "{page}"
         );
 
         let missing = app.post_form("/", &[("from_date", "2026-03-01")]).await;
