@@ -538,9 +538,26 @@ mod pages {
             .post_booking_form("Grace Hopper", "2026-02-26", "2026-03-03")
             .await;
         assert_eq!(response.status(), 303, "post/redirect/get");
-        assert_eq!(response.headers()["location"], "/?month=2026-02");
+        let listed: Value = app
+            .get("/api/v1/bookings?month=2026-02")
+            .await
+            .json()
+            .await
+            .unwrap();
+        let id = listed["items"][0]["id"].as_str().unwrap();
+        let location = format!("/?month=2026-02&booked={id}");
+        assert_eq!(response.headers()["location"], location.as_str());
+        // The month page it leads to confirms the booking.
+        let confirmed = app.get(&location).await.text().await.unwrap();
+        assert!(
+            confirmed.contains(
+                r#"<p class="notice" role="status">Booked leave for <bdi>Grace Hopper</bdi> from Thu 26 Feb 2026 to Tue 3 Mar 2026.</p>"#
+            ),
+            "{confirmed}"
+        );
 
         let february = app.get("/?month=2026-02").await.text().await.unwrap();
+        assert!(!february.contains(r#"class="notice""#), "{february}");
         assert!(february.contains("<title>February 2026 · Leave Calendar</title>"));
         assert!(february.contains("Grace Hopper"));
         assert!(
@@ -702,14 +719,13 @@ mod pages {
             .await
             .unwrap();
         assert_eq!(response.status(), 303);
-        assert_eq!(response.headers()["location"], "/?month=2026-07");
+        let location = format!("/?month=2026-07&deleted={id}");
+        assert_eq!(response.headers()["location"], location.as_str());
+        let after = app.get(&location).await.text().await.unwrap();
+        assert!(!after.contains("Linus"), "{after}");
         assert!(
-            !app.get("/?month=2026-07")
-                .await
-                .text()
-                .await
-                .unwrap()
-                .contains("Linus")
+            after.contains(r#"<p class="notice" role="status">The booking was deleted.</p>"#),
+            "{after}"
         );
         assert_eq!(
             app.get(&format!("/api/v1/bookings/{id}")).await.status(),
@@ -1168,6 +1184,57 @@ mod pages {
         );
     }
 
+    /// A page confirms what the form did only when its bookings bear it out: loaded again later,
+    /// or with another id, it says nothing untrue.
+    #[tokio::test]
+    async fn a_notice_says_only_what_the_page_shows() {
+        let app = spawn_app().await;
+        let notice = async |query: &str| -> Option<String> {
+            let page = app.get(&format!("/?{query}")).await;
+            assert_eq!(page.status(), 200, "{query}");
+            let page = page.text().await.unwrap();
+            let start = page.find(r#"<p class="notice""#)?;
+            Some(page[start..start + page[start..].find("</p>").unwrap()].to_owned())
+        };
+        let one_day = app.book_id("Ada", "2026-05-04", "2026-05-04").await;
+        let said = notice(&format!("month=2026-05&booked={one_day}")).await;
+        assert!(
+            said.as_deref()
+                .is_some_and(|s| s.ends_with("<bdi>Ada</bdi> on Mon 4 May 2026.")),
+            "{said:?}"
+        );
+        // The booking is not on that month's page, or not anywhere.
+        assert_eq!(
+            notice(&format!("month=2026-06&booked={one_day}")).await,
+            None
+        );
+        let unknown = "01JQ0000000000000000000000";
+        assert_eq!(
+            notice(&format!("month=2026-05&booked={unknown}")).await,
+            None
+        );
+        // "Deleted" of a booking the page still lists would be untrue.
+        assert_eq!(
+            notice(&format!("month=2026-05&deleted={one_day}")).await,
+            None
+        );
+        assert_eq!(
+            app.delete(&format!("/api/v1/bookings/{one_day}"))
+                .await
+                .status(),
+            204
+        );
+        assert_eq!(
+            notice(&format!("month=2026-05&booked={one_day}")).await,
+            None
+        );
+        assert!(
+            notice(&format!("month=2026-05&deleted={one_day}"))
+                .await
+                .is_some_and(|s| s.ends_with("The booking was deleted."))
+        );
+    }
+
     #[tokio::test]
     async fn the_same_form_sent_twice_books_once() {
         let app = spawn_app().await;
@@ -1196,11 +1263,17 @@ mod pages {
         };
 
         // A double click, or the form sent again after its answer was lost.
+        let mut locations = Vec::new();
         for attempt in 0..2 {
             let response = send("2026-04-06", "2026-04-07", &key).await;
             assert_eq!(response.status(), 303, "attempt {attempt}");
-            assert_eq!(response.headers()["location"], "/?month=2026-04");
+            locations.push(response.headers()["location"].to_str().unwrap().to_owned());
         }
+        assert!(
+            locations[0].starts_with("/?month=2026-04&booked="),
+            "{locations:?}"
+        );
+        assert_eq!(locations[0], locations[1], "both confirm the one booking");
         assert_eq!(april().await, 1, "booked once");
 
         // The same form, changed after it was sent (the browser's back button): refused with

@@ -530,6 +530,25 @@ async fn bad_page_input_gets_a_page_with_the_message() {
             .unwrap()
             .contains("Month must be written YYYY-MM")
     );
+    // The ids a page is sent to confirm after a form (post/redirect/get).
+    let id = "01JQ0000000000000000000000";
+    for (query, message) in [
+        (
+            "booked=garbage",
+            "Booked: &#39;garbage&#39; is not a booking id",
+        ),
+        ("booked=", "Booked: &#39;&#39; is not a booking id"),
+        (
+            &format!("deleted={}", id.to_lowercase()),
+            "Deleted: &#39;01jq0000000000000000000000&#39; is not a booking id",
+        ),
+        (
+            &format!("month=2026-03&booked={id}&deleted={id}"),
+            "give booked or deleted, not both",
+        ),
+    ] {
+        assert_error_page(app.get(&format!("/?{query}")).await, 400, message).await;
+    }
 
     // As a browser posts the form: a page back, saying what is wrong.
     let post_form = |content_type: &str, body: String| {

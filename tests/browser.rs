@@ -52,7 +52,11 @@ async fn booking_scenario(options: Options) {
     browser.type_date("#from_date", "2026-02-26").await;
     browser.type_date("#to_date", "2026-03-03").await;
     browser.click("form.booking-form button[type=submit]").await;
-    wait_for_location(&browser, "/?month=2026-02").await;
+    wait_for_form_done(&browser, "/?month=2026-02&booked=").await;
+    assert_eq!(
+        browser.text("p.notice[role=status]").await,
+        "Booked leave for Grace Hopper from Thu 26 Feb 2026 to Tue 3 Mar 2026."
+    );
     for day in ["2026-02-26", "2026-02-27", "2026-02-28"] {
         assert_eq!(away_on(&browser, day).await, ["Grace Hopper"], "{day}");
     }
@@ -125,7 +129,7 @@ async fn booking_scenario(options: Options) {
     browser.type_date("#from_date", "2026-04-06").await;
     browser.type_date("#to_date", "2026-04-06").await;
     browser.click("form.booking-form button[type=submit]").await;
-    wait_for_location(&browser, "/?month=2026-04").await;
+    wait_for_form_done(&browser, "/?month=2026-04&booked=").await;
     assert_eq!(
         away_on(&browser, "2026-04-06").await,
         ["\u{e9}".repeat(100)]
@@ -148,7 +152,11 @@ async fn booking_scenario(options: Options) {
     browser.click("table.list a.danger").await;
     wait_for_text(&browser, "section.confirm h1").await;
     browser.click("form.actions button").await;
-    wait_for_location(&browser, "/?month=2026-03").await;
+    wait_for_form_done(&browser, "/?month=2026-03&deleted=").await;
+    assert_eq!(
+        browser.text("p.notice[role=status]").await,
+        "The booking was deleted."
+    );
     assert!(!browser.exists("table.list").await);
     assert!(
         browser
@@ -184,7 +192,7 @@ async fn keyboard_only_booking_and_deletion() {
         tab_to(&browser, "form.booking-form button").await;
         assert_focus_visible(&browser).await;
         press(&browser, &Key::Enter.to_string()).await;
-        wait_for_location(&browser, "/?month=2026-06").await;
+        wait_for_form_done(&browser, "/?month=2026-06&booked=").await;
         assert_eq!(away_on(&browser, "2026-06-09").await, ["Kay Board"]);
 
         tab_to(&browser, "table.list a.danger").await;
@@ -194,7 +202,7 @@ async fn keyboard_only_booking_and_deletion() {
         tab_to(&browser, "form.actions button").await;
         assert_focus_visible(&browser).await;
         press(&browser, &Key::Enter.to_string()).await;
-        wait_for_location(&browser, "/?month=2026-06").await;
+        wait_for_form_done(&browser, "/?month=2026-06&deleted=").await;
         assert!(
             away_on(&browser, "2026-06-09").await.is_empty(),
             "deleted with JavaScript {}",
@@ -353,6 +361,9 @@ async fn axe_finds_no_serious_accessibility_violation() {
             "/?month=2026-01".to_owned(),
             format!("/delete/{id}"),
             "/delete/01ARZ3NDEKTSV4RRFFQ69G5FAV".to_owned(),
+            // The notices after a booking and after a deletion.
+            format!("/?month={month}&booked={id}"),
+            "/?deleted=01ARZ3NDEKTSV4RRFFQ69G5FAV".to_owned(),
         ] {
             browser.goto(&app.url(&path)).await;
             assert_accessible(&browser, &axe, &path).await;
@@ -396,7 +407,7 @@ async fn a_booking_the_store_did_not_confirm_is_sent_again_and_booked_once() {
 
     lose_creates.store(false, Ordering::SeqCst);
     browser.click("main form button[type=submit]").await;
-    wait_for_location(&browser, "/?month=2026-02").await;
+    wait_for_form_done(&browser, "/?month=2026-02&booked=").await;
     assert_eq!(away_on(&browser, "2026-02-26").await, ["Grace Hopper"]);
     assert_eq!(browser.find_all("table.list tbody tr").await.len(), 1);
     browser.close().await;
@@ -490,6 +501,26 @@ async fn wait_for_location(browser: &Browser, expected: &str) {
         assert!(
             Instant::now() < deadline,
             "expected to be on {expected}, still on {location}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits for the month page a form redirects to: `prefix` (`/?month=…&booked=`), then the
+/// booking's id.
+async fn wait_for_form_done(browser: &Browser, prefix: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let location = browser.location().await;
+        if location
+            .strip_prefix(prefix)
+            .is_some_and(|id| id.len() == 26 && id.bytes().all(|b| b.is_ascii_alphanumeric()))
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "expected to be on {prefix}<id>, still on {location}"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

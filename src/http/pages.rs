@@ -44,6 +44,36 @@ pub fn router() -> Router<AppState> {
 #[derive(Debug, Deserialize)]
 pub struct CalendarParams {
     month: Option<String>,
+    /// The booking the form just made, which the page confirms (post/redirect/get).
+    booked: Option<String>,
+    /// The booking just deleted, which the page says is gone.
+    deleted: Option<String>,
+}
+
+impl CalendarParams {
+    /// What the page was sent to confirm, if anything.
+    fn done(&self) -> Result<Option<Done>, PageError> {
+        let id = |name: &str, text: &str| {
+            text.parse::<BookingId>()
+                .map_err(|e| PageError::new(StatusCode::BAD_REQUEST, format!("{name}: {e}")))
+        };
+        match (&self.booked, &self.deleted) {
+            (None, None) => Ok(None),
+            (Some(booked), None) => Ok(Some(Done::Booked(id("booked", booked)?))),
+            (None, Some(deleted)) => Ok(Some(Done::Deleted(id("deleted", deleted)?))),
+            (Some(_), Some(_)) => Err(PageError::new(
+                StatusCode::BAD_REQUEST,
+                "a page confirms one thing: give booked or deleted, not both".to_owned(),
+            )),
+        }
+    }
+}
+
+/// What the form just did, as the redirect after it tells the month page.
+#[derive(Debug, Clone, Copy)]
+enum Done {
+    Booked(BookingId),
+    Deleted(BookingId),
 }
 
 /// The booking form's fields, named as in the original app. Missing fields count as empty so
@@ -86,11 +116,12 @@ pub async fn calendar_get(
             PageError::new(StatusCode::BAD_REQUEST, e.to_string())
         })?,
     };
+    let done = params.done()?;
     let form = BookingForm {
         user_name: remembered.map(|name| name.to_string()).unwrap_or_default(),
         ..BookingForm::default()
     };
-    render_calendar(&state, month, form, None).await
+    render_calendar(&state, month, form, done, None).await
 }
 
 /// The booking form: on success, back to the month of the booking, remembering the name; on a
@@ -125,7 +156,7 @@ pub async fn calendar_post(
                         header::SET_COOKIE,
                         name_cookie::set_cookie(&booked.user_name, &headers),
                     )],
-                    Redirect::to(&format!("/?month={month}")),
+                    Redirect::to(&format!("/?month={month}&booked={}", booked.id)),
                 )
                     .into_response());
             }
@@ -173,7 +204,7 @@ pub async fn calendar_post(
     let month = clash
         .or_else(typed)
         .map_or_else(Month::current, Month::containing);
-    render_calendar(&state, month, form, Some(refused)).await
+    render_calendar(&state, month, form, None, Some(refused)).await
 }
 
 /// What is left of a request's time for the page to render once the store has answered or
@@ -467,8 +498,8 @@ pub async fn booking_delete(
         Err(other) => return Err(PageError::from(Error::from(other))),
     };
     let target = match back.month() {
-        Some(month) => format!("/?month={month}"),
-        None => "/".to_owned(),
+        Some(month) => format!("/?month={month}&deleted={id}"),
+        None => format!("/?deleted={id}"),
     };
     Ok((deleted, Redirect::to(&target)).into_response())
 }
@@ -477,6 +508,7 @@ async fn render_calendar(
     state: &AppState,
     month: Month,
     mut form: BookingForm,
+    done: Option<Done>,
     refusal: Option<Refusal>,
 ) -> Result<Response, PageError> {
     // Every form shown gets a key of its own, a refused one too: what it books next is a new
@@ -505,6 +537,7 @@ async fn render_calendar(
         &names,
         page.next.is_some(),
         form,
+        done,
         refusal,
     );
     // Room for the whole page from the start (about 16 KiB, and 500 bytes a booking): grown
@@ -546,6 +579,8 @@ struct CalendarView<'a> {
     truncated: bool,
     limit: usize,
     form: BookingForm,
+    /// What the form just did, when the page can confirm it.
+    notice: Option<Notice<'a>>,
     message: Option<Message>,
     /// The `id`s of the fields the message is about; none when it is about the whole form.
     invalid_fields: Vec<&'static str>,
@@ -586,6 +621,15 @@ struct DayCell<'a> {
     people: Vec<PersonChip<'a>>,
 }
 
+/// The page's confirmation of what the form just did, said as what is true now, so that it
+/// stays true when the page is loaded again: the booking as the page lists it, or that the
+/// deleted booking is gone. None when the page does not bear it out (a booking deleted
+/// since, or one beyond the page's [`MONTH_PAGE_LIMIT`]).
+enum Notice<'a> {
+    Booked(BookingRow<'a>),
+    Deleted,
+}
+
 struct PersonChip<'a> {
     name: &'a EscapedName,
     tone: usize,
@@ -621,6 +665,7 @@ impl<'a> CalendarView<'a> {
         names: &'a [EscapedName],
         truncated: bool,
         form: BookingForm,
+        done: Option<Done>,
         refusal: Option<Refusal>,
     ) -> Self {
         debug_assert_eq!(bookings.len(), names.len(), "a name for each booking");
@@ -681,6 +726,13 @@ impl<'a> CalendarView<'a> {
             .iter()
             .map(|(b, name, tone)| BookingRow::new(b, name, *tone))
             .collect();
+        let notice = done.and_then(|done| match done {
+            Done::Booked(id) => toned
+                .iter()
+                .find(|(b, ..)| b.id == id)
+                .map(|(b, name, tone)| Notice::Booked(BookingRow::new(b, name, *tone))),
+            Done::Deleted(id) => (!bookings.iter().any(|b| b.id == id)).then_some(Notice::Deleted),
+        });
         let (message, invalid_fields) = match refusal {
             Some(refusal) => (Some(refusal.message), refusal.fields),
             None => (None, Vec::new()),
@@ -697,6 +749,7 @@ impl<'a> CalendarView<'a> {
             truncated,
             limit: MONTH_PAGE_LIMIT,
             form,
+            notice,
             message,
             invalid_fields,
             assets: assets::urls(),
@@ -978,6 +1031,7 @@ mod tests {
             &names,
             false,
             BookingForm::default(),
+            None,
             None,
         );
         for cell in view.weeks.iter().flatten() {
