@@ -155,6 +155,74 @@ async fn requests_without_one_valid_host_are_refused() {
     assert_eq!(status, 200);
 }
 
+/// A body in a coding the server does not undo is refused before it is parsed, and says which
+/// coding: a transfer coding but chunked is not implemented (501), chunked twice is malformed
+/// (400), a content coding is not a media type taken (415, naming the one it takes). The
+/// codings that change nothing are taken.
+#[tokio::test]
+async fn bodies_in_codings_the_server_does_not_undo_are_refused() {
+    let app = spawn_app().await;
+    let body = r#"{"user_name":"Ada","from_date":"2026-03-02","to_date":"2026-03-02"}"#;
+    let post = |headers: &str| {
+        format!(
+            "POST /api/v1/bookings HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+             Connection: close\r\n{headers}\r\n"
+        )
+    };
+    let chunked = |codings: &str| {
+        format!(
+            "{}{:x}\r\n{body}\r\n0\r\n\r\n",
+            post(&format!("Transfer-Encoding: {codings}\r\n")),
+            body.len()
+        )
+    };
+    let plain = |headers: &str| {
+        format!(
+            "{}{body}",
+            post(&format!("{headers}Content-Length: {}\r\n", body.len()))
+        )
+    };
+    for (request, status, detail) in [
+        (
+            chunked("gzip, chunked"),
+            501,
+            "the transfer coding 'gzip' is not supported",
+        ),
+        (chunked("chunked, chunked"), 400, "a body is chunked once"),
+        (
+            plain("Content-Encoding: gzip\r\n"),
+            415,
+            "the content coding 'gzip' is not supported",
+        ),
+        (
+            plain("Content-Encoding: identity, br\r\n"),
+            415,
+            "the content coding 'br' is not supported",
+        ),
+    ] {
+        let (answered, text) = send_partial(app.address, &request).await;
+        assert_eq!(answered, status, "{request}: {text}");
+        assert!(text.contains(detail), "{request}: {text}");
+    }
+    assert_nothing_stored(&app).await;
+    // Headers of the answer: the 415 names the coding it takes.
+    let coded = app
+        .client
+        .post(app.url("/api/v1/bookings"))
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(coded.headers()["accept-encoding"], "identity");
+    assert_problem(coded, 415, "send the body uncoded").await;
+    for accepted in [chunked("chunked"), plain("Content-Encoding: identity\r\n")] {
+        let (answered, text) = send_partial(app.address, &accepted).await;
+        assert!(answered == 201 || answered == 409, "{accepted}: {text}");
+    }
+}
+
 /// Sends `request` (a head and perhaps part of a body) on a connection of its own and returns
 /// the answer's status and body, without sending anything more.
 async fn send_partial(address: std::net::SocketAddr, request: &str) -> (u16, String) {

@@ -27,6 +27,7 @@ use super::health::Routine;
 use super::pages::PageError;
 use super::{BODY_LIMIT_BYTES, BookingLog};
 use crate::config::Settings;
+use crate::domain::echoed;
 
 #[derive(Clone)]
 pub struct Limits {
@@ -440,6 +441,9 @@ async fn read_body(
     if parts.method.is_safe() {
         return Ok(Request::from_parts(parts, Body::empty()));
     }
+    if let Some(refused) = coding_refusal(&parts.headers) {
+        return Err(refused);
+    }
     let declared = parts
         .headers
         .get(header::CONTENT_LENGTH)
@@ -465,6 +469,62 @@ async fn read_body(
         )),
     };
     Err(refusal.into_response())
+}
+
+/// The refusal of a body coded in a way the server does not undo, before it is read. hyper
+/// takes off `chunked`, but the handlers would parse another transfer coding's or a content
+/// coding's bytes as the JSON or form they expect, and answer that it is malformed. As RFC 9112
+/// (section 6.1) and RFC 9110 (section 8.4.1) ask: 501 for a transfer coding, 415 saying
+/// `Accept-Encoding: identity` for a content coding.
+fn coding_refusal(headers: &HeaderMap) -> Option<Response> {
+    let foreign = |name: &HeaderName, understood: &str| {
+        headers
+            .get_all(name)
+            .iter()
+            .find_map(|value| match value.to_str() {
+                Ok(list) => list
+                    .split(',')
+                    .map(str::trim)
+                    .find(|coding| !coding.is_empty() && !coding.eq_ignore_ascii_case(understood))
+                    .map(echoed),
+                Err(_) => Some("(not text)".to_owned()),
+            })
+    };
+    if let Some(coding) = foreign(&header::TRANSFER_ENCODING, "chunked") {
+        return Some(Error::NotImplemented(format!(
+            "the transfer coding '{coding}' is not supported: send the body as it is, or chunked"
+        ))
+        .into_response());
+    }
+    // hyper takes `chunked, chunked` for one layer; a body chunked twice would reach the
+    // parser still framed, and a proxy before the server may have framed it either way.
+    let chunked = headers
+        .get_all(header::TRANSFER_ENCODING)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|list| list.split(','))
+        .filter(|coding| !coding.trim().is_empty())
+        .count();
+    if chunked > 1 {
+        return Some(
+            Error::BadRequest(
+                "a body is chunked once (RFC 9112, section 6.1), not several times".to_owned(),
+            )
+            .into_response(),
+        );
+    }
+    if let Some(coding) = foreign(&header::CONTENT_ENCODING, "identity") {
+        let mut refused = Error::UnsupportedMediaType(format!(
+            "the content coding '{coding}' is not supported: send the body uncoded"
+        ))
+        .into_response();
+        refused.headers_mut().insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("identity"),
+        );
+        return Some(refused);
+    }
+    None
 }
 
 pub async fn not_found(uri: Uri) -> Error {

@@ -92,6 +92,8 @@ fn add_shared_answers(doc: &mut utoipa::openapi::OpenApi) {
             if reads_body {
                 shared.push(("408", "The body did not arrive within the request deadline"));
                 shared.push(("413", "Body over the size limit"));
+                shared.push(("415", "A body in a content coding other than identity"));
+                shared.push(("501", "A body in a transfer coding other than chunked"));
             }
             for (status, description) in shared {
                 let answers = &mut operation.responses.responses;
