@@ -194,14 +194,18 @@ pub fn logs_and_runtime(settings: &Settings) -> Result<tokio::runtime::Runtime, 
         })
 }
 
-/// The `leave-calendar-backfill` tool: see [`DynamoStore::backfill_fields`].
+/// The `leave-calendar-backfill` tool: see [`DynamoStore::backfill_fields`]. Each item whose
+/// JSON cannot be read is named on standard error, on a line of its own, as it is found.
 pub async fn backfill(settings: &Settings) -> anyhow::Result<Backfilled> {
     anyhow::ensure!(
         settings.store == StoreKind::Dynamodb,
         "backfill rewrites DynamoDB items: set STORE=dynamodb"
     );
     let store = open_dynamodb(settings).await?;
-    Ok(store.backfill_fields().await?)
+    let report = |pk: &str, sk: &str, why: &str| {
+        eprintln!("error: left as it is, its JSON cannot be read: {pk} / {sk}: {why}");
+    };
+    Ok(store.backfill_fields(report).await?)
 }
 
 /// The embedded store, its write queue as long as the concurrency limit: each admitted request

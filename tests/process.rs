@@ -784,17 +784,24 @@ fn the_backfill_tool_reports_and_refuses_the_embedded_store() {
     let table = runtime.block_on(support::moto::fresh_table());
     let mut env = dynamo_env(&table, support::moto::endpoint());
     env.push(("LOG_FORMAT", "json"));
+    let report = |output: &std::process::Output| -> Value {
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        stdout
+            .lines()
+            .find(|l| l.contains("backfill done"))
+            .map(|l| serde_json::from_str(l).unwrap())
+            .unwrap_or_else(|| panic!("no report: {stdout}"))
+    };
     let done = backfill_command(&env).output().unwrap();
-    let stdout = String::from_utf8_lossy(&done.stdout);
-    assert!(done.status.success(), "{stdout}");
-    let report: Value = stdout
-        .lines()
-        .find(|l| l.contains("backfill done"))
-        .map(|l| serde_json::from_str(l).unwrap())
-        .unwrap_or_else(|| panic!("no report: {stdout}"));
+    assert!(done.status.success(), "{done:?}");
+    let counts = report(&done);
     assert_eq!(
-        (&report["updated"], &report["skipped"]),
-        (&json!(0), &json!(0))
+        (
+            &counts["updated"],
+            &counts["skipped"],
+            &counts["unreadable"]
+        ),
+        (&json!(0), &json!(0), &json!(0))
     );
 
     // An item whose JSON cannot be read: named on standard error, and the exit says so.
@@ -816,6 +823,7 @@ fn the_backfill_tool_reports_and_refuses_the_embedded_store() {
         stderr.contains("its JSON cannot be read: BOOKING#damaged / BOOKING: "),
         "{stderr}"
     );
+    assert_eq!(report(&damaged)["unreadable"], json!(1));
 }
 
 #[test]

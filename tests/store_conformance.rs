@@ -837,7 +837,7 @@ async fn dynamodb_backfill_gives_json_only_items_their_fields() {
         write_as_then(&sdk, &table, (pk, sk), "Zoe\u{308} \"Z\"", None).await;
     }
 
-    let done = dynamo.backfill_fields().await.unwrap();
+    let done = dynamo.backfill_fields(no_unreadable).await.unwrap();
     assert_eq!(
         (done.updated, done.skipped),
         (4, 0),
@@ -856,7 +856,15 @@ async fn dynamodb_backfill_gives_json_only_items_their_fields() {
         }
     }
     assert_eq!(store.get(old.id).await.unwrap(), old);
-    assert_eq!(dynamo.backfill_fields().await.unwrap().updated, 0);
+    assert_eq!(
+        dynamo.backfill_fields(no_unreadable).await.unwrap().updated,
+        0
+    );
+}
+
+/// For a backfill that finds every item readable.
+fn no_unreadable(pk: &str, sk: &str, why: &str) {
+    panic!("{pk} / {sk} reported unreadable: {why}");
 }
 
 /// An item whose JSON cannot be read is left as it is and reported; the backfill goes on with
@@ -877,19 +885,20 @@ async fn dynamodb_backfill_reports_an_unreadable_item_and_does_the_rest() {
         .await
         .unwrap();
 
-    let done = dynamo.backfill_fields().await.unwrap();
+    let mut reported = Vec::new();
+    let done = dynamo
+        .backfill_fields(|pk: &str, sk: &str, _: &str| {
+            reported.push((pk.to_owned(), sk.to_owned()))
+        })
+        .await
+        .unwrap();
 
     assert_eq!(
-        (done.updated, done.skipped),
-        (items.len() as u64 - 1, 0),
+        (done.updated, done.skipped, done.unreadable),
+        (items.len() as u64 - 1, 0, 1),
         "all but the damaged one"
     );
-    assert_eq!(done.unreadable.len(), 1, "{:?}", done.unreadable);
-    assert!(
-        done.unreadable[0].starts_with(&format!("{bad_pk} / {bad_sk}: ")),
-        "{:?}",
-        done.unreadable
-    );
+    assert_eq!(reported, [(bad_pk.clone(), bad_sk.clone())]);
     let left = raw_item(&sdk, &table, bad_pk, bad_sk).await.unwrap();
     assert!(!left.contains_key("id"), "left as it is: {left:?}");
 }
@@ -906,7 +915,7 @@ async fn dynamodb_backfill_tries_an_item_in_a_transaction_again() {
     let conflict = Fault::Refuse("TransactionConflictException");
 
     proxy.set_for(Some("UpdateItem"), conflict, Some(3));
-    let done = dynamo.backfill_fields().await.unwrap();
+    let done = dynamo.backfill_fields(no_unreadable).await.unwrap();
     assert_eq!(
         (done.updated, done.skipped),
         (3, 0),
@@ -918,10 +927,13 @@ async fn dynamodb_backfill_tries_an_item_in_a_transaction_again() {
         keep_only_the_json(&sdk, &table, (pk, sk)).await;
     }
     proxy.set_for(Some("UpdateItem"), conflict, Some(4));
-    let stopped = dynamo.backfill_fields().await;
+    let stopped = dynamo.backfill_fields(no_unreadable).await;
     assert!(matches!(stopped, Err(Error::Internal(_))), "{stopped:?}");
     proxy.clear();
-    assert_eq!(dynamo.backfill_fields().await.unwrap().updated, 3);
+    assert_eq!(
+        dynamo.backfill_fields(no_unreadable).await.unwrap().updated,
+        3
+    );
 }
 
 /// A store reaching DynamoDB at `endpoint`, on a new table holding `b` written with its JSON

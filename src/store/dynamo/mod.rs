@@ -355,9 +355,13 @@ impl DynamoStore {
     /// one-off `Scan` of the whole table, for an operator (`leave-calendar-backfill`); the app
     /// never scans. Each update is conditional on the item still lacking the fields, so running
     /// it again, or beside the app, changes nothing twice and brings back no deleted item. An
-    /// item whose JSON cannot be read is left as it is and reported: stopping at it, every run
-    /// would stop there, and the items after it would never be done.
-    pub async fn backfill_fields(&self) -> Result<Backfilled> {
+    /// item whose JSON cannot be read is left as it is and handed to `unreadable` (its keys and
+    /// why) as it is found, not kept: stopping at it, every run would stop there, and the items
+    /// after it would never be done; kept, a table of such items would be held in memory.
+    pub async fn backfill_fields(
+        &self,
+        mut unreadable: impl FnMut(&str, &str, &str) + Send,
+    ) -> Result<Backfilled> {
         let mut done = Backfilled::default();
         let mut start_key = None;
         loop {
@@ -376,7 +380,8 @@ impl DynamoStore {
                 let booking = match record::from_json(&json) {
                     Ok(booking) => booking,
                     Err(e) => {
-                        done.unreadable.push(format!("{pk} / {sk}: {e}"));
+                        done.unreadable += 1;
+                        unreadable(&pk, &sk, &e.to_string());
                         continue;
                     }
                 };
@@ -440,8 +445,8 @@ pub struct Backfilled {
     pub updated: u64,
     /// Items found without them that had them, or were gone, by the time of their update.
     pub skipped: u64,
-    /// The keys of the items whose JSON could not be read, left as they are, and why.
-    pub unreadable: Vec<String>,
+    /// Items whose JSON could not be read, left as they are.
+    pub unreadable: u64,
 }
 
 #[async_trait]
