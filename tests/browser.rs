@@ -54,8 +54,12 @@ async fn booking_scenario(options: Options) {
     browser.click("form.booking-form button[type=submit]").await;
     wait_for_form_done(&browser, "/?month=2026-02&booked=").await;
     assert_eq!(
-        browser.text("p.notice[role=status]").await,
+        browser.text("p.notice").await,
         "Booked leave for Grace Hopper from Thu 26 Feb 2026 to Tue 3 Mar 2026."
+    );
+    assert_eq!(
+        browser.title().await,
+        "Booked: February 2026 · Leave Calendar"
     );
     for day in ["2026-02-26", "2026-02-27", "2026-02-28"] {
         assert_eq!(away_on(&browser, day).await, ["Grace Hopper"], "{day}");
@@ -153,9 +157,10 @@ async fn booking_scenario(options: Options) {
     wait_for_text(&browser, "section.confirm h1").await;
     browser.click("form.actions button").await;
     wait_for_form_done(&browser, "/?month=2026-03&deleted=").await;
+    assert_eq!(browser.text("p.notice").await, "The booking was deleted.");
     assert_eq!(
-        browser.text("p.notice[role=status]").await,
-        "The booking was deleted."
+        browser.title().await,
+        "Deleted: March 2026 · Leave Calendar"
     );
     assert!(!browser.exists("table.list").await);
     assert!(

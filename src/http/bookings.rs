@@ -189,7 +189,7 @@ const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
         (status = 408, description = "The body did not arrive within the request deadline", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Overlaps a booking of the same person", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over the size limit", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not JSON, or is in a content coding other than identity", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid field values, or an Idempotency-Key reused for another booking", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Store unavailable; retry", body = Problem, content_type = "application/problem+json"),
     )

@@ -37,9 +37,6 @@ pub enum Error {
     MisdirectedRequest(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
-    /// The request uses a feature of HTTP this server does not implement (a transfer coding).
-    #[error("{0}")]
-    NotImplemented(String),
     /// The server is overloaded, or the request took too long; retry later.
     #[error("{0}")]
     Unavailable(String),
@@ -64,7 +61,6 @@ impl Error {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::MisdirectedRequest(_) => StatusCode::MISDIRECTED_REQUEST,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             Self::Unavailable(_) | Self::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

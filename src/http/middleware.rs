@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use axum::body::{Body, HttpBody};
 use axum::extract::{Request, State};
 use axum::http::uri::Authority;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, Version, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, Version, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
@@ -132,6 +132,19 @@ pub async fn frame(State(limits): State<Limits>, request: Request, next: Next) -
             ))
             .into_response();
         }
+        // The asterisk form names the server itself, and only OPTIONS may use it (RFC 9112,
+        // section 3.2.4); hyper takes it with any method, and routing found no resource `*`.
+        if request.uri().path() == "*" {
+            return if request.method() == Method::OPTIONS {
+                (StatusCode::OK, [(header::ALLOW, SERVER_METHODS)]).into_response()
+            } else {
+                Error::BadRequest(format!(
+                    "the target * is for OPTIONS, not {}",
+                    Clipped(request.method().as_str())
+                ))
+                .into_response()
+            };
+        }
         match read_body(request, deadline, limits.deadline).await {
             Ok(request) => limit(&limits, request, next, deadline).await,
             Err(refused) => refused,
@@ -157,6 +170,9 @@ pub async fn frame(State(limits): State<Limits>, request: Request, next: Next) -
     span.in_scope(|| log_answer(&answer, started.elapsed(), unavailable.as_deref()));
     answer
 }
+
+/// The methods some resource of the server takes: the answer to `OPTIONS *`.
+const SERVER_METHODS: HeaderValue = HeaderValue::from_static("GET, HEAD, POST, DELETE");
 
 /// When the request's answer is due (its deadline): a handler that must answer something of
 /// its own when the store is slow (the booking form) ends its store calls before it.
@@ -244,8 +260,14 @@ fn valid_host<'a>(host: Option<&'a str>, what: &str) -> Result<&'a str, Error> {
             return false;
         };
         // `Authority` also takes user info, and a port that is not a number (it then has no
-        // port): neither is a host, so the host and port must be all of the text.
-        let port = authority.port().map_or(0, |port| port.as_str().len() + 1);
+        // port): neither is a host, so the host and port must be all of the text. A port is
+        // digits alone (RFC 3986), which Rust's number parser is not: it takes "+80".
+        let port = authority.port();
+        let port = port.as_ref().map(|port| port.as_str());
+        if port.is_some_and(|port| !port.bytes().all(|b| b.is_ascii_digit())) {
+            return false;
+        }
+        let port = port.map_or(0, |port| port.len() + 1);
         let host = authority.host();
         !host.is_empty() && host.len() + port == text.len()
     });
@@ -424,8 +446,10 @@ async fn limit(limits: &Limits, request: Request, next: Next, deadline: Instant)
 /// body it never sends, or sends it a byte at a time, would otherwise hold a slot until the
 /// deadline and get a 503 as if the server had failed. Such a body gets 408 when `deadline`
 /// passes (`timeout` after the request came), and one declared or sent larger than
-/// [`BODY_LIMIT_BYTES`] gets 413 at once, before a byte of it is read. Bodies here are at most
-/// 16 KiB, so holding one in memory costs nothing a handler would not spend anyway.
+/// [`BODY_LIMIT_BYTES`] gets 413 at once, before a byte of it is read, as does a body in a
+/// coding the server does not undo ([`coding_refusal`]). Being before routing, these come
+/// before a 404 or 405. Bodies here are at most 16 KiB, so holding one in memory costs nothing
+/// a handler would not spend anyway.
 async fn read_body(
     request: Request,
     deadline: Instant,
@@ -472,39 +496,25 @@ async fn read_body(
 }
 
 /// The refusal of a body coded in a way the server does not undo, before it is read. hyper
-/// takes off `chunked`, but the handlers would parse another transfer coding's or a content
-/// coding's bytes as the JSON or form they expect, and answer that it is malformed. As RFC 9112
-/// (section 6.1) and RFC 9110 (section 8.4.1) ask: 501 for a transfer coding, 415 saying
-/// `Accept-Encoding: identity` for a content coding.
+/// takes off one layer of `chunked` (and answers 400 itself when the last transfer coding is
+/// another), but the handlers would parse what is left of a body in another transfer coding,
+/// or in a content coding, as the JSON or form they expect. So: 400 for a transfer coding
+/// other than `chunked`, or `chunked` twice; 415 with `Accept-Encoding: identity` for a
+/// content coding other than `identity` (RFC 9110, sections 8.4 and 12.5.3). RFC 9112
+/// (section 6.1) suggests 501 for an unknown transfer coding, but a client could then raise the
+/// service's 5xx count, which the deployment's rollback alarm reads, at will.
 fn coding_refusal(headers: &HeaderMap) -> Option<Response> {
-    let foreign = |name: &HeaderName, understood: &str| {
-        headers
-            .get_all(name)
-            .iter()
-            .find_map(|value| match value.to_str() {
-                Ok(list) => list
-                    .split(',')
-                    .map(str::trim)
-                    .find(|coding| !coding.is_empty() && !coding.eq_ignore_ascii_case(understood))
-                    .map(echoed),
-                Err(_) => Some("(not text)".to_owned()),
-            })
-    };
-    if let Some(coding) = foreign(&header::TRANSFER_ENCODING, "chunked") {
-        return Some(Error::NotImplemented(format!(
-            "the transfer coding '{coding}' is not supported: send the body as it is, or chunked"
-        ))
-        .into_response());
+    let mut chunked = 0;
+    for coding in codings(headers, &header::TRANSFER_ENCODING) {
+        match coding {
+            Some(coding) if coding.eq_ignore_ascii_case("chunked") => chunked += 1,
+            other => {
+                return Some(Error::BadRequest(unsupported("transfer", other)).into_response());
+            }
+        }
     }
-    // hyper takes `chunked, chunked` for one layer; a body chunked twice would reach the
-    // parser still framed, and a proxy before the server may have framed it either way.
-    let chunked = headers
-        .get_all(header::TRANSFER_ENCODING)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|list| list.split(','))
-        .filter(|coding| !coding.trim().is_empty())
-        .count();
+    // hyper takes `chunked, chunked` for one layer: the body would reach the parser still
+    // framed, and a proxy before the server may have framed it either way.
     if chunked > 1 {
         return Some(
             Error::BadRequest(
@@ -513,18 +523,47 @@ fn coding_refusal(headers: &HeaderMap) -> Option<Response> {
             .into_response(),
         );
     }
-    if let Some(coding) = foreign(&header::CONTENT_ENCODING, "identity") {
-        let mut refused = Error::UnsupportedMediaType(format!(
-            "the content coding '{coding}' is not supported: send the body uncoded"
-        ))
-        .into_response();
-        refused.headers_mut().insert(
-            header::ACCEPT_ENCODING,
-            HeaderValue::from_static("identity"),
-        );
-        return Some(refused);
+    let content = codings(headers, &header::CONTENT_ENCODING)
+        .find(|coding| !coding.is_some_and(|c| c.eq_ignore_ascii_case("identity")))?;
+    let mut refused = Error::UnsupportedMediaType(unsupported("content", content)).into_response();
+    refused.headers_mut().insert(
+        header::ACCEPT_ENCODING,
+        HeaderValue::from_static("identity"),
+    );
+    Some(refused)
+}
+
+/// The codings a list header names, over all its lines, empty items skipped; `None` for a line
+/// that is not text.
+fn codings<'a>(headers: &'a HeaderMap, name: &HeaderName) -> impl Iterator<Item = Option<&'a str>> {
+    headers
+        .get_all(name)
+        .iter()
+        .flat_map(|value| match value.to_str() {
+            Ok(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|coding| !coding.is_empty())
+                .map(Some)
+                .collect::<Vec<_>>(),
+            Err(_) => vec![None],
+        })
+}
+
+/// Why a body in `coding` (`None`: not text) of `kind` ("transfer", "content") is refused.
+fn unsupported(kind: &str, coding: Option<&str>) -> String {
+    let send = if kind == "transfer" {
+        "as it is, or chunked"
+    } else {
+        "uncoded"
+    };
+    match coding {
+        Some(coding) => format!(
+            "the {kind} coding '{}' is not supported: send the body {send}",
+            echoed(coding)
+        ),
+        None => format!("the {kind} codings are not text: send the body {send}"),
     }
-    None
 }
 
 pub async fn not_found(uri: Uri) -> Error {
@@ -562,10 +601,11 @@ fn html_errors(response: Response, negotiated: bool, browser_page: bool) -> Resp
 }
 
 /// The headers of an error answer that its page keeps, because they are about the resource or
-/// the error rather than the body: `Allow`, which RFC 9110 requires with 405, and `Retry-After`,
-/// when a 503 may be over. The others describe the problem+json body the page replaces
-/// (`Content-Type`, `Content-Length`) or are added to the page by the layers outside this one.
-const KEPT_HEADERS: [HeaderName; 2] = [header::ALLOW, header::RETRY_AFTER];
+/// the error rather than the body: `Allow`, which RFC 9110 requires with 405, `Retry-After`,
+/// when a 503 may be over, and `Accept-Encoding`, the content codings a 415 takes. The others
+/// describe the problem+json body the page replaces (`Content-Type`, `Content-Length`) or are
+/// added to the page by the layers outside this one.
+const KEPT_HEADERS: [HeaderName; 3] = [header::ALLOW, header::RETRY_AFTER, header::ACCEPT_ENCODING];
 
 /// The page for a problem+json answer: the same status and detail, and its [`KEPT_HEADERS`].
 /// In this app axum adds `Allow` after this middleware has run (the method router sets it
@@ -609,6 +649,82 @@ mod tests {
     use tower::{Layer, ServiceExt};
 
     use super::*;
+
+    /// Codings are read over all lines of the header, in any case, empty items skipped; the
+    /// first the server does not undo is named.
+    #[test]
+    fn bodies_are_refused_for_the_codings_the_server_does_not_undo() {
+        // The header lines sent, and the refusal expected: its status and part of its detail.
+        type Lines<'a> = &'a [(&'a str, &'a [u8])];
+        let cases: [(Lines, Option<(u16, &str)>); 12] = [
+            (&[], None),
+            (&[("transfer-encoding", b"chunked")], None),
+            (&[("transfer-encoding", b"CHUNKED")], None),
+            (&[("content-encoding", b"Identity")], None),
+            (&[("content-encoding", b", identity,")], None),
+            (
+                &[("transfer-encoding", b"gzip, chunked")],
+                Some((400, "transfer coding 'gzip'")),
+            ),
+            // hyper reads the last line only: `chunked`.
+            (
+                &[
+                    ("transfer-encoding", b"gzip"),
+                    ("transfer-encoding", b"chunked"),
+                ],
+                Some((400, "transfer coding 'gzip'")),
+            ),
+            (
+                &[
+                    ("transfer-encoding", b"chunked"),
+                    ("transfer-encoding", b"chunked"),
+                ],
+                Some((400, "chunked once")),
+            ),
+            (
+                &[("transfer-encoding", b"\xffchunked")],
+                Some((400, "transfer codings are not text")),
+            ),
+            (
+                &[("content-encoding", b"identity, br")],
+                Some((415, "content coding 'br'")),
+            ),
+            (
+                &[("content-encoding", b"gzip;q=1")],
+                Some((415, "content coding 'gzip;q=1'")),
+            ),
+            (
+                &[("content-encoding", b"\xe9")],
+                Some((415, "content codings are not text")),
+            ),
+        ];
+        for (lines, refused) in cases {
+            let mut headers = HeaderMap::new();
+            for (name, value) in lines {
+                headers.append(
+                    HeaderName::from_static(name),
+                    HeaderValue::from_bytes(value).unwrap(),
+                );
+            }
+            let answer = coding_refusal(&headers);
+            let got = answer.as_ref().map(|a| {
+                let detail = &a.extensions().get::<ProblemDetail>().unwrap().0;
+                (a.status().as_u16(), detail.clone())
+            });
+            match (refused, &got) {
+                (None, None) => {}
+                (Some((status, detail)), Some((got_status, got_detail))) => {
+                    assert_eq!(status, *got_status, "{lines:?}");
+                    assert!(got_detail.contains(detail), "{lines:?}: {got_detail}");
+                }
+                _ => panic!("{lines:?}: expected {refused:?}, got {got:?}"),
+            }
+            if refused.is_some_and(|(status, _)| status == 415) {
+                let answer = answer.unwrap();
+                assert_eq!(answer.headers()[header::ACCEPT_ENCODING], "identity");
+            }
+        }
+    }
 
     /// Around the whole router, where it sees the `Allow` that axum adds, the middleware
     /// keeps it on the page; and the 503's `Retry-After` as the problem+json answer gave it.
@@ -765,6 +881,8 @@ mod tests {
                 "local host",
                 "ann@localhost",
                 "localhost:port",
+                "localhost:+80",
+                "localhost:99999",
                 "[::1",
             ] {
                 let invalid = Request::get("/").header(header::HOST, host);

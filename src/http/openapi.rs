@@ -77,7 +77,8 @@ fn add_shared_answers(doc: &mut utoipa::openapi::OpenApi) {
                 (
                     "400",
                     "A malformed request: no host, two, one not valid or not the target's; or \
-                     (but for GET) a body that cannot be read",
+                     (but for GET) a body that cannot be read, or in a transfer coding other \
+                     than chunked",
                 ),
                 (
                     "421",
@@ -93,7 +94,6 @@ fn add_shared_answers(doc: &mut utoipa::openapi::OpenApi) {
                 shared.push(("408", "The body did not arrive within the request deadline"));
                 shared.push(("413", "Body over the size limit"));
                 shared.push(("415", "A body in a content coding other than identity"));
-                shared.push(("501", "A body in a transfer coding other than chunked"));
             }
             for (status, description) in shared {
                 let answers = &mut operation.responses.responses;

@@ -29,6 +29,9 @@ use crate::store::{self, Created, KeyUse, ListQuery};
 /// Bookings one month page shows at most; a month with more says so.
 const MONTH_PAGE_LIMIT: usize = 1000;
 
+/// [`MONTH_PAGE_LIMIT`] as the page writes it, with its thousands separated.
+const MONTH_PAGE_LIMIT_TEXT: &str = "1,000";
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(calendar_get).post(calendar_post))
@@ -99,9 +102,15 @@ pub struct DeleteForm {
 
 impl DeleteForm {
     /// The month the person came from, when the link names one.
-    fn month(&self) -> Option<Month> {
-        self.month.as_deref()?.parse().ok()
+    fn month(&self) -> Result<Option<Month>, PageError> {
+        self.month.as_deref().map(parse_month).transpose()
     }
+}
+
+/// A page's `month` parameter, or a 400 page saying what is wrong with it.
+fn parse_month(text: &str) -> Result<Month, PageError> {
+    text.parse()
+        .map_err(|e: InvalidDate| PageError::new(StatusCode::BAD_REQUEST, e.to_string()))
 }
 
 /// The month calendar, with the booking form filled in with the name last booked with.
@@ -112,9 +121,7 @@ pub async fn calendar_get(
 ) -> Result<Response, PageError> {
     let month = match params.month.as_deref() {
         None | Some("") => Month::current(),
-        Some(text) => text.parse().map_err(|e: crate::domain::InvalidDate| {
-            PageError::new(StatusCode::BAD_REQUEST, e.to_string())
-        })?,
+        Some(text) => parse_month(text)?,
     };
     let done = params.done()?;
     let form = BookingForm {
@@ -454,6 +461,7 @@ pub async fn booking_delete_confirm(
     Query(back): Query<DeleteForm>,
 ) -> Result<Response, PageError> {
     let id: BookingId = id.parse().map_err(Error::from)?;
+    let back = back.month()?;
     let booking = match state.store.get(id).await {
         Ok(booking) => booking,
         Err(store::Error::NotFound) => {
@@ -464,9 +472,7 @@ pub async fn booking_delete_confirm(
         }
         Err(other) => return Err(PageError::from(Error::from(other))),
     };
-    let month = back
-        .month()
-        .unwrap_or_else(|| Month::containing(booking.days.first()));
+    let month = back.unwrap_or_else(|| Month::containing(booking.days.first()));
     let name = EscapedName::new(booking.user_name.as_str());
     let view = ConfirmDeleteView {
         // A title can hold no markup: Unicode's isolates (FSI … PDI) do there what `<bdi>`
@@ -491,13 +497,15 @@ pub async fn booking_delete(
     Query(back): Query<DeleteForm>,
 ) -> Result<Response, PageError> {
     let id: BookingId = id.parse().map_err(Error::from)?;
+    // Checked before the deletion: a refused request changes nothing.
+    let back = back.month()?;
     let deleted = match state.store.delete(id).await {
         Ok(()) => Some(booking_log(id, Outcome::Deleted)),
         // Deleting twice (a double click, a reload) ends where the person wanted to be.
         Err(store::Error::NotFound) => None,
         Err(other) => return Err(PageError::from(Error::from(other))),
     };
-    let target = match back.month() {
+    let target = match back {
         Some(month) => format!("/?month={month}&deleted={id}"),
         None => format!("/?deleted={id}"),
     };
@@ -526,6 +534,20 @@ async fn render_calendar(
         .list(&query)
         .await
         .map_err(|e| PageError::from(Error::from(e)))?;
+    // "Deleted" only when the store holds no booking with that id: one missing from this page
+    // may be in another month, or beyond the page's limit. One more read, on this page alone.
+    let done = match done {
+        Some(Done::Deleted(id)) if page.items.iter().any(|b| b.id == id) => None,
+        Some(Done::Deleted(id)) => match state.store.get(id).await {
+            Err(store::Error::NotFound) => done,
+            Ok(_) => None,
+            Err(other) => {
+                Error::from(other).log();
+                None
+            }
+        },
+        booked => booked,
+    };
     let names: Vec<EscapedName> = page
         .items
         .iter()
@@ -577,7 +599,7 @@ struct CalendarView<'a> {
     bookings: Vec<BookingRow<'a>>,
     /// More bookings than [`MONTH_PAGE_LIMIT`] touch the month: the page says so.
     truncated: bool,
-    limit: usize,
+    limit: &'static str,
     form: BookingForm,
     /// What the form just did, when the page can confirm it.
     notice: Option<Notice<'a>>,
@@ -621,13 +643,24 @@ struct DayCell<'a> {
     people: Vec<PersonChip<'a>>,
 }
 
-/// The page's confirmation of what the form just did, said as what is true now, so that it
-/// stays true when the page is loaded again: the booking as the page lists it, or that the
-/// deleted booking is gone. None when the page does not bear it out (a booking deleted
-/// since, or one beyond the page's [`MONTH_PAGE_LIMIT`]).
+/// The page's confirmation of what the form just did, shown only while it is true, so that it
+/// stays true when the page is loaded again: the booking as the page lists it (none for a
+/// booking deleted since, or one beyond the page's [`MONTH_PAGE_LIMIT`]), or that the store
+/// holds no booking with the deleted id.
 enum Notice<'a> {
     Booked(BookingRow<'a>),
     Deleted,
+}
+
+impl Notice<'_> {
+    /// The page title's first words: a screen reader announces the title of the page a form
+    /// loaded, not reliably a status message that was there from the start.
+    fn title_prefix(&self) -> &'static str {
+        match self {
+            Self::Booked(_) => "Booked: ",
+            Self::Deleted => "Deleted: ",
+        }
+    }
 }
 
 struct PersonChip<'a> {
@@ -731,7 +764,7 @@ impl<'a> CalendarView<'a> {
                 .iter()
                 .find(|(b, ..)| b.id == id)
                 .map(|(b, name, tone)| Notice::Booked(BookingRow::new(b, name, *tone))),
-            Done::Deleted(id) => (!bookings.iter().any(|b| b.id == id)).then_some(Notice::Deleted),
+            Done::Deleted(_) => Some(Notice::Deleted),
         });
         let (message, invalid_fields) = match refusal {
             Some(refusal) => (Some(refusal.message), refusal.fields),
@@ -747,7 +780,7 @@ impl<'a> CalendarView<'a> {
             weeks,
             bookings: rows,
             truncated,
-            limit: MONTH_PAGE_LIMIT,
+            limit: MONTH_PAGE_LIMIT_TEXT,
             form,
             notice,
             message,
@@ -1154,6 +1187,14 @@ mod tests {
         )
         .unwrap()
         .iter_days()
+    }
+
+    #[test]
+    fn the_page_limit_is_written_as_it_is() {
+        assert_eq!(
+            MONTH_PAGE_LIMIT_TEXT.replace(',', ""),
+            MONTH_PAGE_LIMIT.to_string()
+        );
     }
 
     #[test]
