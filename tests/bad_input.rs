@@ -706,6 +706,26 @@ async fn bad_page_input_gets_a_page_with_the_message() {
     assert_error_page(too_big.await.unwrap(), 413, "larger than the limit").await;
     let not_a_form = post_form("application/json", "{}".to_owned());
     assert_error_page(not_a_form.await.unwrap(), 415, form_type).await;
+    let latin1 = post_form(
+        "application/x-www-form-urlencoded; charset=iso-8859-1",
+        "user_name=Zo%EB".to_owned(),
+    );
+    assert_error_page(
+        latin1.await.unwrap(),
+        415,
+        "A form is read as UTF-8, not as charset=iso-8859-1",
+    )
+    .await;
+    let twice = post_form(
+        form_type,
+        "user_name=Ada&user_name=Eve&from_date=2026-03-02&to_date=2026-03-02".to_owned(),
+    );
+    assert_error_page(
+        twice.await.unwrap(),
+        400,
+        "The form is refused: duplicate field `user_name`",
+    )
+    .await;
     // The month a delete link goes back to: checked before anything is deleted. (A booking
     // of 2027, outside the year in which this test finds nothing stored.)
     let kept = app.book_id("Kept", "2027-03-09", "2027-03-09").await;

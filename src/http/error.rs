@@ -171,21 +171,25 @@ impl From<InvalidId> for Error {
 
 impl From<FormRejection> for Error {
     fn from(rejection: FormRejection) -> Self {
-        body_error(rejection.status(), rejection.body_text())
+        // Its media type and body were checked and read before (`super::extract::Form`): what
+        // is left is a form the fields do not fit, a field given twice.
+        Self::BadRequest(refused("the form", &rejection.body_text()))
     }
 }
 
 impl From<QueryRejection> for Error {
     fn from(rejection: QueryRejection) -> Self {
-        // axum's text starts "Failed to deserialize query string: "; what follows says what
-        // is wrong ("duplicate field `month`", "unknown field `foo`, expected one of …").
-        let text = rejection.body_text();
-        let problem = text
-            .split_once(": ")
-            .map_or(text.as_str(), |(_, problem)| problem);
-        let problem = crate::domain::echoed_within(problem, 300);
-        Self::BadRequest(format!("the query string is refused: {problem}"))
+        Self::BadRequest(refused("the query string", &rejection.body_text()))
     }
+}
+
+/// "`what` is refused: …", from axum's text for a rejection. That text starts "Failed to
+/// deserialize query string: " (or "form body: "); what follows says what is wrong
+/// ("duplicate field `month`", "unknown field `foo`, expected one of …"), echoed bounded.
+fn refused(what: &str, text: &str) -> String {
+    let problem = text.split_once(": ").map_or(text, |(_, problem)| problem);
+    let problem = crate::domain::echoed_within(problem, 300);
+    format!("{what} is refused: {problem}")
 }
 
 impl From<PathRejection> for Error {

@@ -1,9 +1,10 @@
 //! Extractors whose rejections are [`Error`]s, so malformed input gets problem+json too.
 //!
-//! They are stricter than axum's own in two ways. A JSON object with a key twice is refused:
+//! They are stricter than axum's own in three ways. A JSON object with a key twice is refused:
 //! axum's keeps the last one, so the value checked would not be the one a reader of the
-//! request sees first. And percent-encoded text that does not decode to UTF-8 is refused:
-//! axum's replaces it with U+FFFD, so a form would book a name nobody typed.
+//! request sees first. Percent-encoded text that does not decode to UTF-8 is refused: axum's
+//! replaces it with U+FFFD, so a form would book a name nobody typed. And a body declared in a
+//! `charset` other than UTF-8, JSON or form, is refused rather than misread.
 
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -34,25 +35,47 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
 /// are allowed but for a `charset` other than UTF-8: JSON between systems is UTF-8 (RFC 8259),
 /// and a body in another encoding would be misread.
 fn check_json_type(request: &Request) -> Result<(), Error> {
+    let json = |essence: &str| {
+        essence == "application/json"
+            || (essence.starts_with("application/") && essence.ends_with("+json"))
+    };
+    check_media_type(request, json, "JSON", "application/json")
+}
+
+/// The `Content-Type` must be `application/x-www-form-urlencoded`, which browsers send without
+/// a `charset`: the page is UTF-8, and so are its forms; one in another charset would be
+/// misread.
+fn check_form_type(request: &Request) -> Result<(), Error> {
+    const FORM: &str = "application/x-www-form-urlencoded";
+    check_media_type(request, |essence| essence == FORM, "a form", FORM)
+}
+
+/// The `Content-Type`'s essence (its type and subtype, in lower case) must be one `accepts`,
+/// and its `charset`, if any, UTF-8; else 415, saying that the body must be `body`, sent with
+/// `Content-Type: expected`.
+fn check_media_type(
+    request: &Request,
+    accepts: impl Fn(&str) -> bool,
+    body: &str,
+    expected: &str,
+) -> Result<(), Error> {
     let value = request.headers().get(header::CONTENT_TYPE);
     let mut parts = value
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .split(';');
     let essence = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
-    if essence != "application/json"
-        && !(essence.starts_with("application/") && essence.ends_with("+json"))
-    {
-        return Err(Error::UnsupportedMediaType(
-            "the body must be JSON, sent with Content-Type: application/json".to_owned(),
-        ));
+    if !accepts(&essence) {
+        return Err(Error::UnsupportedMediaType(format!(
+            "the body must be {body}, sent with Content-Type: {expected}"
+        )));
     }
     for (name, charset) in parts.filter_map(|parameter| parameter.split_once('=')) {
         let charset = charset.trim().trim_matches('"');
         let utf8 = charset.eq_ignore_ascii_case("utf-8") || charset.eq_ignore_ascii_case("utf8");
         if name.trim().eq_ignore_ascii_case("charset") && !utf8 {
             return Err(Error::UnsupportedMediaType(format!(
-                "JSON is read as UTF-8, not as charset={}",
+                "{body} is read as UTF-8, not as charset={}",
                 crate::domain::echoed(charset)
             )));
         }
@@ -118,6 +141,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Form<T> {
     type Rejection = Error;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Error> {
+        check_form_type(&request)?;
         let (parts, body) = request.into_parts();
         let body = Bytes::from_request(Request::new(body), state)
             .await
@@ -245,6 +269,30 @@ mod tests {
             let refused = refusal(Some(content_type)).unwrap_or_default();
             assert!(refused.ends_with(named), "{content_type}: {refused}");
         }
+    }
+
+    #[test]
+    fn forms_are_url_encoded_utf8() {
+        let refusal = |content_type: &str| {
+            let request = Request::builder()
+                .header(header::CONTENT_TYPE, content_type)
+                .body(Body::empty())
+                .unwrap();
+            check_form_type(&request).err().map(|e| e.to_string())
+        };
+        for form in [
+            "application/x-www-form-urlencoded",
+            "Application/X-WWW-Form-Urlencoded; charset=UTF-8",
+        ] {
+            assert_eq!(refusal(form), None, "{form}");
+        }
+        let refused = refusal("application/json").unwrap_or_default();
+        assert!(refused.contains("must be a form"), "{refused}");
+        let refused = refusal("application/x-www-form-urlencoded; charset=iso-8859-1");
+        assert_eq!(
+            refused.as_deref(),
+            Some("a form is read as UTF-8, not as charset=iso-8859-1")
+        );
     }
 
     #[test]
