@@ -164,9 +164,19 @@ fn not_utf8(encoded: &[u8]) -> Option<String> {
         .split(|b| *b == b'&')
         .find(|pair| percent_decode(pair).decode_utf8().is_err())?;
     let name = pair.split(|b| *b == b'=').next().unwrap_or_default();
-    Some(crate::domain::echoed(
-        &percent_decode(name).decode_utf8_lossy(),
-    ))
+    let shown = match percent_decode(name).decode_utf8() {
+        Ok(name) => name.into_owned(),
+        // A name that is not text either: as sent, its bytes outside ASCII percent-encoded, as
+        // a URL writes them ("%FF", where decoding would show U+FFFD).
+        Err(_) => name
+            .iter()
+            .map(|&b| match b {
+                0..0x80 => char::from(b).to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect(),
+    };
+    Some(crate::domain::echoed(&shown))
 }
 
 fn not_utf8_error(what: &str, name: &str) -> Error {
@@ -310,6 +320,7 @@ mod tests {
         assert_eq!(name(b"user_name=F%FFay"), "user_name");
         assert_eq!(name(b"a=1&user_name=%E0%A4"), "user_name");
         assert_eq!(name(b"user_name=F\xFFay"), "user_name");
-        assert_eq!(name(b"%FF=1"), "\u{FFFD}");
+        assert_eq!(name(b"%FF=1"), "%FF");
+        assert_eq!(name(b"F\xFFay=1"), "F%FFay");
     }
 }
