@@ -672,8 +672,8 @@ mod pages {
     }
 
     /// The confirmation leads back to the month the person came from, which for a booking
-    /// over a month's end need not be its first day's; without one, to its first day's (a bad
-    /// one is a 400: `tests/bad_input.rs`).
+    /// over a month's end need not be its first day's; without one (or an empty one, as on the
+    /// month page), to its first day's (a bad one is a 400: `tests/bad_input.rs`).
     #[tokio::test]
     async fn the_delete_confirmation_returns_to_the_month_it_came_from() {
         let app = spawn_app().await;
@@ -682,6 +682,7 @@ mod pages {
             ("?month=2026-07", "2026-07"),
             ("?month=2026-06", "2026-06"),
             ("", "2026-06"),
+            ("?month=", "2026-06"),
         ] {
             let confirm = app.get(&format!("/delete/{id}{query}")).await;
             assert_eq!(confirm.status(), 200, "{query}");

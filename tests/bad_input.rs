@@ -716,6 +716,12 @@ async fn bad_page_input_gets_a_page_with_the_message() {
         "A form is read as UTF-8, not as charset=iso-8859-1",
     )
     .await;
+    // Media types are case-insensitive: this one books (a redirect).
+    let capitals = post_form(
+        "Application/X-WWW-Form-Urlencoded",
+        "user_name=Caps&from_date=2027-04-05&to_date=2027-04-05".to_owned(),
+    );
+    assert_eq!(capitals.await.unwrap().status(), 303);
     let twice = post_form(
         form_type,
         "user_name=Ada&user_name=Eve&from_date=2026-03-02&to_date=2026-03-02".to_owned(),

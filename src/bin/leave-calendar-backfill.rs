@@ -31,7 +31,7 @@ fn main() -> ExitCode {
                 skipped = done.skipped,
                 unreadable = done.unreadable,
                 "backfill done: items given their fields, those that had them or were gone, \
-                 and those left for their unreadable JSON (named above)"
+                 and those left for their unreadable JSON (named on standard error)"
             );
             if done.unreadable == 0 {
                 ExitCode::SUCCESS

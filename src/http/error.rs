@@ -1,7 +1,7 @@
 //! The HTTP error type: every failure becomes one status and an `application/problem+json`
 //! body (RFC 9457), mapped here and nowhere else. Internal details are logged, never sent.
 
-use axum::extract::rejection::{FormRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -169,25 +169,21 @@ impl From<InvalidId> for Error {
     }
 }
 
-impl From<FormRejection> for Error {
-    fn from(rejection: FormRejection) -> Self {
-        // Its media type and body were checked and read before (`super::extract::Form`): what
-        // is left is a form the fields do not fit, a field given twice.
-        Self::BadRequest(refused("the form", &rejection.body_text()))
-    }
-}
-
 impl From<QueryRejection> for Error {
     fn from(rejection: QueryRejection) -> Self {
-        Self::BadRequest(refused("the query string", &rejection.body_text()))
+        // axum's text starts "Failed to deserialize query string: "; what follows says what
+        // is wrong.
+        let text = rejection.body_text();
+        let problem = text
+            .split_once(": ")
+            .map_or(text.as_str(), |(_, problem)| problem);
+        Self::BadRequest(refused("the query string", problem))
     }
 }
 
-/// "`what` is refused: …", from axum's text for a rejection. That text starts "Failed to
-/// deserialize query string: " (or "form body: "); what follows says what is wrong
-/// ("duplicate field `month`", "unknown field `foo`, expected one of …"), echoed bounded.
-fn refused(what: &str, text: &str) -> String {
-    let problem = text.split_once(": ").map_or(text, |(_, problem)| problem);
+/// "`what` is refused: `problem`", with serde's words for what is wrong ("duplicate field
+/// `month`", "unknown field `foo`, expected one of …"), echoed bounded.
+pub fn refused(what: &str, problem: &str) -> String {
     let problem = crate::domain::echoed_within(problem, 300);
     format!("{what} is refused: {problem}")
 }

@@ -6,14 +6,14 @@
 //! replaces it with U+FFFD, so a form would book a name nobody typed. And a body declared in a
 //! `charset` other than UTF-8, JSON or form, is refused rather than misread.
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use serde_json::error::Category;
 
-use super::error::{Error, body_error};
+use super::error::{Error, body_error, refused};
 
 /// A JSON object body.
 #[derive(Debug)]
@@ -142,16 +142,16 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Form<T> {
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Error> {
         check_form_type(&request)?;
-        let (parts, body) = request.into_parts();
-        let body = Bytes::from_request(Request::new(body), state)
+        let body = Bytes::from_request(request, state)
             .await
             .map_err(|r| body_error(r.status(), r.body_text()))?;
         if let Some(name) = not_utf8(&body) {
             return Err(not_utf8_error("form field", &name));
         }
-        let request = Request::from_parts(parts, Body::from(body));
-        let axum::Form(value) = axum::Form::from_request(request, state).await?;
-        Ok(Form(value))
+        // Parsed here, not by axum's `Form`, whose own media type check is case-sensitive.
+        serde_urlencoded::from_bytes(&body)
+            .map(Form)
+            .map_err(|e| Error::BadRequest(refused("the form", &e.to_string())))
     }
 }
 
@@ -192,6 +192,8 @@ pub struct Path<T>(pub T);
 
 #[cfg(test)]
 mod tests {
+    use axum::body::Body;
+
     use super::*;
 
     #[derive(Debug, serde::Deserialize)]

@@ -446,9 +446,9 @@ async fn limit(limits: &Limits, request: Request, next: Next, deadline: Instant)
 /// body it never sends, or sends it a byte at a time, would otherwise hold a slot until the
 /// deadline and get a 503 as if the server had failed. Such a body gets 408 when `deadline`
 /// passes (`timeout` after the request came), and one declared or sent larger than
-/// [`BODY_LIMIT_BYTES`] gets 413 at once, before a byte of it is read, as does a body in a
-/// coding the server does not undo ([`coding_refusal`]). Being before routing, these come
-/// before a 404 or 405. Bodies here are at most 16 KiB, so holding one in memory costs nothing
+/// [`BODY_LIMIT_BYTES`] gets 413 at once, before a byte of it is read; a body in a coding the
+/// server does not undo is refused before it is read too (400 or 415, [`coding_refusal`]).
+/// Being before routing, these come before a 404 or 405. Bodies here are at most 16 KiB, so holding one in memory costs nothing
 /// a handler would not spend anyway.
 async fn read_body(
     request: Request,
@@ -509,7 +509,8 @@ fn coding_refusal(headers: &HeaderMap) -> Option<Response> {
         match coding {
             Some(coding) if coding.eq_ignore_ascii_case("chunked") => chunked += 1,
             other => {
-                return Some(Error::BadRequest(unsupported("transfer", other)).into_response());
+                let why = unsupported("transfer", other, "as it is, or chunked");
+                return Some(Error::BadRequest(why).into_response());
             }
         }
     }
@@ -525,7 +526,8 @@ fn coding_refusal(headers: &HeaderMap) -> Option<Response> {
     }
     let content = codings(headers, &header::CONTENT_ENCODING)
         .find(|coding| !coding.is_some_and(|c| c.eq_ignore_ascii_case("identity")))?;
-    let mut refused = Error::UnsupportedMediaType(unsupported("content", content)).into_response();
+    let why = unsupported("content", content, "uncoded");
+    let mut refused = Error::UnsupportedMediaType(why).into_response();
     refused.headers_mut().insert(
         header::ACCEPT_ENCODING,
         HeaderValue::from_static("identity"),
@@ -550,13 +552,9 @@ fn codings<'a>(headers: &'a HeaderMap, name: &HeaderName) -> impl Iterator<Item 
         })
 }
 
-/// Why a body in `coding` (`None`: not text) of `kind` ("transfer", "content") is refused.
-fn unsupported(kind: &str, coding: Option<&str>) -> String {
-    let send = if kind == "transfer" {
-        "as it is, or chunked"
-    } else {
-        "uncoded"
-    };
+/// Why a body in `coding` (`None`: not text) of `kind` ("transfer", "content") is refused, and
+/// how to `send` it instead.
+fn unsupported(kind: &str, coding: Option<&str>, send: &str) -> String {
     match coding {
         Some(coding) => format!(
             "the {kind} coding '{}' is not supported: send the body {send}",

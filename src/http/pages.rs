@@ -103,14 +103,18 @@ pub struct DeleteForm {
 impl DeleteForm {
     /// The month the person came from, when the link names one.
     fn month(&self) -> Result<Option<Month>, PageError> {
-        self.month.as_deref().map(parse_month).transpose()
+        optional_month(self.month.as_deref())
     }
 }
 
-/// A page's `month` parameter, or a 400 page saying what is wrong with it.
-fn parse_month(text: &str) -> Result<Month, PageError> {
-    text.parse()
-        .map_err(|e: InvalidDate| PageError::new(StatusCode::BAD_REQUEST, e.to_string()))
+/// A page's `month` parameter, if one is given (empty is none), or a 400 page saying what is
+/// wrong with it.
+fn optional_month(text: Option<&str>) -> Result<Option<Month>, PageError> {
+    let parse = |text: &str| {
+        text.parse()
+            .map_err(|e: InvalidDate| PageError::new(StatusCode::BAD_REQUEST, e.to_string()))
+    };
+    text.filter(|text| !text.is_empty()).map(parse).transpose()
 }
 
 /// The month calendar, with the booking form filled in with the name last booked with.
@@ -119,10 +123,7 @@ pub async fn calendar_get(
     name_cookie::Remembered(remembered): name_cookie::Remembered,
     Query(params): Query<CalendarParams>,
 ) -> Result<Response, PageError> {
-    let month = match params.month.as_deref() {
-        None | Some("") => Month::current(),
-        Some(text) => parse_month(text)?,
-    };
+    let month = optional_month(params.month.as_deref())?.unwrap_or_else(Month::current);
     let done = params.done()?;
     let form = BookingForm {
         user_name: remembered.map(|name| name.to_string()).unwrap_or_default(),
