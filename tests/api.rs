@@ -538,13 +538,8 @@ mod pages {
             .post_booking_form("Grace Hopper", "2026-02-26", "2026-03-03")
             .await;
         assert_eq!(response.status(), 303, "post/redirect/get");
-        let listed: Value = app
-            .get("/api/v1/bookings?month=2026-02")
-            .await
-            .json()
-            .await
-            .unwrap();
-        let id = listed["items"][0]["id"].as_str().unwrap();
+        let listed = app.listed("month=2026-02").await;
+        let id = listed[0]["id"].as_str().unwrap();
         let location = format!("/?month=2026-02&booked={id}");
         assert_eq!(response.headers()["location"], location.as_str());
         // The month page it leads to confirms the booking.
@@ -1249,15 +1244,7 @@ mod pages {
         let key = form_key(&app.get("/?month=2026-04").await.text().await.unwrap());
         let other = form_key(&app.get("/?month=2026-04").await.text().await.unwrap());
         assert_ne!(key, other, "every form shown gets a key of its own");
-        let april = async || -> usize {
-            let page: Value = app
-                .get("/api/v1/bookings?month=2026-04")
-                .await
-                .json()
-                .await
-                .unwrap();
-            page["items"].as_array().unwrap().len()
-        };
+        let april = async || app.listed("month=2026-04").await.len();
 
         // Ada's booking form, as the page's form posts it.
         let send = async |from: &str, to: &str, key: &str| {
@@ -1301,13 +1288,8 @@ mod pages {
         assert_eq!(april().await, 2);
 
         // Sent again after the booking it made was deleted: the page says so.
-        let booked: Value = app
-            .get("/api/v1/bookings?from=2026-04-20&to=2026-04-20")
-            .await
-            .json()
-            .await
-            .unwrap();
-        let id = booked["items"][0]["id"].as_str().unwrap();
+        let booked = app.listed("from=2026-04-20&to=2026-04-20").await;
+        let id = booked[0]["id"].as_str().unwrap();
         assert_eq!(
             app.delete(&format!("/api/v1/bookings/{id}")).await.status(),
             204

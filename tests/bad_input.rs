@@ -239,15 +239,8 @@ async fn bodies_in_codings_the_server_does_not_undo_are_refused() {
         assert_eq!(answered, status, "{request}: {text}");
         assert!(text.contains(detail), "{request}: {text}");
     }
-    let listed: Value = app
-        .get("/api/v1/bookings?month=2026-03")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let names: Vec<&str> = listed["items"]
-        .as_array()
-        .unwrap()
+    let listed = app.listed("month=2026-03").await;
+    let names: Vec<&str> = listed
         .iter()
         .map(|b| b["user_name"].as_str().unwrap())
         .collect();
@@ -671,6 +664,11 @@ async fn bad_page_input_gets_a_page_with_the_message() {
             .await
             .unwrap()
             .contains("Month must be written YYYY-MM")
+    );
+    // A parameter the pages do not know is ignored: a link shared with one still opens.
+    assert_eq!(
+        app.get("/?month=2026-03&utm_source=chat").await.status(),
+        200
     );
     // The ids a page is sent to confirm after a form (post/redirect/get).
     let id = "01JQ0000000000000000000000";

@@ -196,6 +196,17 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// The bookings the API lists for `query` (`month=2026-03`), on one page.
+    pub async fn listed(&self, query: &str) -> Vec<serde_json::Value> {
+        let response = self.get(&format!("/api/v1/bookings?{query}")).await;
+        assert_eq!(response.status(), 200, "listing {query}");
+        let mut page: serde_json::Value = response.json().await.expect("listing JSON");
+        match page["items"].take() {
+            serde_json::Value::Array(items) => items,
+            other => panic!("listing {query}: items are {other}"),
+        }
+    }
+
     /// Books through the API and returns the created booking's JSON.
     pub async fn book(&self, name: &str, from: &str, to: &str) -> serde_json::Value {
         let response = self
