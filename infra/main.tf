@@ -114,6 +114,7 @@ module "monitoring" {
   target_group_arn_suffix       = module.load_balancer.target_group_arn_suffix
   cluster_name                  = module.service.cluster_name
   service_name                  = module.service.service_name
+  service_arn                   = module.service.service_arn
   min_capacity                  = var.min_capacity
   table_name                    = module.database.table_name
   log_group_name                = module.service.log_group_name

@@ -15,6 +15,10 @@ mock_provider "aws" {
     values = { arn = "arn:aws:iam::123456789012:policy/github-read-leave-calendar" }
   }
   override_resource {
+    target = aws_iam_policy.monitoring
+    values = { arn = "arn:aws:iam::123456789012:policy/github-deploy-leave-calendar-monitoring" }
+  }
+  override_resource {
     target = aws_iam_policy.role_boundary
     values = { arn = "arn:aws:iam::123456789012:policy/github-deploy-leave-calendar-role-boundary" }
   }
@@ -77,7 +81,7 @@ run "deploy_permissions_are_explicit_and_scoped" {
   # Statements whose resource is `*`: only actions AWS offers no resource-level permission for.
   assert {
     condition = alltrue([
-      for s in concat(jsondecode(aws_iam_role_policy.deploy.policy).Statement, jsondecode(aws_iam_policy.read.policy).Statement) : s.Resource != "*" || alltrue([
+      for s in concat(jsondecode(aws_iam_role_policy.deploy.policy).Statement, jsondecode(aws_iam_policy.monitoring.policy).Statement, jsondecode(aws_iam_policy.read.policy).Statement) : s.Resource != "*" || alltrue([
         for a in s.Action : contains([
           "sts:GetCallerIdentity", "ecr:GetAuthorizationToken", "kms:CreateKey",
           "ecs:RegisterTaskDefinition", "ecs:DeregisterTaskDefinition",
@@ -89,7 +93,7 @@ run "deploy_permissions_are_explicit_and_scoped" {
 
   assert {
     condition = alltrue([
-      for s in concat(jsondecode(aws_iam_role_policy.deploy.policy).Statement, jsondecode(aws_iam_policy.read.policy).Statement) :
+      for s in concat(jsondecode(aws_iam_role_policy.deploy.policy).Statement, jsondecode(aws_iam_policy.monitoring.policy).Statement, jsondecode(aws_iam_policy.read.policy).Statement) :
       s.Resource != "*" || s.Sid == "WhoAmI" || s.Sid == "LogInToTheRegistry" || try(s.Condition.StringEquals["aws:RequestedRegion"] == "eu-west-1", false)
     ])
     error_message = "Every other statement with the resource `*` must be limited to the stack's region."
@@ -97,14 +101,14 @@ run "deploy_permissions_are_explicit_and_scoped" {
 
   assert {
     condition = alltrue(flatten([
-      for s in concat(jsondecode(aws_iam_role_policy.deploy.policy).Statement, jsondecode(aws_iam_policy.read.policy).Statement) : [for a in s.Action : !strcontains(a, "*")]
+      for s in concat(jsondecode(aws_iam_role_policy.deploy.policy).Statement, jsondecode(aws_iam_policy.monitoring.policy).Statement, jsondecode(aws_iam_policy.read.policy).Statement) : [for a in s.Action : !strcontains(a, "*")]
     ]))
     error_message = "No wildcard in any action: every action is named."
   }
 
   assert {
     condition = alltrue(flatten([
-      for s in concat(jsondecode(aws_iam_role_policy.deploy.policy).Statement, jsondecode(aws_iam_policy.read.policy).Statement) : [
+      for s in concat(jsondecode(aws_iam_role_policy.deploy.policy).Statement, jsondecode(aws_iam_policy.monitoring.policy).Statement, jsondecode(aws_iam_policy.read.policy).Statement) : [
         for r in flatten([s.Resource]) : r == "*" || startswith(r, "arn:aws:s3:::acme-terraform-state") || strcontains(r, ":123456789012:") || strcontains(r, ":eu-west-1:aws:prefix-list/") || (s.Sid == "PrivateDnsOfTheEndpoints" && s.Action == ["route53:AssociateVPCWithHostedZone"])
       ]
     ]))
@@ -121,7 +125,7 @@ run "deploy_permissions_are_explicit_and_scoped" {
 
   assert {
     condition = alltrue([
-      for s in concat(jsondecode(aws_iam_role_policy.deploy.policy).Statement, jsondecode(aws_iam_policy.read.policy).Statement) :
+      for s in concat(jsondecode(aws_iam_role_policy.deploy.policy).Statement, jsondecode(aws_iam_policy.monitoring.policy).Statement, jsondecode(aws_iam_policy.read.policy).Statement) :
       !contains(s.Action, "iam:PassRole") || try(
         s.Resource == "arn:aws:iam::123456789012:role/leave-calendar/*" &&
         s.Condition.StringEquals["iam:PassedToService"] == ["ecs-tasks.amazonaws.com", "vpc-flow-logs.amazonaws.com"],
@@ -133,7 +137,7 @@ run "deploy_permissions_are_explicit_and_scoped" {
 
   assert {
     condition = alltrue([
-      for s in concat(jsondecode(aws_iam_role_policy.deploy.policy).Statement, jsondecode(aws_iam_policy.read.policy).Statement) :
+      for s in concat(jsondecode(aws_iam_role_policy.deploy.policy).Statement, jsondecode(aws_iam_policy.monitoring.policy).Statement, jsondecode(aws_iam_policy.read.policy).Statement) :
       !anytrue([for a in s.Action : startswith(a, "iam:") && a != "iam:PassRole" && a != "iam:CreateServiceLinkedRole" && !startswith(a, "iam:Get") && !startswith(a, "iam:List")]) ||
       s.Resource == "arn:aws:iam::123456789012:role/leave-calendar/*" ||
       (s.Resource == "arn:aws:iam::123456789012:role/leave-calendar-*" && contains([["iam:DeleteRole"], ["iam:DeleteRolePolicy"]], s.Action))
@@ -192,7 +196,7 @@ run "iam_reads_are_scoped_to_the_stacks_roles_not_to_a_region" {
 
   assert {
     condition = alltrue([
-      for s in concat(jsondecode(aws_iam_role_policy.deploy.policy).Statement, jsondecode(aws_iam_policy.read.policy).Statement) :
+      for s in concat(jsondecode(aws_iam_role_policy.deploy.policy).Statement, jsondecode(aws_iam_policy.monitoring.policy).Statement, jsondecode(aws_iam_policy.read.policy).Statement) :
       !anytrue([for a in s.Action : startswith(a, "iam:")]) || try(s.Condition["StringEquals"]["aws:RequestedRegion"], null) == null
     ])
     error_message = "No statement with an IAM action may be limited by aws:RequestedRegion: IAM requests are always made in us-east-1."
@@ -253,7 +257,7 @@ run "roles_are_created_only_within_the_boundary" {
   # lift the boundary), nothing on managed policies (it could edit the boundary or attach another).
   assert {
     condition = toset(flatten([
-      for s in concat(jsondecode(aws_iam_role_policy.deploy.policy).Statement, jsondecode(aws_iam_policy.read.policy).Statement) : [for a in s.Action : a if startswith(a, "iam:")]
+      for s in concat(jsondecode(aws_iam_role_policy.deploy.policy).Statement, jsondecode(aws_iam_policy.monitoring.policy).Statement, jsondecode(aws_iam_policy.read.policy).Statement) : [for a in s.Action : a if startswith(a, "iam:")]
       ])) == toset([
       "iam:CreateRole", "iam:CreateServiceLinkedRole", "iam:DeleteRole", "iam:DeleteRolePolicy",
       "iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole",
@@ -311,7 +315,7 @@ run "alarms_and_the_error_metric_filter_are_managed_by_name" {
 
   assert {
     condition = anytrue([
-      for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement :
+      for s in jsondecode(aws_iam_policy.monitoring.policy).Statement :
       toset(s.Action) == toset(["cloudwatch:DeleteAlarms", "cloudwatch:PutMetricAlarm", "cloudwatch:TagResource", "cloudwatch:UntagResource"]) &&
       s.Resource == "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:leave-calendar-*" && try(s.Condition, null) == null
     ])
@@ -320,7 +324,7 @@ run "alarms_and_the_error_metric_filter_are_managed_by_name" {
 
   assert {
     condition = alltrue(flatten([
-      for s in concat(jsondecode(aws_iam_role_policy.deploy.policy).Statement, jsondecode(aws_iam_policy.read.policy).Statement) : [
+      for s in concat(jsondecode(aws_iam_role_policy.deploy.policy).Statement, jsondecode(aws_iam_policy.monitoring.policy).Statement, jsondecode(aws_iam_policy.read.policy).Statement) : [
         for r in flatten([s.Resource]) : startswith(r, "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:leave-calendar-") || startswith(r, "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:TargetTracking-service/leave-calendar/leave-calendar-")
       ] if anytrue([for a in s.Action : startswith(a, "cloudwatch:") && !can(regex(":(Describe|List|Get)[A-Za-z]*$", a))])
     ]))
@@ -329,7 +333,7 @@ run "alarms_and_the_error_metric_filter_are_managed_by_name" {
 
   assert {
     condition = [
-      for s in jsondecode(aws_iam_role_policy.deploy.policy).Statement : [toset(s.Action), toset(flatten([s.Resource]))]
+      for s in concat(jsondecode(aws_iam_role_policy.deploy.policy).Statement, jsondecode(aws_iam_policy.monitoring.policy).Statement) : [toset(s.Action), toset(flatten([s.Resource]))]
       if anytrue([for a in s.Action : strcontains(a, "MetricFilter")])
       ] == [[
         toset(["logs:DeleteMetricFilter", "logs:PutMetricFilter"]),
@@ -345,7 +349,50 @@ run "alarms_and_the_error_metric_filter_are_managed_by_name" {
     )) == 0
     error_message = "The shared reads (deploy and plan roles) must refresh the alarms, their tags and the metric filter."
   }
+
+  assert {
+    condition     = aws_iam_role_policy_attachment.deploy_monitoring.role == aws_iam_role.deploy.name && aws_iam_role_policy_attachment.deploy_monitoring.policy_arn == aws_iam_policy.monitoring.arn
+    error_message = "The deploy role must have the monitoring policy."
+  }
 }
+
+# modules/monitoring's EventBridge rule. A rule of the default bus can match any event of the
+# account and send it anywhere: the deploy role's may match ECS's events only, and send them to
+# SNS topics of this account and region only.
+run "event_rules_match_ecs_events_and_notify_the_accounts_topics" {
+  command = plan
+
+  module {
+    source = "./modules/github_oidc"
+  }
+
+  assert {
+    condition = [
+      for s in concat(jsondecode(aws_iam_role_policy.deploy.policy).Statement, jsondecode(aws_iam_policy.monitoring.policy).Statement) :
+      [s.Action, s.Resource, try(s.Condition, null)] if anytrue([for a in s.Action : startswith(a, "events:")])
+      ] == [
+      [["events:DeleteRule", "events:RemoveTargets", "events:TagResource", "events:UntagResource"], "arn:aws:events:eu-west-1:123456789012:rule/leave-calendar-*", null],
+      [["events:PutRule"], "arn:aws:events:eu-west-1:123456789012:rule/leave-calendar-*", {
+        "ForAllValues:StringEquals" = { "events:source" = ["aws.ecs"] }
+        Null                        = { "events:source" = "false" }
+      }],
+      [["events:PutTargets"], "arn:aws:events:eu-west-1:123456789012:rule/leave-calendar-*", {
+        "ForAllValues:ArnLike" = { "events:TargetArn" = ["arn:aws:sns:eu-west-1:123456789012:*"] }
+        Null                   = { "events:TargetArn" = "false" }
+      }],
+    ]
+    error_message = "The deploy role may change the stack's rules (leave-calendar-*) only, put rules only for ECS's events, and targets only to SNS topics of the account and region."
+  }
+
+  assert {
+    condition = length(setsubtract(
+      ["events:DescribeRule", "events:ListTagsForResource", "events:ListTargetsByRule"],
+      flatten([for s in jsondecode(aws_iam_policy.read.policy).Statement : s.Action])
+    )) == 0
+    error_message = "The shared reads must refresh the rule, its tags and its targets."
+  }
+}
+
 
 # The table's customer key (create_table_kms_key): DynamoDB uses it with the deploy role's own
 # permissions, and a key's ARN is known only once it exists, so the stack's keys are told by
@@ -518,7 +565,7 @@ run "policies_fit_iams_size_limits" {
   }
 
   assert {
-    condition     = length(aws_iam_policy.read.policy) <= 6144 && length(aws_iam_policy.role_boundary.policy) <= 6144
+    condition     = length(aws_iam_policy.read.policy) <= 6144 && length(aws_iam_policy.role_boundary.policy) <= 6144 && length(aws_iam_policy.monitoring.policy) <= 6144
     error_message = "Each managed policy must stay within IAM's 6,144 characters."
   }
 }
@@ -548,7 +595,7 @@ run "an_existing_identity_provider_can_be_reused" {
   }
 
   assert {
-    condition     = !anytrue([for s in concat(jsondecode(aws_iam_role_policy.deploy.policy).Statement, jsondecode(aws_iam_policy.read.policy).Statement) : startswith(s.Sid, "ListState") || startswith(s.Sid, "ReadState") || startswith(s.Sid, "WriteState")])
+    condition     = !anytrue([for s in concat(jsondecode(aws_iam_role_policy.deploy.policy).Statement, jsondecode(aws_iam_policy.monitoring.policy).Statement, jsondecode(aws_iam_policy.read.policy).Statement) : startswith(s.Sid, "ListState") || startswith(s.Sid, "ReadState") || startswith(s.Sid, "WriteState")])
     error_message = "Without a state bucket there are no state permissions."
   }
 }

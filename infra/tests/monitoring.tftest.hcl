@@ -13,6 +13,7 @@ variables {
   target_group_arn_suffix = "targetgroup/leave-calendar-8080/fedcba9876543210"
   cluster_name            = "leave-calendar-cluster"
   service_name            = "leave-calendar-service"
+  service_arn             = "arn:aws:ecs:eu-west-1:123456789012:service/leave-calendar-cluster/leave-calendar-service"
   min_capacity            = 3
   table_name              = "leave-calendar-leave"
   log_group_name          = "/ecs/leave-calendar"
@@ -38,12 +39,13 @@ run "every_alarm_is_named_tagged_and_tells_the_alarm_actions" {
       "leave-calendar-elb-5xx", "leave-calendar-target-5xx", "leave-calendar-unhealthy-targets",
       "leave-calendar-latency-p99", "leave-calendar-running-tasks", "leave-calendar-memory", "leave-calendar-dynamodb-read-throttles",
       "leave-calendar-dynamodb-write-throttles", "leave-calendar-dynamodb-system-errors", "leave-calendar-app-errors",
+      "leave-calendar-service-events-undelivered",
     ])
     error_message = "The alarms must be named <name>-<what> (the deploy role may manage only alarms named <name>-*)."
   }
 
   assert {
-    condition = length(aws_cloudwatch_metric_alarm.simple) == 7 && alltrue([for a in concat(values(aws_cloudwatch_metric_alarm.simple), [
+    condition = length(aws_cloudwatch_metric_alarm.simple) == 8 && alltrue([for a in concat(values(aws_cloudwatch_metric_alarm.simple), [
       aws_cloudwatch_metric_alarm.latency_p99, aws_cloudwatch_metric_alarm.dynamodb_system_errors,
       aws_cloudwatch_metric_alarm.app_errors,
       ]) : a.alarm_actions == toset(var.alarm_actions) && a.ok_actions == toset(var.alarm_actions) && a.actions_enabled != false
@@ -52,7 +54,7 @@ run "every_alarm_is_named_tagged_and_tells_the_alarm_actions" {
   }
 
   assert {
-    condition = length(aws_cloudwatch_metric_alarm.simple) == 7 && alltrue([for a in concat(values(aws_cloudwatch_metric_alarm.simple), [
+    condition = length(aws_cloudwatch_metric_alarm.simple) == 8 && alltrue([for a in concat(values(aws_cloudwatch_metric_alarm.simple), [
       aws_cloudwatch_metric_alarm.latency_p99, aws_cloudwatch_metric_alarm.dynamodb_system_errors,
       aws_cloudwatch_metric_alarm.app_errors,
     ]) : a.tags == var.tags && a.alarm_description != null])
@@ -60,8 +62,8 @@ run "every_alarm_is_named_tagged_and_tells_the_alarm_actions" {
   }
 
   assert {
-    condition     = output.alarm_names.running_tasks == "leave-calendar-running-tasks" && length(output.alarm_names) == 10
-    error_message = "alarm_names must list the ten alarms."
+    condition     = output.alarm_names.running_tasks == "leave-calendar-running-tasks" && length(output.alarm_names) == 11
+    error_message = "alarm_names must list the eleven alarms."
   }
 
   assert {
@@ -336,12 +338,105 @@ run "thresholds_and_operations_are_inputs" {
   }
 
   assert {
-    condition = length(aws_cloudwatch_metric_alarm.simple) == 7 && alltrue([for a in concat(values(aws_cloudwatch_metric_alarm.simple), [
+    condition = length(aws_cloudwatch_metric_alarm.simple) == 8 && alltrue([for a in concat(values(aws_cloudwatch_metric_alarm.simple), [
       aws_cloudwatch_metric_alarm.latency_p99, aws_cloudwatch_metric_alarm.dynamodb_system_errors,
       aws_cloudwatch_metric_alarm.app_errors,
     ]) : length(a.alarm_actions) == 0 && length(a.ok_actions) == 0])
     error_message = "Without alarm_actions the alarms notify no one (and are still created)."
   }
+
+  assert {
+    condition     = length(aws_cloudwatch_event_target.service_events) == 0 && length(output.service_events_topics) == 0
+    error_message = "Without alarm_actions the service's events go nowhere."
+  }
+}
+
+# ECS's events of this service that an on-call engineer must hear of, and only those, go to the
+# alarm topics; a delivery that fails for good raises an alarm.
+run "failed_deployments_and_task_starts_reach_the_alarm_topics" {
+  command = plan
+
+  module {
+    source = "./modules/monitoring"
+  }
+
+  assert {
+    condition = jsondecode(aws_cloudwatch_event_rule.service_events.event_pattern) == {
+      source        = ["aws.ecs"]
+      "detail-type" = ["ECS Deployment State Change", "ECS Service Action"]
+      resources     = ["arn:aws:ecs:eu-west-1:123456789012:service/leave-calendar-cluster/leave-calendar-service"]
+      detail        = { eventType = ["WARN", "ERROR"] }
+    }
+    error_message = "The rule must take the WARN and ERROR deployment and service-action events of this service alone."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_event_rule.service_events.name == "leave-calendar-service-events" && aws_cloudwatch_event_rule.service_events.tags == var.tags
+    error_message = "The rule must be named <name>-service-events (the deploy role manages rules named <name>-*) and tagged."
+  }
+
+  assert {
+    condition = toset([for t in aws_cloudwatch_event_target.service_events : t.arn]) == toset(var.alarm_actions) && alltrue([
+      for t in aws_cloudwatch_event_target.service_events : t.rule == "leave-calendar-service-events" && t.input == null && t.input_path == null && length(t.input_transformer) == 0
+    ])
+    error_message = "Each alarm topic must get the service's events as ECS wrote them."
+  }
+
+  assert {
+    condition     = output.service_events_topics == sort(var.alarm_actions)
+    error_message = "service_events_topics must list the topics the rule sends to."
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.simple["service-events-undelivered"].namespace == "AWS/Events" &&
+      aws_cloudwatch_metric_alarm.simple["service-events-undelivered"].metric_name == "FailedInvocations" &&
+      aws_cloudwatch_metric_alarm.simple["service-events-undelivered"].dimensions == tomap({ RuleName = "leave-calendar-service-events" }) &&
+      aws_cloudwatch_metric_alarm.simple["service-events-undelivered"].statistic == "Sum" &&
+      aws_cloudwatch_metric_alarm.simple["service-events-undelivered"].comparison_operator == "GreaterThanThreshold" &&
+      aws_cloudwatch_metric_alarm.simple["service-events-undelivered"].threshold == 0 &&
+      aws_cloudwatch_metric_alarm.simple["service-events-undelivered"].treat_missing_data == "notBreaching"
+    )
+    error_message = "A delivery of the rule that failed for good must raise an alarm (FailedInvocations of the rule above 0)."
+  }
+}
+
+# A target's id is at most 64 characters, and unique within its rule: two topics of the longest
+# name, alike but for their account, get two ids that fit.
+run "target_ids_fit_and_stay_apart" {
+  command = plan
+
+  module {
+    source = "./modules/monitoring"
+  }
+
+  variables {
+    alarm_actions = [
+      "arn:aws:sns:eu-west-1:123456789012:${join("", [for n in range(32) : "paging-x"])}",
+      "arn:aws:sns:eu-west-1:210987654321:${join("", [for n in range(32) : "paging-x"])}",
+    ]
+  }
+
+  assert {
+    condition = length(distinct([for t in aws_cloudwatch_event_target.service_events : t.target_id])) == 2 && alltrue([
+      for t in aws_cloudwatch_event_target.service_events : can(regex("^[A-Za-z0-9_.-]{1,64}$", t.target_id))
+    ])
+    error_message = "Target ids must be 1 to 64 of EventBridge's characters, and differ."
+  }
+}
+
+run "rejects_a_service_arn_that_is_not_a_service" {
+  command = plan
+
+  module {
+    source = "./modules/monitoring"
+  }
+
+  variables {
+    service_arn = "arn:aws:ecs:eu-west-1:123456789012:cluster/leave-calendar-cluster"
+  }
+
+  expect_failures = [var.service_arn]
 }
 
 run "rejects_alarm_actions_that_are_not_sns_topics" {
@@ -452,7 +547,7 @@ run "the_module_keeps_them" {
   }
 
   assert {
-    condition     = { for key, alarm in aws_cloudwatch_metric_alarm.simple : key => alarm.arn if key != "memory" } == run.alarms_at_their_old_addresses.arns
+    condition     = { for key, alarm in aws_cloudwatch_metric_alarm.simple : key => alarm.arn if !contains(["memory", "service-events-undelivered"], key) } == run.alarms_at_their_old_addresses.arns
     error_message = "Each of the six alarms must keep the alarm it had at its old address (a moved block each), not be created again."
   }
 }

@@ -47,6 +47,10 @@ mock_provider "aws" {
   mock_resource "aws_ecs_cluster" {
     defaults = { arn = "arn:aws:ecs:eu-west-1:123456789012:cluster/leave-calendar" }
   }
+  # The provider's id of a service is its ARN.
+  mock_resource "aws_ecs_service" {
+    defaults = { id = "arn:aws:ecs:eu-west-1:123456789012:service/leave-calendar/leave-calendar" }
+  }
   mock_resource "aws_ecs_task_definition" {
     defaults = { arn = "arn:aws:ecs:eu-west-1:123456789012:task-definition/leave-calendar:1" }
   }
@@ -138,18 +142,19 @@ run "defaults_plan_and_outputs" {
 
   assert {
     condition = output.alarm_names == {
-      elb_5xx                  = "leave-calendar-elb-5xx"
-      target_5xx               = "leave-calendar-target-5xx"
-      unhealthy_targets        = "leave-calendar-unhealthy-targets"
-      latency_p99              = "leave-calendar-latency-p99"
-      running_tasks            = "leave-calendar-running-tasks"
-      memory                   = "leave-calendar-memory"
-      dynamodb_read_throttles  = "leave-calendar-dynamodb-read-throttles"
-      dynamodb_write_throttles = "leave-calendar-dynamodb-write-throttles"
-      dynamodb_system_errors   = "leave-calendar-dynamodb-system-errors"
-      app_errors               = "leave-calendar-app-errors"
+      elb_5xx                    = "leave-calendar-elb-5xx"
+      target_5xx                 = "leave-calendar-target-5xx"
+      unhealthy_targets          = "leave-calendar-unhealthy-targets"
+      latency_p99                = "leave-calendar-latency-p99"
+      running_tasks              = "leave-calendar-running-tasks"
+      memory                     = "leave-calendar-memory"
+      dynamodb_read_throttles    = "leave-calendar-dynamodb-read-throttles"
+      dynamodb_write_throttles   = "leave-calendar-dynamodb-write-throttles"
+      dynamodb_system_errors     = "leave-calendar-dynamodb-system-errors"
+      app_errors                 = "leave-calendar-app-errors"
+      service_events_undelivered = "leave-calendar-service-events-undelivered"
     }
-    error_message = "alarm_names must list the stack's ten alarms."
+    error_message = "alarm_names must list the stack's eleven alarms."
   }
 
   assert {
@@ -213,6 +218,11 @@ run "https_three_azs_without_nat" {
   assert {
     condition     = module.monitoring.notified_topics == tolist(["arn:aws:sns:eu-west-1:123456789012:leave-calendar-paging"])
     error_message = "The alarms must notify the topics of alarm_actions."
+  }
+
+  assert {
+    condition     = module.monitoring.service_events_topics == tolist(["arn:aws:sns:eu-west-1:123456789012:leave-calendar-paging"])
+    error_message = "The service's events must go to the topics of alarm_actions."
   }
 }
 

@@ -24,6 +24,8 @@ locals {
     kms     = "arn:${local.partition}:kms:${local.region}:${local.account_id}"
     scaling = "arn:${local.partition}:application-autoscaling:${local.region}:${local.account_id}"
     alarm   = "arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}"
+    events  = "arn:${local.partition}:events:${local.region}:${local.account_id}"
+    sns     = "arn:${local.partition}:sns:${local.region}:${local.account_id}"
     waf     = "arn:${local.partition}:wafv2:${local.region}:${local.account_id}"
     iam     = "arn:${local.partition}:iam::${local.account_id}"
   }
@@ -68,6 +70,9 @@ locals {
     "ecs:DescribeServices",
     "ecs:DescribeTaskDefinition",
     "ecs:ListTagsForResource",
+    "events:DescribeRule",
+    "events:ListTagsForResource",
+    "events:ListTargetsByRule",
     "elasticloadbalancing:DescribeCapacityReservation",
     "elasticloadbalancing:DescribeListenerAttributes",
     "elasticloadbalancing:DescribeListeners",
@@ -108,6 +113,9 @@ locals {
   # Where stacks created before the path kept their roles: read, and deleted when an apply
   # replaces them by the roles under the path, and nothing else.
   stack_roles_before_the_path = "${local.arn.iam}:role/${local.name}-*"
+
+  # The stack's EventBridge rules, on the default event bus (modules/monitoring).
+  stack_event_rules = "${local.arn.events}:rule/${local.name}-*"
 }
 
 # --- Who may assume the roles: GitHub's OIDC tokens for this repository only ---------------------
@@ -470,20 +478,6 @@ locals {
         Action   = ["cloudwatch:DeleteAlarms", "cloudwatch:PutMetricAlarm"]
         Resource = "${local.arn.alarm}:alarm:TargetTracking-service/${local.name}/${local.name}-*"
       },
-      {
-        # modules/monitoring: the stack's alarms (tagged at creation, hence TagResource).
-        Sid      = "TheStacksAlarms"
-        Effect   = "Allow"
-        Action   = ["cloudwatch:DeleteAlarms", "cloudwatch:PutMetricAlarm", "cloudwatch:TagResource", "cloudwatch:UntagResource"]
-        Resource = "${local.arn.alarm}:alarm:${local.name}-*"
-      },
-      {
-        # modules/monitoring: the filter counting the application's ERROR lines, on its log group only.
-        Sid      = "TheApplicationsErrorMetricFilter"
-        Effect   = "Allow"
-        Action   = ["logs:DeleteMetricFilter", "logs:PutMetricFilter"]
-        Resource = ["${local.arn.logs}:log-group:/ecs/${local.name}", "${local.arn.logs}:log-group:/ecs/${local.name}:*"]
-      },
       # The table's customer key (modules/database, `create_table_kms_key`). A key's ARN exists
       # only once it is created, so the statements name every key of the account and region and
       # tell the stack's keys by their tag Application = <name>, which the stack puts on every
@@ -614,6 +608,57 @@ locals {
       },
     ],
   )
+
+  # What the deploy role may do to modules/monitoring's resources, in a managed policy of its own
+  # (monitoring below): the deploy role's inline policy would not fit it within IAM's 10,240
+  # characters with the longest stack name.
+  monitoring_statements = [
+    {
+      # The stack's alarms (tagged at creation, hence TagResource).
+      Sid      = "TheStacksAlarms"
+      Effect   = "Allow"
+      Action   = ["cloudwatch:DeleteAlarms", "cloudwatch:PutMetricAlarm", "cloudwatch:TagResource", "cloudwatch:UntagResource"]
+      Resource = "${local.arn.alarm}:alarm:${local.name}-*"
+    },
+    {
+      # The filter counting the application's ERROR lines, on its log group only.
+      Sid      = "TheApplicationsErrorMetricFilter"
+      Effect   = "Allow"
+      Action   = ["logs:DeleteMetricFilter", "logs:PutMetricFilter"]
+      Resource = ["${local.arn.logs}:log-group:/ecs/${local.name}", "${local.arn.logs}:log-group:/ecs/${local.name}:*"]
+    },
+    # The EventBridge rule that sends the service's events to the alarm topics, by name. A rule
+    # of the default event bus can match any event of the account, CloudTrail's included, and
+    # send it anywhere: the deploy role's rules may match ECS's events only (a pattern without
+    # a source would match everything, hence the Null test) and send them only to SNS topics
+    # of this account and region.
+    {
+      Sid      = "TheStacksEventRules"
+      Effect   = "Allow"
+      Action   = ["events:DeleteRule", "events:RemoveTargets", "events:TagResource", "events:UntagResource"]
+      Resource = local.stack_event_rules
+    },
+    {
+      Sid      = "TheStacksEventRulesMatchEcsEventsOnly"
+      Effect   = "Allow"
+      Action   = ["events:PutRule"]
+      Resource = local.stack_event_rules
+      Condition = {
+        "ForAllValues:StringEquals" = { "events:source" = ["aws.ecs"] }
+        Null                        = { "events:source" = "false" }
+      }
+    },
+    {
+      Sid      = "TheStacksEventRulesNotifyTopicsOfTheAccount"
+      Effect   = "Allow"
+      Action   = ["events:PutTargets"]
+      Resource = local.stack_event_rules
+      Condition = {
+        "ForAllValues:ArnLike" = { "events:TargetArn" = ["${local.arn.sns}:*"] }
+        Null                   = { "events:TargetArn" = "false" }
+      }
+    },
+  ]
 }
 
 # --- The most the stack's roles may ever do ------------------------------------------------------
@@ -726,6 +771,19 @@ resource "aws_iam_role_policy" "deploy" {
   name   = "deploy-${local.name}"
   role   = aws_iam_role.deploy.id
   policy = jsonencode({ Version = "2012-10-17", Statement = local.deploy_statements })
+}
+
+resource "aws_iam_policy" "monitoring" {
+  name        = "github-deploy-${local.name}-monitoring"
+  description = "Lets the GitHub Actions deploy role of ${local.name} manage the stack's alarms, error metric filter and event rules"
+  policy      = jsonencode({ Version = "2012-10-17", Statement = local.monitoring_statements })
+
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "deploy_monitoring" {
+  role       = aws_iam_role.deploy.name
+  policy_arn = aws_iam_policy.monitoring.arn
 }
 
 resource "aws_iam_role" "plan" {

@@ -19,7 +19,7 @@ locals {
 }
 
 # --- Alarms on one metric with a plain statistic -----------------------------------------------
-# Seven alarms differ only in what they read and when they fire: one resource, keyed by the alarm's
+# Eight alarms differ only in what they read and when they fire: one resource, keyed by the alarm's
 # short name (the alarm is `<name>-<key>`). The other three have a shape of their own: a percentile
 # (latency-p99), metric math over several metrics (dynamodb-system-errors), and the metric of this
 # module's log metric filter (app-errors).
@@ -100,6 +100,17 @@ locals {
       metric_name = "ReadThrottleEvents"
       dimensions  = local.table
       threshold   = var.dynamodb_throttle_threshold
+    })
+    # EventBridge counts the deliveries of a rule's events that failed for good, after its
+    # retries: a topic whose policy does not let events.amazonaws.com publish, or whose key
+    # EventBridge may not use. Without this alarm, such a topic would drop the service's events
+    # unseen (events.tf).
+    "service-events-undelivered" = merge(local.count_over_5_minutes, {
+      description = "EventBridge could not deliver events of ${var.service_name} (failed deployments, tasks that do not start) to the alarm topics: their policy must let events.amazonaws.com publish (with aws:SourceArn the rule ${aws_cloudwatch_event_rule.service_events.name}), and their key, if any, let it encrypt."
+      namespace   = "AWS/Events"
+      metric_name = "FailedInvocations"
+      dimensions  = { RuleName = aws_cloudwatch_event_rule.service_events.name }
+      threshold   = 0
     })
     "dynamodb-write-throttles" = merge(local.count_over_5_minutes, {
       description = "DynamoDB throttled more than ${var.dynamodb_throttle_threshold} writes of ${var.table_name} in 5 minutes (the app retries, users see slow bookings or 503s)."

@@ -1,5 +1,5 @@
 locals {
-  # Every alarm, by what it watches (the short name with `_`): the outputs below list the same ten.
+  # Every alarm, by what it watches (the short name with `_`): the outputs below list the same eleven.
   alarms = merge(
     { for short, alarm in aws_cloudwatch_metric_alarm.simple : replace(short, "-", "_") => alarm },
     {
@@ -45,4 +45,14 @@ output "notified_topics" {
   value = sort(distinct(flatten([for a in values(local.alarms) :
     [for actions in [a.alarm_actions, a.ok_actions] : actions == null ? [] : tolist(actions)]
   ])))
+}
+
+output "service_events_rule_arn" {
+  description = "ARN of the EventBridge rule that sends the service's failed deployments and failed task starts to `alarm_actions`: the `aws:SourceArn` of the statement that lets `events.amazonaws.com` publish to each topic."
+  value       = aws_cloudwatch_event_rule.service_events.arn
+}
+
+output "service_events_topics" {
+  description = "The SNS topics the rule sends the service's events to, as its targets have them."
+  value       = sort([for t in aws_cloudwatch_event_target.service_events : t.arn])
 }

@@ -40,6 +40,16 @@ variable "service_name" {
   type        = string
 }
 
+variable "service_arn" {
+  description = "ARN of the ECS service: the resource of its EventBridge events (failed deployments, tasks that do not start), which go to `alarm_actions`."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]{12}:service/([A-Za-z0-9_-]{1,255}/)?[A-Za-z0-9_-]{1,255}$", var.service_arn))
+    error_message = "service_arn must be an ECS service's ARN, `arn:aws:ecs:<region>:<account>:service/<cluster>/<service>`."
+  }
+}
+
 variable "min_capacity" {
   description = "Fewest tasks the service's autoscaling keeps: fewer running tasks than this raises the running-tasks alarm."
   type        = number
@@ -80,7 +90,7 @@ variable "log_group_name" {
 # --- Who is told ---------------------------------------------------------------------------------
 
 variable "alarm_actions" {
-  description = "ARNs of the SNS topics every alarm notifies when it goes into ALARM and back to OK (e.g. the topic your paging subscribes to); `[]` (default) creates the alarms without notifications. At most 5."
+  description = "ARNs of the SNS topics every alarm notifies when it goes into ALARM and back to OK (e.g. the topic your paging subscribes to), and to which the service's failed deployments and failed task starts are sent (their policy must let `events.amazonaws.com` publish); `[]` (default) creates the alarms without notifications. At most 5."
   type        = list(string)
   default     = []
 

@@ -13,6 +13,12 @@ output "service_name" {
   value       = aws_ecs_service.this.name
 }
 
+output "service_arn" {
+  description = "ARN of the ECS service (the resource its EventBridge events name)."
+  # The provider's id of a service is its ARN.
+  value = aws_ecs_service.this.id
+}
+
 output "task_definition_arn" {
   description = "ARN (with revision) of the task definition the service runs."
   value       = aws_ecs_task_definition.this.arn

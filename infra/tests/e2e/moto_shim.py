@@ -105,6 +105,36 @@ def _create_service_keeping_configuration(self: EC2ContainerServiceResponse):
 EC2ContainerServiceResponse.create_service = _create_service_keeping_configuration
 
 
+# --- Gap 4: EventBridge delivers no event to an SNS topic --------------------------------------
+# A rule whose targets include an SNS topic fails PutEvents with NotImplementedError once an
+# event matches (moto delivers to log groups, SQS queues, archives and event buses only). The
+# shim publishes a matching event to each topic target, as JSON, and hands the rule's other
+# targets to moto. The matching is moto's own; an SQS queue subscribed to the topic receives the
+# event the way an on-call integration would.
+from moto.events.models import Rule  # noqa: E402
+from moto.sns.models import sns_backends  # noqa: E402
+
+_send_to_targets = Rule.send_to_targets
+
+
+def _send_to_targets_and_topics(self: Rule, original_event, transform_input: bool = True) -> None:
+    topics = [t for t in self.targets if t["Arn"].split(":")[2] == "sns"]
+    if topics and self.event_pattern.matches_event(original_event):
+        for target in topics:
+            region, account = target["Arn"].split(":")[3:5]
+            sns_backends[account][region].publish(message=json.dumps(original_event), arn=target["Arn"])
+    others = [t for t in self.targets if t not in topics]
+    if others:
+        kept, self.targets = self.targets, others
+        try:
+            _send_to_targets(self, original_event, transform_input)
+        finally:
+            self.targets = kept
+
+
+Rule.send_to_targets = _send_to_targets_and_topics
+
+
 if __name__ == "__main__":
     from moto.server import main
 
