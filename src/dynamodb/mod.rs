@@ -11,13 +11,14 @@
 //! What the SDK's standard retry mode does, this does too: at most three attempts, exponential
 //! backoff with full jitter on throttling, 5xx answers, timeouts and network errors, and a
 //! retry quota that stops retrying when most recent calls failed (an outage), so that
-//! retries do not multiply the load on a struggling service.
+//! retries do not multiply the load on a struggling service. As the SDKs do, it signs with
+//! DynamoDB's time once DynamoDB has refused a signature for a clock that is minutes off.
 
 mod credentials;
 pub mod items;
 mod sigv4;
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 use std::time::Duration;
 
 use tokio::time::{Instant, sleep_until, timeout_at};
@@ -58,6 +59,21 @@ const THROTTLING_CODES: &[&str] = &[
     "ThrottlingError",
     "ProvisionedThroughputExceeded",
 ];
+
+/// Error codes with which AWS refuses a signature made at a time too far from its own clock
+/// (the AWS SDKs' list). DynamoDB's is `InvalidSignatureException` ("Signature expired", or
+/// "not yet current"), which also means a wrong secret key: only the `Date` of the answer, minutes
+/// away from the signing time, tells a skewed clock.
+const CLOCK_SKEW_CODES: &[&str] = &[
+    "InvalidSignatureException",
+    "RequestExpired",
+    "RequestInTheFuture",
+    "RequestTimeTooSkewed",
+    "SignatureDoesNotMatch",
+];
+/// How far DynamoDB's clock must be from the signing time for a refused signature to count as
+/// skew: AWS takes signatures made within 5 minutes of its time.
+const CLOCK_SKEW_MIN_SECONDS: i64 = 4 * 60;
 
 /// Whether `code` says DynamoDB is throttling: the same request may succeed later.
 pub fn is_throttling(code: &str) -> bool {
@@ -179,6 +195,9 @@ pub struct Client {
     signing_keys: sigv4::KeyCache,
     deadline: Duration,
     retry_quota: AtomicU32,
+    /// Seconds to add to the local clock for DynamoDB's: 0 until DynamoDB refuses a signature
+    /// for a clock that is minutes off (see [`Client::corrects_clock`]).
+    clock_skew: AtomicI64,
     /// Waits until the next attempt may start: [`sleep_until`], which tests replace to see the
     /// waits without waiting.
     pause: Pause,
@@ -260,6 +279,7 @@ impl Client {
             signing_keys: sigv4::KeyCache::default(),
             deadline,
             retry_quota: AtomicU32::new(RETRY_QUOTA),
+            clock_skew: AtomicI64::new(0),
             pause: |resume| Box::pin(sleep_until(resume)),
         })
     }
@@ -342,7 +362,8 @@ impl Client {
             error: Error::NotSent(why),
             retry_cost: None,
         })?;
-        let amz_date = sigv4::amz_date(jiff::Timestamp::now());
+        let signed_at = self.now();
+        let amz_date = sigv4::amz_date(signed_at);
         let host = self.host.to_str().unwrap_or_default();
         let authorization = sigv4::authorization(
             &self.signing_keys,
@@ -381,6 +402,7 @@ impl Client {
             .await
             .map_err(|e| network(&DisplayChain(&e)))?;
         let status = response.status();
+        let server_date = response.headers().get(header::DATE).cloned();
         let answer = Limited::new(response.into_body(), MAX_ANSWER_BYTES)
             .collect()
             .await
@@ -396,10 +418,50 @@ impl Client {
         if expired {
             self.credentials.forget();
         }
+        let skewed = CLOCK_SKEW_CODES.contains(&error.code.as_str())
+            && self.corrects_clock(server_date.as_ref(), signed_at);
         Err(Failure {
-            retry_cost: (expired || error.is_transient()).then_some(RETRY_COST),
+            retry_cost: (expired || skewed || error.is_transient()).then_some(RETRY_COST),
             error: Error::Service(error),
         })
+    }
+
+    /// The time to sign with: the local clock, corrected by DynamoDB's when they differ.
+    fn now(&self) -> jiff::Timestamp {
+        let skew = self.clock_skew.load(Ordering::Relaxed);
+        let now = jiff::Timestamp::now();
+        now.checked_add(jiff::SignedDuration::from_secs(skew))
+            .unwrap_or(now)
+    }
+
+    /// After a refused signature: whether DynamoDB's clock (the `Date` of its answer) is minutes
+    /// away from `signed_at`, in which case the next signatures use DynamoDB's time. A refusal
+    /// whose `Date` is near `signed_at` (a wrong key) or missing changes nothing.
+    fn corrects_clock(
+        &self,
+        server_date: Option<&HeaderValue>,
+        signed_at: jiff::Timestamp,
+    ) -> bool {
+        static HTTP_DATE: jiff::fmt::rfc2822::DateTimeParser =
+            jiff::fmt::rfc2822::DateTimeParser::new();
+        let Some(server_time) =
+            server_date.and_then(|date| HTTP_DATE.parse_timestamp(date.as_bytes()).ok())
+        else {
+            return false;
+        };
+        let off = server_time.as_second() - signed_at.as_second();
+        if off.abs() < CLOCK_SKEW_MIN_SECONDS {
+            return false;
+        }
+        let skew = server_time.as_second() - jiff::Timestamp::now().as_second();
+        self.clock_skew.store(skew, Ordering::Relaxed);
+        tracing::warn!(
+            skew_seconds = skew,
+            "DynamoDB refused a signature made {} s {} its clock: signing with its time from now on",
+            off.abs(),
+            if off > 0 { "behind" } else { "ahead of" },
+        );
+        true
     }
 
     fn take(&self, cost: u32) -> bool {
@@ -486,10 +548,36 @@ mod tests {
 
     use super::*;
 
+    /// What a test server answers (whole HTTP responses), in turn across its connections; the
+    /// last one again and again.
+    #[derive(Clone)]
+    struct Answers(std::sync::Arc<(Vec<Vec<u8>>, AtomicU32)>);
+
+    impl Answers {
+        fn new(answers: Vec<Vec<u8>>) -> Self {
+            assert!(!answers.is_empty());
+            Self(std::sync::Arc::new((answers, AtomicU32::new(0))))
+        }
+
+        fn next(&self) -> &[u8] {
+            let (answers, given) = &*self.0;
+            let n = given.fetch_add(1, Ordering::Relaxed) as usize;
+            &answers[n.min(answers.len() - 1)]
+        }
+    }
+
     /// A server on 127.0.0.1 that answers every request with `answer` (a whole HTTP response),
     /// and hands over the head of each request it read; over TLS with `tls`.
     async fn serve_with(
         answer: Vec<u8>,
+        tls: Option<tokio_rustls::TlsAcceptor>,
+    ) -> (String, mpsc::UnboundedReceiver<String>) {
+        serve_answers(Answers::new(vec![answer]), tls).await
+    }
+
+    /// [`serve_with`] giving `answers` in turn.
+    async fn serve_answers(
+        answers: Answers,
         tls: Option<tokio_rustls::TlsAcceptor>,
     ) -> (String, mpsc::UnboundedReceiver<String>) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -498,15 +586,15 @@ mod tests {
         let (heads, received) = mpsc::unbounded_channel();
         tokio::spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
-                let (answer, heads) = (answer.clone(), heads.clone());
+                let (answers, heads) = (answers.clone(), heads.clone());
                 let tls = tls.clone();
                 tokio::spawn(async move {
                     match tls {
                         Some(tls) => match tls.accept(socket).await {
-                            Ok(socket) => answer_requests(socket, &answer, &heads).await,
+                            Ok(socket) => answer_requests(socket, &answers, &heads).await,
                             Err(e) => drop(heads.send(format!("handshake failed: {e}"))),
                         },
-                        None => answer_requests(socket, &answer, &heads).await,
+                        None => answer_requests(socket, &answers, &heads).await,
                     }
                 });
             }
@@ -518,10 +606,11 @@ mod tests {
         serve_with(answer, None).await
     }
 
-    /// Reads HTTP/1.1 requests from `socket` and writes `answer` to each, until it closes.
+    /// Reads HTTP/1.1 requests from `socket` and writes the next of `answers` to each, until it
+    /// closes.
     async fn answer_requests(
         mut socket: impl tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-        answer: &[u8],
+        answers: &Answers,
         heads: &mpsc::UnboundedSender<String>,
     ) {
         let mut buffer = Vec::new();
@@ -544,7 +633,7 @@ mod tests {
             }
             buffer.drain(..end + 4 + length);
             let _ = heads.send(head);
-            if socket.write_all(answer).await.is_err() {
+            if socket.write_all(answers.next()).await.is_err() {
                 return;
             }
         }
@@ -676,6 +765,7 @@ mod tests {
     /// A server that reads requests and answers none of them on its first `silent`
     /// connections, then answers `answer` on every later one.
     async fn serve_after_silence(silent: usize, answer: Vec<u8>) -> String {
+        let answer = Answers::new(vec![answer]);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (unused, _) = mpsc::unbounded_channel();
@@ -957,5 +1047,81 @@ mod tests {
             regional_endpoint("cn-north-1"),
             "https://dynamodb.cn-north-1.amazonaws.com.cn"
         );
+    }
+
+    /// The signing time of a request, from the head [`answer_requests`] hands over (lowercase).
+    fn signed_at(head: &str) -> jiff::Timestamp {
+        let amz_date = head
+            .lines()
+            .find_map(|l| l.strip_prefix("x-amz-date: "))
+            .expect("a signed request has x-amz-date");
+        jiff::fmt::strtime::parse("%Y%m%dT%H%M%SZ", amz_date.to_uppercase())
+            .and_then(|t| t.to_datetime())
+            .and_then(|t| t.to_zoned(jiff::tz::TimeZone::UTC))
+            .expect("x-amz-date is YYYYMMDDTHHMMSSZ")
+            .timestamp()
+    }
+
+    /// DynamoDB's refusal of an expired signature, with `date` as its `Date` header if given.
+    fn signature_expired(date: Option<jiff::Timestamp>) -> Vec<u8> {
+        let body = r#"{"__type":"com.amazon.coral.service#InvalidSignatureException","message":"Signature expired: 20261128T100000Z is now earlier than 20261128T105500Z (20261128T110000Z - 5 min.)"}"#;
+        let date = date.map_or(String::new(), |at| {
+            let printer = jiff::fmt::rfc2822::DateTimePrinter::new();
+            format!(
+                "date: {}\r\n",
+                printer.timestamp_to_rfc9110_string(&at).unwrap()
+            )
+        });
+        format!(
+            "HTTP/1.1 400 Bad Request\r\n{date}content-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    }
+
+    #[tokio::test]
+    async fn a_signature_refused_for_a_clock_minutes_off_is_made_again_with_dynamodbs_time() {
+        for hours in [1, -1] {
+            let dynamodb_time = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(hours);
+            let answers = Answers::new(vec![
+                signature_expired(Some(dynamodb_time)),
+                response("200 OK", "{}"),
+            ]);
+            let (url, mut heads) = serve_answers(answers, None).await;
+            let client = client_for(&url);
+            let answer = client.call("GetItem", Bytes::new()).await;
+            assert_eq!(answer.unwrap(), "{}", "{hours} h");
+            client.call("GetItem", Bytes::new()).await.unwrap();
+            let refused = signed_at(&heads.recv().await.unwrap());
+            assert!((refused.as_second() - jiff::Timestamp::now().as_second()).abs() < 60);
+            // The attempt after the refusal, and the next call, are signed with DynamoDB's time.
+            for head in [heads.recv().await.unwrap(), heads.recv().await.unwrap()] {
+                let off = (signed_at(&head).as_second() - dynamodb_time.as_second()).abs();
+                assert!(
+                    off < 60,
+                    "{hours} h: signed {off} s away from DynamoDB's time"
+                );
+            }
+            assert!(heads.try_recv().is_err(), "{hours} h: one retry only");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refused_signature_is_not_retried_when_the_clocks_agree_or_dynamodb_gives_no_time() {
+        let near = jiff::Timestamp::now() + jiff::SignedDuration::from_mins(3);
+        for date in [Some(near), None] {
+            let (url, mut heads) = serve(signature_expired(date)).await;
+            let client = client_for(&url);
+            match client.call("GetItem", Bytes::new()).await {
+                Err(Error::Service(e)) => assert_eq!(e.code, "InvalidSignatureException"),
+                other => panic!("{date:?}: {other:?}"),
+            }
+            heads.recv().await.unwrap();
+            assert!(
+                heads.try_recv().is_err(),
+                "{date:?}: a wrong key is not retried"
+            );
+            assert_eq!(client.clock_skew.load(Ordering::Relaxed), 0, "{date:?}");
+        }
     }
 }
