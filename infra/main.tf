@@ -143,6 +143,6 @@ module "registry" {
 check "alarms_notify_someone" {
   assert {
     condition     = length(var.alarm_actions) > 0
-    error_message = "alarm_actions is empty: the ${length(module.monitoring.alarm_names)} alarms notify no one. Set alarm_actions to an SNS topic (infra/README.md, Alarms)."
+    error_message = "alarm_actions is empty: the ${length(module.monitoring.alarm_names)} alarms notify no one, and the service's failed deployments go nowhere. Set alarm_actions to an SNS topic (infra/README.md, Alarms)."
   }
 }

@@ -357,9 +357,9 @@ run "alarms_and_the_error_metric_filter_are_managed_by_name" {
 }
 
 # modules/monitoring's EventBridge rule. A rule of the default bus can match any event of the
-# account and send it anywhere: the deploy role's may match ECS's events only, and send them to
-# SNS topics of this account and region only.
-run "event_rules_match_ecs_events_and_notify_the_accounts_topics" {
+# account and send it anywhere: the deploy role's may match ECS's deployment and service events
+# only, and send them to SNS topics of this account and region only.
+run "the_event_rule_matches_ecs_service_events_and_notifies_the_accounts_topics" {
   command = plan
 
   module {
@@ -371,17 +371,20 @@ run "event_rules_match_ecs_events_and_notify_the_accounts_topics" {
       for s in concat(jsondecode(aws_iam_role_policy.deploy.policy).Statement, jsondecode(aws_iam_policy.monitoring.policy).Statement) :
       [s.Action, s.Resource, try(s.Condition, null)] if anytrue([for a in s.Action : startswith(a, "events:")])
       ] == [
-      [["events:DeleteRule", "events:RemoveTargets", "events:TagResource", "events:UntagResource"], "arn:aws:events:eu-west-1:123456789012:rule/leave-calendar-*", null],
-      [["events:PutRule"], "arn:aws:events:eu-west-1:123456789012:rule/leave-calendar-*", {
-        "ForAllValues:StringEquals" = { "events:source" = ["aws.ecs"] }
-        Null                        = { "events:source" = "false" }
+      [["events:DeleteRule", "events:RemoveTargets", "events:TagResource", "events:UntagResource"], "arn:aws:events:eu-west-1:123456789012:rule/leave-calendar-service-events", null],
+      [["events:PutRule"], "arn:aws:events:eu-west-1:123456789012:rule/leave-calendar-service-events", {
+        "ForAllValues:StringEquals" = {
+          "events:source"      = ["aws.ecs"]
+          "events:detail-type" = ["ECS Deployment State Change", "ECS Service Action"]
+        }
+        Null = { "events:source" = "false", "events:detail-type" = "false" }
       }],
-      [["events:PutTargets"], "arn:aws:events:eu-west-1:123456789012:rule/leave-calendar-*", {
+      [["events:PutTargets"], "arn:aws:events:eu-west-1:123456789012:rule/leave-calendar-service-events", {
         "ForAllValues:ArnLike" = { "events:TargetArn" = ["arn:aws:sns:eu-west-1:123456789012:*"] }
         Null                   = { "events:TargetArn" = "false" }
       }],
     ]
-    error_message = "The deploy role may change the stack's rules (leave-calendar-*) only, put rules only for ECS's events, and targets only to SNS topics of the account and region."
+    error_message = "The deploy role may change the stack's rule (leave-calendar-service-events) only, put it only for ECS's deployment and service events, and targets only to SNS topics of the account and region."
   }
 
   assert {
@@ -392,7 +395,6 @@ run "event_rules_match_ecs_events_and_notify_the_accounts_topics" {
     error_message = "The shared reads must refresh the rule, its tags and its targets."
   }
 }
-
 
 # The table's customer key (create_table_kms_key): DynamoDB uses it with the deploy role's own
 # permissions, and a key's ARN is known only once it exists, so the stack's keys are told by

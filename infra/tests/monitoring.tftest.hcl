@@ -402,7 +402,7 @@ run "failed_deployments_and_task_starts_reach_the_alarm_topics" {
 }
 
 # A target's id is at most 64 characters, and unique within its rule: two topics of the longest
-# name, alike but for their account, get two ids that fit.
+# name, alike but for their last characters, get two ids that fit.
 run "target_ids_fit_and_stay_apart" {
   command = plan
 
@@ -413,7 +413,7 @@ run "target_ids_fit_and_stay_apart" {
   variables {
     alarm_actions = [
       "arn:aws:sns:eu-west-1:123456789012:${join("", [for n in range(32) : "paging-x"])}",
-      "arn:aws:sns:eu-west-1:210987654321:${join("", [for n in range(32) : "paging-x"])}",
+      "arn:aws:sns:eu-west-1:123456789012:${join("", [for n in range(32) : "paging-y"])}",
     ]
   }
 
@@ -422,6 +422,33 @@ run "target_ids_fit_and_stay_apart" {
       for t in aws_cloudwatch_event_target.service_events : can(regex("^[A-Za-z0-9_.-]{1,64}$", t.target_id))
     ])
     error_message = "Target ids must be 1 to 64 of EventBridge's characters, and differ."
+  }
+}
+
+# EventBridge sends to a topic of another account only through a role of its own: such a topic
+# gets the alarms, and no events.
+run "a_topic_of_another_account_gets_the_alarms_not_the_events" {
+  command = plan
+
+  module {
+    source = "./modules/monitoring"
+  }
+
+  variables {
+    alarm_actions = [
+      "arn:aws:sns:eu-west-1:123456789012:leave-calendar-paging",
+      "arn:aws:sns:eu-west-1:210987654321:central-paging",
+    ]
+  }
+
+  assert {
+    condition     = output.service_events_topics == tolist(["arn:aws:sns:eu-west-1:123456789012:leave-calendar-paging"])
+    error_message = "Only the topic of the service's account may be a target of the rule."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.app_errors.alarm_actions == toset(var.alarm_actions)
+    error_message = "Both topics must get the alarms."
   }
 }
 

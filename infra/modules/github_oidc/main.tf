@@ -70,9 +70,6 @@ locals {
     "ecs:DescribeServices",
     "ecs:DescribeTaskDefinition",
     "ecs:ListTagsForResource",
-    "events:DescribeRule",
-    "events:ListTagsForResource",
-    "events:ListTargetsByRule",
     "elasticloadbalancing:DescribeCapacityReservation",
     "elasticloadbalancing:DescribeListenerAttributes",
     "elasticloadbalancing:DescribeListeners",
@@ -83,6 +80,9 @@ locals {
     "elasticloadbalancing:DescribeTargetGroupAttributes",
     "elasticloadbalancing:DescribeTargetGroups",
     "elasticloadbalancing:DescribeTargetHealth",
+    "events:DescribeRule",
+    "events:ListTagsForResource",
+    "events:ListTargetsByRule",
     "kms:DescribeKey",
     "kms:GetKeyPolicy",
     "kms:GetKeyRotationStatus",
@@ -114,8 +114,9 @@ locals {
   # replaces them by the roles under the path, and nothing else.
   stack_roles_before_the_path = "${local.arn.iam}:role/${local.name}-*"
 
-  # The stack's EventBridge rules, on the default event bus (modules/monitoring).
-  stack_event_rules = "${local.arn.events}:rule/${local.name}-*"
+  # The stack's EventBridge rule (modules/monitoring), on the default event bus: by its whole
+  # name, since `rule/<name>-*` would also match rules of an event bus named `<name>-…`.
+  stack_event_rule = "${local.arn.events}:rule/${local.name}-service-events"
 }
 
 # --- Who may assume the roles: GitHub's OIDC tokens for this repository only ---------------------
@@ -629,30 +630,34 @@ locals {
     },
     # The EventBridge rule that sends the service's events to the alarm topics, by name. A rule
     # of the default event bus can match any event of the account, CloudTrail's included, and
-    # send it anywhere: the deploy role's rules may match ECS's events only (a pattern without
-    # a source would match everything, hence the Null test) and send them only to SNS topics
-    # of this account and region.
+    # send it anywhere: the deploy role's rule may match ECS's deployment and service events
+    # only (not its task events, which carry the tasks' environment), and send them only to SNS
+    # topics of this account and region. A pattern without a source or a detail type would
+    # match them all, hence the Null tests.
     {
-      Sid      = "TheStacksEventRules"
+      Sid      = "TheStacksEventRule"
       Effect   = "Allow"
       Action   = ["events:DeleteRule", "events:RemoveTargets", "events:TagResource", "events:UntagResource"]
-      Resource = local.stack_event_rules
+      Resource = local.stack_event_rule
     },
     {
-      Sid      = "TheStacksEventRulesMatchEcsEventsOnly"
+      Sid      = "TheStacksEventRuleMatchesEcsServiceEventsOnly"
       Effect   = "Allow"
       Action   = ["events:PutRule"]
-      Resource = local.stack_event_rules
+      Resource = local.stack_event_rule
       Condition = {
-        "ForAllValues:StringEquals" = { "events:source" = ["aws.ecs"] }
-        Null                        = { "events:source" = "false" }
+        "ForAllValues:StringEquals" = {
+          "events:source"      = ["aws.ecs"]
+          "events:detail-type" = ["ECS Deployment State Change", "ECS Service Action"]
+        }
+        Null = { "events:source" = "false", "events:detail-type" = "false" }
       }
     },
     {
-      Sid      = "TheStacksEventRulesNotifyTopicsOfTheAccount"
+      Sid      = "TheStacksEventRuleNotifiesTopicsOfTheAccount"
       Effect   = "Allow"
       Action   = ["events:PutTargets"]
-      Resource = local.stack_event_rules
+      Resource = local.stack_event_rule
       Condition = {
         "ForAllValues:ArnLike" = { "events:TargetArn" = ["${local.arn.sns}:*"] }
         Null                   = { "events:TargetArn" = "false" }

@@ -101,23 +101,24 @@ locals {
       dimensions  = local.table
       threshold   = var.dynamodb_throttle_threshold
     })
-    # EventBridge counts the deliveries of a rule's events that failed for good, after its
-    # retries: a topic whose policy does not let events.amazonaws.com publish, or whose key
-    # EventBridge may not use. Without this alarm, such a topic would drop the service's events
-    # unseen (events.tf).
-    "service-events-undelivered" = merge(local.count_over_5_minutes, {
-      description = "EventBridge could not deliver events of ${var.service_name} (failed deployments, tasks that do not start) to the alarm topics: their policy must let events.amazonaws.com publish (with aws:SourceArn the rule ${aws_cloudwatch_event_rule.service_events.name}), and their key, if any, let it encrypt."
-      namespace   = "AWS/Events"
-      metric_name = "FailedInvocations"
-      dimensions  = { RuleName = aws_cloudwatch_event_rule.service_events.name }
-      threshold   = 0
-    })
     "dynamodb-write-throttles" = merge(local.count_over_5_minutes, {
       description = "DynamoDB throttled more than ${var.dynamodb_throttle_threshold} writes of ${var.table_name} in 5 minutes (the app retries, users see slow bookings or 503s)."
       namespace   = "AWS/DynamoDB"
       metric_name = "WriteThrottleEvents"
       dimensions  = local.table
       threshold   = var.dynamodb_throttle_threshold
+    })
+    # EventBridge counts the deliveries of a rule's events that failed for good, after its
+    # retries: a topic whose policy does not let events.amazonaws.com publish, or whose key
+    # EventBridge may not use. Without this alarm, such a topic would drop the service's events
+    # unseen (events.tf). Its OK says only that the last 5 minutes had no failure: the events
+    # that failed are gone.
+    "service-events-undelivered" = merge(local.count_over_5_minutes, {
+      description = "EventBridge could not deliver events of ${var.service_name} (failed deployments, tasks that do not start) to the alarm topics, and dropped them: the topics' policy must let events.amazonaws.com publish (with aws:SourceArn the rule ${aws_cloudwatch_event_rule.service_events.name}), and their key, if any, let it use the key. See the service's events in the ECS console."
+      namespace   = "AWS/Events"
+      metric_name = "FailedInvocations"
+      dimensions  = { RuleName = aws_cloudwatch_event_rule.service_events.name }
+      threshold   = 0
     })
   }
 }

@@ -53,6 +53,6 @@ output "service_events_rule_arn" {
 }
 
 output "service_events_topics" {
-  description = "The SNS topics the rule sends the service's events to, as its targets have them."
+  description = "The SNS topics the rule sends the service's events to (those of `alarm_actions` in the service's account), as its targets have them."
   value       = sort([for t in aws_cloudwatch_event_target.service_events : t.arn])
 }

@@ -90,7 +90,7 @@ variable "log_group_name" {
 # --- Who is told ---------------------------------------------------------------------------------
 
 variable "alarm_actions" {
-  description = "ARNs of the SNS topics every alarm notifies when it goes into ALARM and back to OK (e.g. the topic your paging subscribes to), and to which the service's failed deployments and failed task starts are sent (their policy must let `events.amazonaws.com` publish); `[]` (default) creates the alarms without notifications. At most 5."
+  description = "ARNs of the SNS topics every alarm notifies when it goes into ALARM and back to OK (e.g. the topic your paging subscribes to), and to which, if of the service's account, the service's failed deployments and failed task starts are sent (their policy must let `events.amazonaws.com` publish); `[]` (default) creates the alarms without notifications. At most 5."
   type        = list(string)
   default     = []
 
