@@ -402,7 +402,10 @@ impl Client {
             .await
             .map_err(|e| network(&DisplayChain(&e)))?;
         let status = response.status();
-        let server_date = response.headers().get(header::DATE).cloned();
+        // DynamoDB's clock, read only from a refusal (see `corrects_clock`).
+        let server_date = (!status.is_success())
+            .then(|| response.headers().get(header::DATE).cloned())
+            .flatten();
         let answer = Limited::new(response.into_body(), MAX_ANSWER_BYTES)
             .collect()
             .await
@@ -420,8 +423,15 @@ impl Client {
         }
         let skewed = CLOCK_SKEW_CODES.contains(&error.code.as_str())
             && self.corrects_clock(server_date.as_ref(), signed_at);
+        let retry_cost = if expired || error.is_transient() {
+            Some(RETRY_COST)
+        } else {
+            // A skewed clock is no sign of an outage, which the quota guards against: the
+            // requests refused together with this one retry without draining it.
+            skewed.then_some(0)
+        };
         Err(Failure {
-            retry_cost: (expired || skewed || error.is_transient()).then_some(RETRY_COST),
+            retry_cost,
             error: Error::Service(error),
         })
     }
@@ -454,13 +464,16 @@ impl Client {
             return false;
         }
         let skew = server_time.as_second() - jiff::Timestamp::now().as_second();
-        self.clock_skew.store(skew, Ordering::Relaxed);
-        tracing::warn!(
-            skew_seconds = skew,
-            "DynamoDB refused a signature made {} s {} its clock: signing with its time from now on",
-            off.abs(),
-            if off > 0 { "behind" } else { "ahead of" },
-        );
+        let before = self.clock_skew.swap(skew, Ordering::Relaxed);
+        // Requests refused together find the same skew: one line says so.
+        if (skew - before).abs() >= CLOCK_SKEW_MIN_SECONDS {
+            tracing::warn!(
+                skew_seconds = skew,
+                "DynamoDB refused a signature made {} s {} its clock: signing with its time from now on",
+                off.abs(),
+                if off > 0 { "behind" } else { "ahead of" },
+            );
+        }
         true
     }
 
@@ -1089,6 +1102,8 @@ mod tests {
             ]);
             let (url, mut heads) = serve_answers(answers, None).await;
             let client = client_for(&url);
+            // A skew retry takes nothing from the retry quota: it is made with the quota spent.
+            client.retry_quota.store(0, Ordering::Relaxed);
             let answer = client.call("GetItem", Bytes::new()).await;
             assert_eq!(answer.unwrap(), "{}", "{hours} h");
             client.call("GetItem", Bytes::new()).await.unwrap();
@@ -1104,6 +1119,28 @@ mod tests {
             }
             assert!(heads.try_recv().is_err(), "{hours} h: one retry only");
         }
+    }
+
+    #[tokio::test]
+    async fn another_refusal_is_not_taken_for_skew_whatever_dynamodbs_time() {
+        let body =
+            r#"{"__type":"com.amazonaws.dynamodb.v20120810#ValidationException","message":"no"}"#;
+        let printer = jiff::fmt::rfc2822::DateTimePrinter::new();
+        let an_hour_ahead = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(1);
+        let answer = format!(
+            "HTTP/1.1 400 Bad Request\r\ndate: {}\r\ncontent-length: {}\r\n\r\n{body}",
+            printer.timestamp_to_rfc9110_string(&an_hour_ahead).unwrap(),
+            body.len()
+        );
+        let (url, mut heads) = serve(answer.into_bytes()).await;
+        let client = client_for(&url);
+        assert!(client.call("GetItem", Bytes::new()).await.is_err());
+        heads.recv().await.unwrap();
+        assert!(
+            heads.try_recv().is_err(),
+            "a ValidationException is not retried"
+        );
+        assert_eq!(client.clock_skew.load(Ordering::Relaxed), 0);
     }
 
     #[tokio::test]
