@@ -125,6 +125,7 @@ module "monitoring" {
   memory_threshold_percent      = var.alarm_memory_percent
   latency_p99_threshold_seconds = var.alarm_latency_p99_seconds
   dynamodb_throttle_threshold   = var.alarm_dynamodb_throttle_threshold
+  enable_dashboard              = var.enable_dashboard
   tags                          = local.tags
 }
 

@@ -58,6 +58,11 @@ output "alarm_names" {
   value       = module.monitoring.alarm_names
 }
 
+output "dashboard_name" {
+  description = "Name of the CloudWatch dashboard of the service (`null` when `enable_dashboard` is false)."
+  value       = module.monitoring.dashboard_name
+}
+
 output "service_events_rule_arn" {
   description = "ARN of the EventBridge rule that sends the service's failed deployments and failed task starts to `alarm_actions`: each topic's policy must let `events.amazonaws.com` publish with this `aws:SourceArn`."
   value       = module.monitoring.service_events_rule_arn

@@ -323,6 +323,12 @@ variable "alarm_dynamodb_throttle_threshold" {
   default     = 5
 }
 
+variable "enable_dashboard" {
+  description = "Create the CloudWatch dashboard `<name>`: the alarms' states and graphs of what they watch (about 3 USD a month beyond an account's first three dashboards)."
+  type        = bool
+  default     = true
+}
+
 variable "log_kms_key_arn" {
   description = "ARN of a KMS key that encrypts the application's log group, or `null` for CloudWatch Logs' default encryption. The key policy must allow the `logs.<region>.amazonaws.com` service."
   type        = string

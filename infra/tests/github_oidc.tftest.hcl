@@ -325,10 +325,10 @@ run "alarms_and_the_error_metric_filter_are_managed_by_name" {
   assert {
     condition = alltrue(flatten([
       for s in concat(jsondecode(aws_iam_role_policy.deploy.policy).Statement, jsondecode(aws_iam_policy.monitoring.policy).Statement, jsondecode(aws_iam_policy.read.policy).Statement) : [
-        for r in flatten([s.Resource]) : startswith(r, "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:leave-calendar-") || startswith(r, "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:TargetTracking-service/leave-calendar/leave-calendar-")
+        for r in flatten([s.Resource]) : startswith(r, "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:leave-calendar-") || startswith(r, "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:TargetTracking-service/leave-calendar/leave-calendar-") || r == "arn:aws:cloudwatch::123456789012:dashboard/leave-calendar"
       ] if anytrue([for a in s.Action : startswith(a, "cloudwatch:") && !can(regex(":(Describe|List|Get)[A-Za-z]*$", a))])
     ]))
-    error_message = "CloudWatch changes must be limited to the stack's alarms and its target tracking alarms."
+    error_message = "CloudWatch changes must be limited to the stack's alarms, its target tracking alarms and its dashboard."
   }
 
   assert {
@@ -344,10 +344,19 @@ run "alarms_and_the_error_metric_filter_are_managed_by_name" {
 
   assert {
     condition = length(setsubtract(
-      ["cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource", "logs:DescribeMetricFilters"],
+      ["cloudwatch:DescribeAlarms", "cloudwatch:GetDashboard", "cloudwatch:ListTagsForResource", "logs:DescribeMetricFilters"],
       flatten([for s in jsondecode(aws_iam_policy.read.policy).Statement : s.Action])
     )) == 0
-    error_message = "The shared reads (deploy and plan roles) must refresh the alarms, their tags and the metric filter."
+    error_message = "The shared reads (deploy and plan roles) must refresh the alarms, their tags, the dashboard and the metric filter."
+  }
+
+  assert {
+    condition = anytrue([
+      for s in jsondecode(aws_iam_policy.monitoring.policy).Statement :
+      toset(s.Action) == toset(["cloudwatch:DeleteDashboards", "cloudwatch:PutDashboard"]) &&
+      s.Resource == "arn:aws:cloudwatch::123456789012:dashboard/leave-calendar" && try(s.Condition, null) == null
+    ])
+    error_message = "The deploy role must create and delete the stack's dashboard (leave-calendar), and no other."
   }
 
   assert {

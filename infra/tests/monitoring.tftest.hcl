@@ -466,6 +466,79 @@ run "rejects_a_service_arn_that_is_not_a_service" {
   expect_failures = [var.service_arn]
 }
 
+# The dashboard: the alarms' states, and a graph of every metric an alarm reads, each of this
+# stack's load balancer, target group, service, table and rule.
+run "the_dashboard_shows_the_alarms_and_what_they_watch" {
+  command = plan
+
+  module {
+    source = "./modules/monitoring"
+  }
+
+  assert {
+    condition     = aws_cloudwatch_dashboard.this[0].dashboard_name == "leave-calendar" && output.dashboard_name == "leave-calendar"
+    error_message = "The dashboard must be named after the deployment."
+  }
+
+  assert {
+    condition = [for w in jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets : sort(w.properties.alarms) if w.type == "alarm"] == [sort([
+      for name in values(output.alarm_names) : "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:${name}"
+    ])]
+    error_message = "One widget must show the state of the module's eleven alarms, by their ARNs."
+  }
+
+  assert {
+    condition = length(setsubtract(
+      ["HTTPCode_ELB_5XX_Count", "HTTPCode_Target_5XX_Count", "UnHealthyHostCount", "TargetResponseTime", "RunningTaskCount",
+      "MemoryUtilization", "ReadThrottleEvents", "WriteThrottleEvents", "SystemErrors", "ErrorLogLines", "FailedInvocations"],
+      flatten([for w in jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets : [
+        for line in w.properties.metrics : line[1]
+      ] if w.type == "metric"])
+    )) == 0
+    error_message = "Every metric an alarm reads must have a graph."
+  }
+
+  assert {
+    condition = alltrue(flatten([for w in jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets : [
+      for line in w.properties.metrics : [
+        for i in range(2, length(line) - 1, 2) : line[i] == "Operation" ? contains(var.dynamodb_operations, line[i + 1]) : lookup({
+          LoadBalancer = "app/leave-calendar/0123456789abcdef"
+          TargetGroup  = "targetgroup/leave-calendar-8080/fedcba9876543210"
+          ClusterName  = "leave-calendar-cluster"
+          ServiceName  = "leave-calendar-service"
+          TableName    = "leave-calendar-leave"
+          RuleName     = "leave-calendar-service-events"
+        }, line[i], "not a dimension of the stack") == line[i + 1]
+      ]
+    ] if w.type == "metric"]))
+    error_message = "Every graph must show this stack's load balancer, target group, service, table and rule."
+  }
+
+  assert {
+    condition = alltrue([for w in jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets :
+      w.x + w.width <= 24 && (w.type == "metric") == (try(w.properties.region, null) == "eu-west-1")
+    ])
+    error_message = "Widgets must fit the dashboard's 24 columns, and graphs read the stack's region."
+  }
+}
+
+run "no_dashboard_when_disabled" {
+  command = plan
+
+  module {
+    source = "./modules/monitoring"
+  }
+
+  variables {
+    enable_dashboard = false
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_dashboard.this) == 0 && output.dashboard_name == null
+    error_message = "enable_dashboard = false must create no dashboard."
+  }
+}
+
 run "rejects_alarm_actions_that_are_not_sns_topics" {
   command = plan
 

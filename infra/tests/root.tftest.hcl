@@ -161,6 +161,11 @@ run "defaults_plan_and_outputs" {
     condition     = length(module.monitoring.notified_topics) == 0
     error_message = "By default (alarm_actions = []) the alarms notify no one."
   }
+
+  assert {
+    condition     = output.dashboard_name == "leave-calendar"
+    error_message = "The stack must have its dashboard by default."
+  }
 }
 
 run "https_three_azs_without_nat" {

@@ -37,6 +37,7 @@ locals {
     "application-autoscaling:DescribeScalingPolicies",
     "application-autoscaling:ListTagsForResource",
     "cloudwatch:DescribeAlarms",
+    "cloudwatch:GetDashboard",
     "cloudwatch:ListTagsForResource",
     "dynamodb:DescribeContinuousBackups",
     "dynamodb:DescribeTable",
@@ -620,6 +621,13 @@ locals {
       Effect   = "Allow"
       Action   = ["cloudwatch:DeleteAlarms", "cloudwatch:PutMetricAlarm", "cloudwatch:TagResource", "cloudwatch:UntagResource"]
       Resource = "${local.arn.alarm}:alarm:${local.name}-*"
+    },
+    {
+      # The stack's dashboard, by its name. A dashboard's ARN has no region.
+      Sid      = "TheStacksDashboard"
+      Effect   = "Allow"
+      Action   = ["cloudwatch:DeleteDashboards", "cloudwatch:PutDashboard"]
+      Resource = "arn:${local.partition}:cloudwatch::${local.account_id}:dashboard/${local.name}"
     },
     {
       # The filter counting the application's ERROR lines, on its log group only.

@@ -11,8 +11,6 @@
 # and ECS's own calls throttled (ECS_OPERATION_THROTTLED); the INFO events (deployment started
 # and completed, steady state, desired count changed) are routine and stay out.
 
-data "aws_caller_identity" "current" {}
-
 locals {
   service_events_pattern = {
     source        = ["aws.ecs"]

@@ -1,3 +1,9 @@
+data "aws_region" "current" {}
+
+data "aws_partition" "current" {}
+
+data "aws_caller_identity" "current" {}
+
 locals {
   # Every alarm notifies the same topics when it fires and when it clears.
   actions = var.alarm_actions

@@ -47,6 +47,11 @@ output "notified_topics" {
   ])))
 }
 
+output "dashboard_name" {
+  description = "Name of the CloudWatch dashboard (`null` when `enable_dashboard` is false)."
+  value       = one(aws_cloudwatch_dashboard.this[*].dashboard_name)
+}
+
 output "service_events_rule_arn" {
   description = "ARN of the EventBridge rule that sends the service's failed deployments and failed task starts to `alarm_actions`: the `aws:SourceArn` of the statement that lets `events.amazonaws.com` publish to each topic."
   value       = aws_cloudwatch_event_rule.service_events.arn

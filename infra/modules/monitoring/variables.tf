@@ -168,6 +168,12 @@ variable "dynamodb_throttle_threshold" {
   }
 }
 
+variable "enable_dashboard" {
+  description = "Create the CloudWatch dashboard `<name>`: the alarms' states and graphs of what they watch (about 3 USD a month beyond an account's first three dashboards)."
+  type        = bool
+  default     = true
+}
+
 variable "tags" {
   description = "Tags added to every alarm."
   type        = map(string)

@@ -85,6 +85,7 @@ def main(endpoint: str, region: str, kept_family: str | None = None) -> int:
     found += [f"metric filter {f['filterName']}" for f in logs.describe_metric_filters()["metricFilters"]]
     alarms = client("cloudwatch").describe_alarms()
     found += [f"alarm {a['AlarmName']}" for a in alarms["MetricAlarms"] + alarms["CompositeAlarms"]]
+    found += [f"dashboard {d['DashboardName']}" for d in client("cloudwatch").list_dashboards()["DashboardEntries"]]
     found += [f"event rule {r['Name']}" for r in client("events").list_rules()["Rules"]]
     found += [
         f"IAM role {r['RoleName']}"
