@@ -1075,9 +1075,8 @@ mod tests {
             .timestamp()
     }
 
-    /// DynamoDB's refusal of an expired signature, with `date` as its `Date` header if given.
-    fn signature_expired(date: Option<jiff::Timestamp>) -> Vec<u8> {
-        let body = r#"{"__type":"com.amazon.coral.service#InvalidSignatureException","message":"Signature expired: 20261128T100000Z is now earlier than 20261128T105500Z (20261128T110000Z - 5 min.)"}"#;
+    /// A 400 answer with the error `body`, and `date` as its `Date` header if given.
+    fn refusal(body: &str, date: Option<jiff::Timestamp>) -> Vec<u8> {
         let date = date.map_or(String::new(), |at| {
             let printer = jiff::fmt::rfc2822::DateTimePrinter::new();
             format!(
@@ -1090,6 +1089,14 @@ mod tests {
             body.len()
         )
         .into_bytes()
+    }
+
+    /// DynamoDB's refusal of an expired signature, with `date` as its `Date` header if given.
+    fn signature_expired(date: Option<jiff::Timestamp>) -> Vec<u8> {
+        refusal(
+            r#"{"__type":"com.amazon.coral.service#InvalidSignatureException","message":"Signature expired: 20261128T100000Z is now earlier than 20261128T105500Z (20261128T110000Z - 5 min.)"}"#,
+            date,
+        )
     }
 
     #[tokio::test]
@@ -1123,16 +1130,12 @@ mod tests {
 
     #[tokio::test]
     async fn another_refusal_is_not_taken_for_skew_whatever_dynamodbs_time() {
-        let body =
-            r#"{"__type":"com.amazonaws.dynamodb.v20120810#ValidationException","message":"no"}"#;
-        let printer = jiff::fmt::rfc2822::DateTimePrinter::new();
         let an_hour_ahead = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(1);
-        let answer = format!(
-            "HTTP/1.1 400 Bad Request\r\ndate: {}\r\ncontent-length: {}\r\n\r\n{body}",
-            printer.timestamp_to_rfc9110_string(&an_hour_ahead).unwrap(),
-            body.len()
+        let answer = refusal(
+            r#"{"__type":"com.amazonaws.dynamodb.v20120810#ValidationException","message":"no"}"#,
+            Some(an_hour_ahead),
         );
-        let (url, mut heads) = serve(answer.into_bytes()).await;
+        let (url, mut heads) = serve(answer).await;
         let client = client_for(&url);
         assert!(client.call("GetItem", Bytes::new()).await.is_err());
         heads.recv().await.unwrap();
